@@ -1,0 +1,161 @@
+/**
+ * The node API and UI app (listens on loopback, `--port`, default 8180). Built as a value over
+ * an {@linkcode ApiBackend}; only `main` listens. Every route is behind {@linkcode apiGuard}.
+ *
+ * Routes: `GET /` (placeholder page until the web UI lands), `GET /api/v1/status`,
+ * `GET /api/v1/peers`, `POST /api/v1/peers` `{ "addr": multiaddr }`, `GET /api/v1/identity`,
+ * `GET /api/v1/identity/:id`, `POST /api/v1/identity/publish`, `GET /api/v1/events` (server-sent
+ * events), `POST /api/v1/stop`, `GET /metrics` (Prometheus text).
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { streamSSE } from "hono/streaming";
+import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
+import { apiGuard, type GuardOptions } from "./guard.ts";
+
+/** A subscription to node events. */
+export interface EventSource
+  extends AsyncIterable<{ type: string; at: number; data: Record<string, unknown> }> {
+  close(): void;
+}
+
+/** What the API needs from the node. */
+export interface ApiBackend {
+  status(): Record<string, unknown>;
+  peers(): Promise<unknown[]>;
+  connect(addr: string): Promise<string>;
+  identity(): Promise<unknown>;
+  resolveIdentity(id: string): Promise<unknown | undefined>;
+  publishIdentity(): Promise<{ seq: number }>;
+  subscribe(signal: AbortSignal): EventSource;
+  metrics(): string;
+  /** Asks the process to stop (answers first, stops after). */
+  requestStop(): void;
+}
+
+/** Options for {@linkcode createApiApp}. */
+export interface ApiAppOptions extends GuardOptions {
+  backend: ApiBackend;
+  log?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Interval of keep-alive comments on the event stream (ms). */
+  heartbeat?: number;
+}
+
+const ID_RE = /^[a-z2-7]{52}$/;
+
+/** Builds the node API app. */
+export function createApiApp(opts: ApiAppOptions): Hono {
+  const b = opts.backend;
+  const app = new Hono();
+  app.use(async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    c.header("Cache-Control", "no-store");
+  });
+  app.use(apiGuard(opts));
+  app.use(
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => c.json({ error: "Request body over 64 KiB" }, 413),
+    }),
+  );
+  app.onError((err, c) => errorResponse(err, c, opts.log));
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get("/", (c) => {
+    const s = b.status();
+    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(placeholderPage(String(s.id), String(s.nickname), String(s.version)));
+  });
+  app.get("/api/v1/status", (c) => c.json(b.status()));
+  app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
+  app.post("/api/v1/peers", async (c) => {
+    const body = await readJson(c.req.raw);
+    const addr = body.addr;
+    if (typeof addr !== "string" || addr.length === 0 || addr.length > 1024) {
+      throw new HttpError(400, 'Body must be JSON {"addr": "<multiaddr or peer id>"}');
+    }
+    return c.json({ peerId: await b.connect(addr) });
+  });
+  app.get("/api/v1/identity", async (c) => c.json(await b.identity()));
+  app.get("/api/v1/identity/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!ID_RE.test(id)) throw new HttpError(400, `"${id.slice(0, 60)}" is not a node id`);
+    const doc = await b.resolveIdentity(id);
+    if (doc === undefined) throw new HttpError(404, `No identity document found for ${id}`);
+    return c.json(doc);
+  });
+  app.post("/api/v1/identity/publish", async (c) => c.json(await b.publishIdentity()));
+  app.post("/api/v1/stop", (c) => {
+    setTimeout(() => b.requestStop(), 50);
+    return c.json({ stopping: true });
+  });
+  app.get("/metrics", (c) => {
+    c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return c.body(b.metrics());
+  });
+  app.get("/api/v1/events", (c) =>
+    streamSSE(c, async (stream) => {
+      const ctl = new AbortController();
+      stream.onAbort(() => ctl.abort());
+      let sub: EventSource;
+      try {
+        sub = b.subscribe(ctl.signal);
+      } catch (e) {
+        await stream.writeSSE({
+          event: "error",
+          data: JSON.stringify({ error: (e as Error).message }),
+        });
+        return;
+      }
+      const beat = setInterval(() => {
+        stream.write(": keep-alive\n\n").catch(() => ctl.abort());
+      }, opts.heartbeat ?? 15_000);
+      try {
+        await stream.writeSSE({ event: "status", data: JSON.stringify(b.status()) });
+        for await (const e of sub) {
+          await stream.writeSSE({ event: e.type, data: JSON.stringify({ at: e.at, ...e.data }) });
+        }
+      } finally {
+        clearInterval(beat);
+        sub.close();
+      }
+    }));
+  return app;
+}
+
+async function readJson(req: Request): Promise<Record<string, unknown>> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json")) {
+    throw new HttpError(415, "Send a JSON body (Content-Type: application/json)");
+  }
+  let v: unknown;
+  try {
+    v = await req.json();
+  } catch {
+    throw new HttpError(400, "Body is not valid JSON");
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new HttpError(400, "Body must be a JSON object");
+  }
+  return v as Record<string, unknown>;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function placeholderPage(id: string, nickname: string, version: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Mote — ${
+    esc(nickname)
+  }</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+code{word-break:break-all}@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}}</style></head>
+<body><h1>Mote node</h1><p>This node is running. Nickname <b>${esc(nickname)}</b>, version ${
+    esc(version)
+  }.</p>
+<p>Node id: <code>${esc(id)}</code></p>
+<p>The full web interface arrives with a later release. Meanwhile: <a href="/api/v1/status">status</a>,
+<a href="/api/v1/peers">peers</a>, <a href="/metrics">metrics</a>, or the <code>mote</code> command.</p></body></html>`;
+}

@@ -1,0 +1,10 @@
+/**
+ * The gateway: Hono apps built as values. `createApiApp` is the node's private API and UI
+ * (loopback, token-guarded); `createPublicApp` is the public gateway (records now; sites, worlds
+ * and shards with their layers). Only the program's `main` listens.
+ * @module
+ */
+export * from "./api.ts";
+export * from "./errors.ts";
+export * from "./guard.ts";
+export * from "./public.ts";

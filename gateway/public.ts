@@ -1,0 +1,79 @@
+// This module is browser compatible.
+/**
+ * The public gateway app (`--gateway-port`, default 8181): what the node serves to anyone. It
+ * never shares an origin with the node API. Routes now: `GET /` (an information page) and
+ * `GET /records/:ns/:key` (the raw signed record bytes, which anyone can verify). Hosted sites,
+ * worlds and `/shards/:hash` join here with their layers.
+ */
+import { Hono } from "hono";
+import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
+
+/** A source of signed record bytes (a node's DHT view, or an edge cache). */
+export interface RecordSource {
+  /** The best known record bytes at `/mote/<ns>/<hash>`, with its sequence number. */
+  record(ns: string, hash: string): Promise<{ bytes: Uint8Array; seq: number } | undefined>;
+}
+
+/** Options for {@linkcode createPublicApp}. */
+export interface PublicAppOptions {
+  records: RecordSource;
+  /** Who serves: shown on the information page. */
+  info: () => { id: string; version: string };
+  /** Per-client admission (rate limit); false answers 429. */
+  admit?: (client: string) => boolean;
+  log?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** Bindings passed by the server: the client's address. */
+export type PublicEnv = { Bindings: { remoteAddr?: string } };
+
+const NS_RE = /^[a-z][a-z0-9-]{0,15}$/;
+const HASH_RE = /^[a-z2-7]{52}$/;
+
+/** Builds the public gateway app. */
+export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
+  const app = new Hono<PublicEnv>();
+  app.use(async (c, next) => {
+    const client = c.env?.remoteAddr ?? "local";
+    if (opts.admit && !opts.admit(client)) {
+      c.header("Retry-After", "1");
+      return c.json({ error: "Too many requests" }, 429);
+    }
+    if ((c.req.header("host")?.length ?? 0) > 255 || c.req.url.length > 8192) {
+      return c.json({ error: "Request line or Host header too long" }, 414);
+    }
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    return undefined;
+  });
+  app.onError((err, c) => errorResponse(err, c, opts.log));
+  app.notFound((c) => c.json({ error: "Not found" }, 404));
+
+  app.get("/", (c) => {
+    const { id, version } = opts.info();
+    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Mote gateway</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head>
+<body><h1>Mote gateway</h1><p>A public gateway of the Mote network, served by node <code>${id}</code> (version ${version}).</p>
+<p>Signed records are at <code>/records/&lt;namespace&gt;/&lt;key&gt;</code>.</p></body></html>`,
+    );
+  });
+
+  app.get("/records/:ns/:key", async (c) => {
+    const ns = c.req.param("ns"), key = c.req.param("key");
+    if (!NS_RE.test(ns)) throw new HttpError(400, `"${ns.slice(0, 40)}" is not a record namespace`);
+    if (!HASH_RE.test(key)) throw new HttpError(400, `"${key.slice(0, 60)}" is not a record key`);
+    const found = await opts.records.record(ns, key);
+    if (!found) throw new HttpError(404, `No record at /mote/${ns}/${key}`);
+    const etag = `"${found.seq}"`;
+    c.header("ETag", etag);
+    // Records change (a higher sequence replaces a lower one), so caches must check back soon.
+    c.header("Cache-Control", "public, max-age=30");
+    c.header("Access-Control-Allow-Origin", "*");
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+    c.header("Content-Type", "application/cbor");
+    return c.body(found.bytes as Uint8Array<ArrayBuffer>);
+  });
+  return app;
+}

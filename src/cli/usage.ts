@@ -1,0 +1,84 @@
+/** Usage text, generated for `start` from the option table so flags and docs cannot drift. */
+import { OPTIONS } from "../config/mod.ts";
+
+/** One line per command, for `mote help`. */
+export const COMMANDS: Record<string, { args: string; about: string }> = {
+  start: {
+    args: "[flags]",
+    about: "Start the node (with no bootstrap peers: an embedded local network)",
+  },
+  status: { args: "", about: "Show the running node's status" },
+  id: { args: "", about: "Print this node's id" },
+  peers: { args: "", about: "List connected peers with round-trip times" },
+  connect: { args: "<multiaddr|peer-id>", about: "Connect to a peer" },
+  identity: {
+    args: "[node-id]",
+    about: "Show this node's (or another node's) signed identity document",
+  },
+  stop: { args: "", about: "Stop the running node" },
+  "key export": {
+    args: "<file> [--passphrase-file F] [--force]",
+    about: "Back up the identity key",
+  },
+  "key import": {
+    args: "<file> [--passphrase-file F] [--force]",
+    about: "Install an identity key (node stopped)",
+  },
+  config: { args: "", about: "Print the configuration in effect and where each value came from" },
+  help: { args: "[command]", about: "Show help" },
+};
+
+/** The general usage text. */
+export function usage(): string {
+  const w = Math.max(...Object.entries(COMMANDS).map(([c, { args }]) => `${c} ${args}`.length));
+  return [
+    "Mote: private storage spread over other people's computers, hosting and worlds.",
+    "",
+    "Usage: mote <command> [flags]     (deno task mote <command>, or deno run -A mod.ts <command>)",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([c, { args, about }]) =>
+      `  ${`${c} ${args}`.padEnd(w)}  ${about}`
+    ),
+    "",
+    "Flags for every command:",
+    "  --data DIR   data directory (default ~/.mote, or MOTE_DATA)",
+    "  --json       print data as JSON for scripts",
+    "  -h, --help   show help",
+    "  --version    print the version",
+    "",
+    'Run "mote help start" for the options of start; docs/config.md describes config.json.',
+  ].join("\n");
+}
+
+/** Usage of one command. */
+export function commandUsage(command: string): string {
+  if (command === "start") {
+    const rows = OPTIONS.filter((o) => o.flag).map((o) => {
+      const arg = o.type === "boolean"
+        ? ""
+        : o.type === "string[]"
+        ? " VALUE (repeatable)"
+        : " VALUE";
+      const def = o.default === null
+        ? "auto"
+        : Array.isArray(o.default)
+        ? "none"
+        : String(o.default);
+      return [`  ${o.flag}${arg}`, `${o.description} [default: ${def}; env ${o.env}]`];
+    });
+    rows.push(["  --no-devnet", "Do not run the embedded local network"]);
+    const w = Math.max(...rows.map((r) => r[0]!.length));
+    return [
+      "Usage: mote start [flags]",
+      "",
+      "Starts the node. With no --bootstrap peers it also runs an embedded local network of",
+      "supplier nodes on 127.0.0.1 so every feature can be tried on one machine.",
+      "",
+      ...rows.map(([a, b]) => `${a!.padEnd(w)}  ${b}`),
+      "  --data DIR".padEnd(w) + "  Data directory [default: ~/.mote; env MOTE_DATA]",
+    ].join("\n");
+  }
+  const c = COMMANDS[command];
+  return c ? `Usage: mote ${command} ${c.args}\n\n${c.about}.` : usage();
+}

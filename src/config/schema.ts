@@ -1,0 +1,285 @@
+/**
+ * Every configuration option, described once: its type, default, environment variable, flag
+ * and meaning. The loader, the CLI's usage text, the config template and `docs/config.md` all
+ * follow this table.
+ * @module
+ */
+import type { LogLevel } from "../log/mod.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** The options as a user sets them; `null` means "work it out" (see each option). */
+export interface Settings {
+  /** Human nickname for the identity document; `""` lets the node pick one. */
+  nickname: string;
+  /** Address the public gateway and the p2p listeners bind to. */
+  host: string;
+  /** Address the node API and UI bind to; always a loopback address. */
+  apiHost: string;
+  /** Port of the node API and UI; 0 picks a free one. */
+  port: number;
+  /** Port of the public gateway; 0 picks a free one. */
+  gatewayPort: number;
+  /** libp2p TCP port; 0 picks a free one. */
+  p2pPort: number;
+  /** libp2p WebSocket port; `null` means `p2pPort + 1`, or 0 when `p2pPort` is 0. */
+  wsPort: number | null;
+  /** Multiaddrs, with a `/p2p/` part, of nodes to join the network through. */
+  bootstrap: string[];
+  /** Run a local development network; `null` means on when `bootstrap` is empty. */
+  devnet: boolean | null;
+  /** How many suppliers the development network runs. */
+  devnetSuppliers: number;
+  /** The least severe log level written. */
+  logLevel: LogLevel;
+  /** Bytes the log file may reach before it rotates. */
+  logFileSize: number;
+  /** Milliseconds a record stored for others is kept without a republish. */
+  recordLifetime: number;
+  /** Milliseconds between republishes of this node's own and kept records. */
+  republishInterval: number;
+  /** Multiaddrs advertised in the identity document instead of the listen addresses. */
+  announce: string[];
+  /** Public http(s) URLs of this node's gateway, advertised in the identity document. */
+  gatewayUrls: string[];
+  /** Most DHT records stored for others. */
+  maxRecords: number;
+  /** Most DHT records stored for others per signer. */
+  maxRecordsPerSigner: number;
+  /** Requests per second per peer on Mote protocols. */
+  rateLimit: number;
+}
+
+/** The options as the node uses them: {@linkcode Settings} with automatic values worked out. */
+export interface Config extends Omit<Settings, "wsPort" | "devnet"> {
+  /** libp2p WebSocket port; 0 picks a free one. */
+  wsPort: number;
+  /** Whether to run a local development network. */
+  devnet: boolean;
+}
+
+/** How an option's value is written and checked. */
+export type OptionType =
+  | "string"
+  | "number"
+  | "boolean"
+  | "size"
+  | "duration"
+  | "string[]"
+  | "port";
+
+/** One row of {@linkcode OPTIONS}. */
+export interface OptionSpec {
+  /** The key in config.json and in {@linkcode Settings}. */
+  readonly key: keyof Settings;
+  /** How the value is written and checked. */
+  readonly type: OptionType;
+  /** The default as written in config.json (`"10MiB"`, `"36h"`); `null` means automatic. */
+  readonly default: string | number | boolean | readonly string[] | null;
+  /** Whether `null` ("auto" in the environment and flags) is accepted. */
+  readonly nullable: boolean;
+  /** The environment variable: `MOTE_` and the key in SCREAMING_SNAKE case. */
+  readonly env: string;
+  /** The command-line flag (`--gateway-port`), or `null` when the option has none. */
+  readonly flag: string | null;
+  /** One line for people. */
+  readonly description: string;
+  /** The only values allowed, for strings. */
+  readonly choices?: readonly string[];
+  /** Whether numbers must be whole. */
+  readonly integer?: boolean;
+  /** Smallest value allowed, for numbers, sizes (bytes) and durations (ms). */
+  readonly min?: number;
+  /** Largest value allowed, for numbers, sizes (bytes) and durations (ms). */
+  readonly max?: number;
+  /** Further rule for a string or each string of a list: returns what is wrong, if anything. */
+  readonly check?: (value: string) => string | undefined;
+}
+
+type Row = Omit<OptionSpec, "key" | "env" | "flag" | "nullable"> & {
+  readonly nullable?: true;
+  readonly noFlag?: true;
+};
+
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "[::1]") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return m !== null && m.slice(1).every((part) => Number(part) <= 255);
+}
+
+// Declared as a record over Settings so the compiler proves every option has exactly one row;
+// the order here is the documented order.
+const ROWS: { readonly [K in keyof Settings]: Row } = {
+  nickname: {
+    type: "string",
+    default: "",
+    description: "Human nickname in the identity document; empty lets the node pick one",
+  },
+  host: {
+    type: "string",
+    default: "127.0.0.1",
+    description: "Address the public gateway and the p2p listeners bind to",
+    check: (v) => v.trim() === "" ? "the address is empty" : undefined,
+  },
+  apiHost: {
+    type: "string",
+    default: "127.0.0.1",
+    noFlag: true,
+    description:
+      "Address the node API and UI bind to: a loopback address (127.0.0.0/8, ::1, localhost)",
+    check: (v) =>
+      isLoopback(v) ? undefined : `${JSON.stringify(v)} is not a loopback address ` +
+        `(127.0.0.0/8, ::1 or localhost): remote access to the node API is not supported yet`,
+  },
+  port: {
+    type: "port",
+    default: 8180,
+    description: "Port of the node API and UI (0 picks a free one)",
+  },
+  gatewayPort: {
+    type: "port",
+    default: 8181,
+    description: "Port of the public HTTP gateway (0 picks a free one)",
+  },
+  p2pPort: { type: "port", default: 8182, description: "libp2p TCP port (0 picks a free one)" },
+  wsPort: {
+    type: "port",
+    default: null,
+    nullable: true,
+    description: "libp2p WebSocket port; null: p2pPort + 1, or 0 when p2pPort is 0",
+  },
+  bootstrap: {
+    type: "string[]",
+    default: [],
+    description: "Multiaddrs of nodes to join the network through, each with a /p2p/ peer id part",
+    check: (v) =>
+      v.startsWith("/") && v.includes("/p2p/") ? undefined : `bootstrap address ` +
+        `${JSON.stringify(v)} is not a multiaddr with a /p2p/<peer id> part`,
+  },
+  devnet: {
+    type: "boolean",
+    default: null,
+    nullable: true,
+    description: "Run a local development network; null: on when bootstrap is empty",
+  },
+  devnetSuppliers: {
+    type: "number",
+    default: 8,
+    integer: true,
+    min: 1,
+    max: 64,
+    description: "Suppliers in the local development network (1 to 64)",
+  },
+  logLevel: {
+    type: "string",
+    default: "info",
+    choices: ["debug", "info", "warn", "error"] satisfies LogLevel[],
+    description: "Least severe log level written: debug, info, warn or error",
+  },
+  logFileSize: {
+    type: "size",
+    default: "10MiB",
+    min: 1024,
+    description: "Size at which the log file in the data dir rotates (one old file is kept)",
+  },
+  recordLifetime: {
+    type: "duration",
+    default: "36h",
+    min: 1000,
+    description: "How long this node keeps a DHT record it stores for others without a republish",
+  },
+  republishInterval: {
+    type: "duration",
+    default: "1h",
+    min: 1000,
+    description: "How often this node republishes its own and kept records (< recordLifetime)",
+  },
+  announce: {
+    type: "string[]",
+    default: [],
+    description: "Multiaddrs advertised in the identity document instead of the listen addresses",
+    check: (v) =>
+      v.startsWith("/") ? undefined : `announce address ${JSON.stringify(v)} is not a multiaddr`,
+  },
+  gatewayUrls: {
+    type: "string[]",
+    default: [],
+    description: "Public http(s) URLs of this node's gateway, advertised in the identity document",
+    check: (v) => {
+      const url = URL.parse(v);
+      return url && (url.protocol === "http:" || url.protocol === "https:")
+        ? undefined
+        : `gateway URL ${JSON.stringify(v)} is not an http(s) URL`;
+    },
+  },
+  maxRecords: {
+    type: "number",
+    default: 100_000,
+    integer: true,
+    min: 0,
+    description: "Most DHT records stored for others",
+  },
+  maxRecordsPerSigner: {
+    type: "number",
+    default: 1024,
+    integer: true,
+    min: 0,
+    description: "Most DHT records stored for others per signer",
+  },
+  rateLimit: {
+    type: "number",
+    default: 100,
+    integer: true,
+    min: 1,
+    description: "Requests per second per peer on Mote protocols (at least 1)",
+  },
+};
+
+/** Every option, in the documented order. */
+export const OPTIONS: readonly OptionSpec[] = Object.entries(ROWS).map(([key, row]) => {
+  const { noFlag, nullable, ...rest } = row as Row;
+  return Object.freeze({
+    ...rest,
+    key: key as keyof Settings,
+    nullable: nullable ?? false,
+    env: `MOTE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+    flag: noFlag ? null : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  });
+});
+
+/** The option with config key `key`, if there is one. */
+export function findOption(key: string): OptionSpec | undefined {
+  return OPTIONS.find((option) => option.key === key);
+}
+
+function defaultValue(option: OptionSpec): unknown {
+  const value = option.default;
+  if (option.type === "size" && value !== null) return parseSize(value as string | number);
+  if (option.type === "duration" && value !== null) return parseDuration(value as string | number);
+  return Array.isArray(value) ? Object.freeze([...value]) : value;
+}
+
+/** Every option's default, with sizes in bytes and durations in milliseconds. */
+export const DEFAULTS: Readonly<Settings> = Object.freeze(
+  Object.fromEntries(
+    OPTIONS.map((option) => [option.key, defaultValue(option)]),
+  ) as unknown as Settings,
+);
+
+/** Works out the automatic (`null`) values: `wsPort` and `devnet`. */
+export function resolveAuto(settings: Settings): Config {
+  return {
+    ...settings,
+    wsPort: settings.wsPort ?? (settings.p2pPort > 0 ? settings.p2pPort + 1 : 0),
+    devnet: settings.devnet ?? settings.bootstrap.length === 0,
+  };
+}
+
+/**
+ * Returns an example config.json: a JSON object with every option at its default, in the
+ * documented order (JSON has no comments; `docs/config.md` explains each key).
+ */
+export function configTemplate(): string {
+  const body = Object.fromEntries(OPTIONS.map((option) => [option.key, option.default]));
+  return JSON.stringify(body, null, 2) + "\n";
+}

@@ -1,0 +1,4 @@
+/** Raised when bytes cannot be decoded into the expected structure. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}

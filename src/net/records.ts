@@ -1,0 +1,79 @@
+/**
+ * Putting and getting signed records through the DHT. `get` gathers every answer the query
+ * finds, lets the validator refuse bad or stale ones, and returns the best; `put` stores locally
+ * and on the closest peers and reports how many peers accepted it.
+ */
+import { formatRecordKey, type RecordKey } from "../records/record.ts";
+import type { RecordValidator } from "../records/validator.ts";
+import { utf8 } from "../encoding/bytes.ts";
+import { MessageType } from "@libp2p/kad-dht";
+import type { P2P } from "./p2p.ts";
+
+/** Result of a DHT put. */
+export interface PutResult {
+  /** Peers that stored the record. */
+  stored: number;
+  /** Peers that refused or failed. */
+  failed: number;
+}
+
+/** DHT record access. */
+export class RecordRouting {
+  #p2p: P2P;
+  #validator: RecordValidator;
+
+  constructor(p2p: P2P, validator: RecordValidator) {
+    this.#p2p = p2p;
+    this.#validator = validator;
+  }
+
+  /** Stores record bytes under `key` locally and on the closest peers. */
+  async put(
+    key: RecordKey,
+    bytes: Uint8Array,
+    opts: { signal?: AbortSignal; timeout?: number } = {},
+  ): Promise<PutResult> {
+    const ks = formatRecordKey(key);
+    this.#validator.validate(ks, bytes);
+    const signal = withTimeout(opts.signal, opts.timeout ?? 30_000);
+    let stored = 0, failed = 0;
+    try {
+      for await (const ev of this.#p2p.services.dht.put(utf8(ks), bytes, { signal })) {
+        if (ev.name === "PEER_RESPONSE" && ev.messageType === MessageType.PUT_VALUE) stored++;
+        else if (ev.name === "QUERY_ERROR") failed++;
+      }
+    } catch (e) {
+      // No peers at all, or the timeout: the record is still stored locally and will be
+      // republished; report what happened rather than fail the caller.
+      if (stored === 0 && !signal.aborted && !/no peers/i.test(String(e))) throw e;
+    }
+    return { stored, failed };
+  }
+
+  /** Finds the best valid record for `key` in the DHT (including this node's own store). */
+  async get(
+    key: RecordKey,
+    opts: { signal?: AbortSignal; timeout?: number } = {},
+  ): Promise<Uint8Array | undefined> {
+    const ks = formatRecordKey(key);
+    const signal = withTimeout(opts.signal, opts.timeout ?? 15_000);
+    const found: Uint8Array[] = [];
+    try {
+      for await (const ev of this.#p2p.services.dht.get(utf8(ks), { signal })) {
+        if (ev.name === "VALUE") found.push(ev.value);
+      }
+    } catch (e) {
+      if (found.length === 0 && !signal.aborted && !/not found|no peers/i.test(String(e))) throw e;
+    }
+    if (found.length === 0) return undefined;
+    try {
+      return found[this.#validator.select(ks, found)];
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}

@@ -1,0 +1,234 @@
+/**
+ * Running a node as a program: takes the data directory's lock, starts the embedded network
+ * when asked, starts the node, serves the API (loopback) and the public gateway on their own
+ * ports, writes `node.json` for the CLI, and stops all of it cleanly.
+ */
+import type { Config } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { createApiApp, createPublicApp, loopbackAllowlist } from "../../gateway/mod.ts";
+import { RateLimiter } from "../net/rate_limit.ts";
+import type { decodeIdentityDocument } from "../identity/document.ts";
+import { toHex } from "../encoding/bytes.ts";
+import { parseRecordKey } from "../records/record.ts";
+import {
+  loadOrCreateToken,
+  lockDataDir,
+  removeRuntimeInfo,
+  type RuntimeInfo,
+  writeRuntimeInfo,
+} from "./data_dir.ts";
+import { type Devnet, startDevnet } from "./devnet.ts";
+import { MoteNode, VERSION } from "./node.ts";
+import { dirState } from "./state.ts";
+
+/** A running node program. */
+export interface RunningNode {
+  node: MoteNode;
+  devnet: Devnet | null;
+  info: RuntimeInfo;
+  /** Resolves once the node has stopped (by `stop()` or `POST /api/v1/stop`). */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Raised when a listening port is taken. */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+/** Starts everything `mote start` runs. */
+export async function runNode(dataDir: string, config: Config, log: Logger): Promise<RunningNode> {
+  const lock = await lockDataDir(dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  };
+  try {
+    const base = {
+      recordLifetime: config.recordLifetime,
+      republishInterval: config.republishInterval,
+      maxRecords: config.maxRecords,
+      maxRecordsPerSigner: config.maxRecordsPerSigner,
+      rateLimit: config.rateLimit,
+    };
+    let devnet: Devnet | null = null;
+    if (config.devnet) {
+      devnet = await startDevnet({
+        dir: `${dataDir}/devnet`,
+        count: config.devnetSuppliers,
+        log: log.child("devnet"),
+        base,
+      });
+      cleanups.push(() => devnet!.stop());
+    }
+    const node = new MoteNode({
+      ...base,
+      state: dirState(dataDir),
+      log: log.child("node"),
+      host: config.host,
+      tcpPort: config.p2pPort,
+      wsPort: config.wsPort,
+      bootstrap: [...config.bootstrap, ...(devnet?.bootstrap ?? [])],
+      nickname: config.nickname,
+      loopback: config.devnet,
+      announce: config.announce,
+      gatewayUrls: config.gatewayUrls,
+    });
+    cleanups.push(() => node.stop());
+    try {
+      await node.start();
+    } catch (e) {
+      if (/EADDRINUSE|address already in use/i.test(String(e))) {
+        throw new PortInUseError(
+          `The p2p port ${config.p2pPort} (or ${config.wsPort}) is in use: choose others with --p2p-port and --ws-port`,
+        );
+      }
+      throw e;
+    }
+
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      stopping ??= (async () => {
+        log.info("stopping");
+        await unwind();
+        await removeRuntimeInfo(dataDir);
+        resolveStopped();
+      })();
+
+    const token = await loadOrCreateToken(dataDir);
+    const apiServer = listen(
+      "API",
+      config.apiHost,
+      config.port,
+      "--port",
+      (port) =>
+        createApiApp({
+          ...loopbackAllowlist(config.apiHost, port),
+          token,
+          log: (m, f) => log.warn(m, f),
+          backend: apiBackend(node, devnet, () => void stop()),
+        }).fetch,
+    );
+    cleanups.push(() => apiServer.shutdown());
+    const limiter = new RateLimiter(50, 200);
+    const gatewayServer = listen(
+      "gateway",
+      config.host,
+      config.gatewayPort,
+      "--gateway-port",
+      () => {
+        const app = createPublicApp({
+          info: () => ({ id: node.id, version: VERSION }),
+          admit: (client) => limiter.take(client),
+          log: (m, f) => log.warn(m, f),
+          records: {
+            async record(ns, hash) {
+              const r = await node.resolve(parseRecordKey(`/mote/${ns}/${hash}`), {
+                timeout: 10_000,
+              });
+              return r && { bytes: r.bytes, seq: r.record.seq };
+            },
+          },
+        });
+        return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
+      },
+    );
+    cleanups.push(() => gatewayServer.shutdown());
+
+    const info: RuntimeInfo = {
+      pid: Deno.pid,
+      id: node.id,
+      version: VERSION,
+      api: urlOf(config.apiHost, apiServer.addr.port),
+      gateway: urlOf(
+        config.host === "0.0.0.0" ? "127.0.0.1" : config.host,
+        gatewayServer.addr.port,
+      ),
+      started: Date.now(),
+      devnet: config.devnet,
+    };
+    await writeRuntimeInfo(dataDir, info);
+    node.publishIdentity().then(
+      (r) => log.info("published the identity document", { seq: r.seq }),
+      (e) => log.warn("could not publish the identity document yet", { error: e }),
+    );
+    return { node, devnet, info, stopped, stop };
+  } catch (e) {
+    await unwind();
+    throw e;
+  }
+}
+
+type Handler = (
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+function listen(
+  what: string,
+  hostname: string,
+  port: number,
+  flag: string,
+  make: (port: number) => Handler,
+): Deno.HttpServer<Deno.NetAddr> {
+  // The app needs its own port (the API checks Host against it), so resolve port 0 first.
+  let handler: Handler | undefined;
+  try {
+    const server = Deno.serve(
+      { hostname, port, onListen: () => {} },
+      (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }),
+    );
+    handler = make(server.addr.port);
+    return server;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new PortInUseError(
+        `The ${what} port ${port} on ${hostname} is in use: choose another with ${flag}`,
+      );
+    }
+    throw e;
+  }
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function hostOf(info: Deno.ServeHandlerInfo<Deno.NetAddr>): string {
+  return info.remoteAddr.hostname;
+}
+
+function apiBackend(node: MoteNode, devnet: Devnet | null, requestStop: () => void) {
+  const jsonDoc = (doc: ReturnType<typeof decodeIdentityDocument>, seq: number, ts: number) => ({
+    ...doc,
+    sign: toHex(doc.sign),
+    agree: toHex(doc.agree),
+    revision: seq,
+    timestamp: ts,
+  });
+  return {
+    status: () => ({
+      ...node.status(),
+      devnet: devnet
+        ? { running: true, suppliers: devnet.nodes.length }
+        : { running: false, suppliers: 0 },
+    }),
+    peers: () => node.peers(),
+    connect: (addr: string) => node.connect(addr),
+    identity: async () => {
+      const r = await node.resolveIdentity(node.id, { timeout: 5_000 });
+      if (r) return jsonDoc(r.doc, r.record.seq, r.record.ts);
+      return jsonDoc(node.identityDocument(), 0, Date.now());
+    },
+    resolveIdentity: async (id: string) => {
+      const r = await node.resolveIdentity(id, { timeout: 10_000 });
+      return r && jsonDoc(r.doc, r.record.seq, r.record.ts);
+    },
+    publishIdentity: async () => ({ seq: (await node.publishIdentity()).seq }),
+    subscribe: (signal: AbortSignal) => node.events.subscribe({ signal }),
+    metrics: () => node.metrics.render(),
+    requestStop,
+  };
+}
