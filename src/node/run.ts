@@ -5,7 +5,13 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { createApiApp, createPublicApp, loopbackAllowlist } from "../../gateway/mod.ts";
+import {
+  type ApiBackend,
+  createApiApp,
+  createPublicApp,
+  loopbackAllowlist,
+  type RecordSource,
+} from "../../gateway/mod.ts";
 import { RateLimiter } from "../net/rate_limit.ts";
 import type { decodeIdentityDocument } from "../identity/document.ts";
 import { toHex } from "../encoding/bytes.ts";
@@ -108,7 +114,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
           ...loopbackAllowlist(config.apiHost, port),
           token,
           log: (m, f) => log.warn(m, f),
-          backend: apiBackend(node, devnet, () => void stop()),
+          backend: nodeApiBackend(node, devnet, () => void stop()),
         }).fetch,
     );
     cleanups.push(() => apiServer.shutdown());
@@ -123,14 +129,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
           info: () => ({ id: node.id, version: VERSION }),
           admit: (client) => limiter.take(client),
           log: (m, f) => log.warn(m, f),
-          records: {
-            async record(ns, hash) {
-              const r = await node.resolve(parseRecordKey(`/mote/${ns}/${hash}`), {
-                timeout: 10_000,
-              });
-              return r && { bytes: r.bytes, seq: r.record.seq };
-            },
-          },
+          records: nodeRecordSource(node),
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },
@@ -200,7 +199,22 @@ function hostOf(info: Deno.ServeHandlerInfo<Deno.NetAddr>): string {
   return info.remoteAddr.hostname;
 }
 
-function apiBackend(node: MoteNode, devnet: Devnet | null, requestStop: () => void) {
+/** Signed records for the public gateway, from the node's view of the DHT. */
+export function nodeRecordSource(node: MoteNode): RecordSource {
+  return {
+    async record(ns, hash) {
+      const r = await node.resolve(parseRecordKey(`/mote/${ns}/${hash}`), { timeout: 10_000 });
+      return r && { bytes: r.bytes, seq: r.record.seq };
+    },
+  };
+}
+
+/** The node API backend over a running node (and its embedded network, if any). */
+export function nodeApiBackend(
+  node: MoteNode,
+  devnet: Devnet | null,
+  requestStop: () => void,
+): ApiBackend {
   const jsonDoc = (doc: ReturnType<typeof decodeIdentityDocument>, seq: number, ts: number) => ({
     ...doc,
     sign: toHex(doc.sign),
