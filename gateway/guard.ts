@@ -4,9 +4,13 @@
  *
  * - Host must be the address the API is bound to (stops DNS rebinding: a hostile name that
  *   resolves to 127.0.0.1 still carries its own Host header).
- * - State-changing methods need the token from `<data>/api-token` in a header (never a cookie,
- *   which a browser would attach to cross-site requests), and, when the request has an Origin,
- *   it must be exactly the API's own origin. `Sec-Fetch-Site: cross-site` is refused outright.
+ * - A request that carries an Origin must come from exactly the API's own origin, and a browser's
+ *   `Sec-Fetch-Site` must say `same-origin` or `none` (a typed URL). This holds for every method:
+ *   the public gateway on another port of the same host is *same-site* with the API (ports do not
+ *   count), so "same-site" is refused too, and reads such as the event stream are refused at the
+ *   server rather than left to the browser's CORS check.
+ * - State-changing methods also need the token from `<data>/api-token` in a header (never a
+ *   cookie, which a browser would attach by itself).
  * - No CORS headers are ever sent, so no other origin can read an answer.
  */
 import type { MiddlewareHandler } from "hono";
@@ -45,14 +49,17 @@ export function apiGuard(opts: GuardOptions): MiddlewareHandler {
     if (!hosts.has(host)) {
       return c.json({ error: `Host "${host.slice(0, 100)}" is not this node's API address` }, 403);
     }
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !origins.has(origin)) {
+      return c.json({ error: `Origin "${origin.slice(0, 100)}" may not call the node API` }, 403);
+    }
+    const site = c.req.header("sec-fetch-site");
+    if (site !== undefined && site !== "same-origin" && site !== "none") {
+      return c.json({
+        error: `Requests from other sites (${site.slice(0, 20)}) may not call the node API`,
+      }, 403);
+    }
     if (!SAFE.has(c.req.method)) {
-      if (c.req.header("sec-fetch-site") === "cross-site") {
-        return c.json({ error: "Cross-site requests to the node API are refused" }, 403);
-      }
-      const origin = c.req.header("origin");
-      if (origin !== undefined && !origins.has(origin)) {
-        return c.json({ error: `Origin "${origin.slice(0, 100)}" may not call the node API` }, 403);
-      }
       const auth = c.req.header("authorization");
       const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-mote-token");
       if (!given || !timingSafeEqual(given, opts.token)) {

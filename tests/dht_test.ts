@@ -66,6 +66,10 @@ Deno.test({
     const ks = formatRecordKey(key);
     const good = (await author.resolve(key))!;
     assertEquals(good.record.seq, 1);
+    // Every honest node learns of version 1 (a node that never saw it would rightly still take 0).
+    for (const n of honest) {
+      assertEquals((await n.resolve(key, { timeout: 10_000 }))?.record.seq, 1);
+    }
 
     const cases: { what: string; reason: string; bytes: Uint8Array; key?: string }[] = [];
     {

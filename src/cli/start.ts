@@ -1,5 +1,6 @@
 /** `mote start`: runs the node in the foreground until Ctrl-C or `mote stop`. */
-import { type ConfigFlags, loadConfig, OPTIONS } from "../config/mod.ts";
+import { ConfigError, type ConfigFlags, loadConfig, OPTIONS } from "../config/mod.ts";
+import { UsageError } from "./errors.ts";
 import { createLogger, fileSink, stderrSink } from "../log/mod.ts";
 import { runNode } from "../node/run.ts";
 import { VERSION } from "../node/node.ts";
@@ -29,11 +30,20 @@ export async function startCommand(args: string[], dataDir: string): Promise<num
     if (values[`no-${name}`]) flags[o.key] = false;
     else if (values[name] !== undefined) flags[o.key] = values[name];
   }
-  const { config } = await loadConfig({
-    dataDir,
-    flags: flags as ConfigFlags,
-    env: Deno.env.toObject(),
-  });
+  let config;
+  try {
+    ({ config } = await loadConfig({
+      dataDir,
+      flags: flags as ConfigFlags,
+      env: Deno.env.toObject(),
+    }));
+  } catch (e) {
+    // A bad flag value is a wrong command line (exit 2 with usage); a bad file or variable is not.
+    if (e instanceof ConfigError && /(^|\s)--[a-z]/.test(e.message)) {
+      throw new UsageError(e.message, "start");
+    }
+    throw e;
+  }
   const file = fileSink(`${dataDir}/logs/mote.log`, { maxBytes: config.logFileSize });
   const log = createLogger({
     level: config.logLevel,

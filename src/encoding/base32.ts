@@ -40,6 +40,10 @@ export function fromBase32(text: string): Uint8Array {
     }
     value &= (1 << bits) - 1;
   }
+  // 1, 3 or 6 leftover characters (5+ bits) cannot come from whole bytes.
+  if (bits >= 5) {
+    throw new SyntaxError(`Cannot parse base32: length ${text.length} is not a possible encoding`);
+  }
   if (value !== 0) throw new SyntaxError("Cannot parse base32: non-zero trailing bits");
   return out;
 }

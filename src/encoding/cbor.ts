@@ -25,9 +25,26 @@ const DECODE_OPTIONS = {
   useMaps: false,
 } as const;
 
-/** Encodes a value canonically. `undefined` properties are an error: omit them instead. */
+const ENCODE_OPTIONS = {
+  ...rfc8949EncodeOptions,
+  typeEncoders: {
+    // The decoder refuses these, so the encoder must never produce them.
+    undefined: () => {
+      throw new TypeError("Cannot encode undefined: omit the property instead");
+    },
+    number: (n: number) => {
+      if (!Number.isFinite(n)) throw new TypeError(`Cannot encode the non-finite number ${n}`);
+      return null;
+    },
+  },
+};
+
+/** Encodes a value canonically. `undefined`, NaN and infinities are a `TypeError`. */
 export function encode(value: unknown): Uint8Array {
-  return cborEncode(value, rfc8949EncodeOptions);
+  const out = cborEncode(value, ENCODE_OPTIONS);
+  // Under Deno cborg may hand back a Node Buffer cut from a shared pool (its slice() is a view
+  // and its .buffer spans other data): always return a plain, owned Uint8Array.
+  return Object.getPrototypeOf(out) === Uint8Array.prototype ? out : new Uint8Array(out);
 }
 
 /** Options for {@linkcode decode}. */

@@ -6,9 +6,9 @@
  * The file is ASCII armour around canonical CBOR so it survives copy and paste.
  */
 import { scryptAsync } from "@noble/hashes/scrypt.js";
-import { randomBytes } from "../crypto/hash.ts";
+import { randomBytes, taggedHash } from "../crypto/hash.ts";
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
-import { fromBase64, toBase64, utf8 } from "../encoding/bytes.ts";
+import { equals, fromBase64, toBase64, utf8 } from "../encoding/bytes.ts";
 import { DecodeError } from "../encoding/errors.ts";
 import { readBytes, readMap, readString, readUint } from "../encoding/shape.ts";
 import { identityFromSecrets, type IdentityKeys } from "./keys.ts";
@@ -36,6 +36,7 @@ export async function exportKeyFile(keys: IdentityKeys, passphrase?: string): Pr
       id: keys.id,
       sign: keys.signSecret,
       agree: keys.agreeSecret,
+      check: secretsCheck(keys),
     });
   } else {
     if (passphrase.length < 8) throw new RangeError("A passphrase must be at least 8 characters");
@@ -69,11 +70,15 @@ export async function importKeyFile(text: string, passphrase?: string): Promise<
   const id = readString(m, "id", "key file", 52);
   let keys: IdentityKeys;
   if (m.kind === KIND_PLAIN) {
-    readMap(m, "key file", ["v", "kind", "id", "sign", "agree"]);
+    readMap(m, "key file", ["v", "kind", "id", "sign", "agree", "check"]);
     keys = identityFromSecrets(
       readBytes(m, "sign", "key file", { exact: 32 }),
       readBytes(m, "agree", "key file", { exact: 32 }),
     );
+    // A checksum over both secrets catches any damage, even to bits X25519 would ignore.
+    if (!equals(secretsCheck(keys), readBytes(m, "check", "key file", { exact: 16 }))) {
+      throw new DecodeError("Invalid key file: its checksum does not match (the file is damaged)");
+    }
   } else {
     readMap(m, "key file", ["v", "kind", "id", "N", "r", "p", "salt", "nonce", "ct"]);
     if (passphrase === undefined) {
@@ -86,7 +91,11 @@ export async function importKeyFile(text: string, passphrase?: string): Promise<
       r: readUint(m, "r", "key file"),
       p: readUint(m, "p", "key file"),
     };
-    if (params.N > 1 << 20 || params.r > 32 || params.p > 16) {
+    const powerOfTwo = params.N >= 2 && (params.N & (params.N - 1)) === 0;
+    if (
+      !powerOfTwo || params.N > 1 << 20 || params.r < 1 || params.r > 32 || params.p < 1 ||
+      params.p > 16
+    ) {
       throw new DecodeError(
         `Invalid key file: scrypt parameters N=${params.N} r=${params.r} p=${params.p} are out of range`,
       );
@@ -137,7 +146,10 @@ function readFields(text: string) {
   }
   let bytes: Uint8Array;
   try {
-    bytes = fromBase64(text.slice(start + BEGIN.length, end));
+    const b64 = text.slice(start + BEGIN.length, end).replace(/\s+/g, "");
+    bytes = fromBase64(b64);
+    // atob ignores stray bits in the last character; accept only the one canonical spelling.
+    if (toBase64(bytes) !== b64) throw new SyntaxError("not canonical base64");
   } catch (e) {
     throw new DecodeError(`Invalid key file: ${(e as Error).message}`);
   }
@@ -148,6 +160,7 @@ function readFields(text: string) {
     "id",
     "sign",
     "agree",
+    "check",
     "N",
     "r",
     "p",
@@ -176,4 +189,8 @@ async function deriveKey(
     "encrypt",
     "decrypt",
   ]);
+}
+
+function secretsCheck(keys: IdentityKeys): Uint8Array {
+  return taggedHash("mote/key-file-check/v1", keys.signSecret, keys.agreeSecret).slice(0, 16);
 }

@@ -30,7 +30,8 @@ export class RateLimiter {
     let b = this.#buckets.get(key);
     if (b) {
       this.#buckets.delete(key);
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+      // A clock that steps backwards must not put the bucket in debt.
+      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.at) / 1000) * this.rate);
       b.at = now;
     } else {
       b = { tokens: this.burst, at: now };

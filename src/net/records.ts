@@ -35,6 +35,9 @@ export class RecordRouting {
   ): Promise<PutResult> {
     const ks = formatRecordKey(key);
     this.#validator.validate(ks, bytes);
+    // With no peers a Kademlia query only waits out its timeout; the caller keeps the record and
+    // republishes it once peers appear.
+    if (this.#p2p.getPeers().length === 0) return { stored: 0, failed: 0 };
     const signal = withTimeout(opts.signal, opts.timeout ?? 30_000);
     let stored = 0, failed = 0;
     try {
@@ -55,6 +58,7 @@ export class RecordRouting {
     key: RecordKey,
     opts: { signal?: AbortSignal; timeout?: number } = {},
   ): Promise<Uint8Array | undefined> {
+    if (this.#p2p.getPeers().length === 0) return undefined;
     const ks = formatRecordKey(key);
     const signal = withTimeout(opts.signal, opts.timeout ?? 15_000);
     const found: Uint8Array[] = [];

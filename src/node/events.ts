@@ -68,9 +68,11 @@ export class EventBus {
     this.#subs.add(entry);
     const close = () => {
       this.#subs.delete(entry);
+      opts.signal?.removeEventListener("abort", close);
       entry.end();
     };
-    opts.signal?.addEventListener("abort", close, { once: true });
+    if (opts.signal?.aborted) close();
+    else opts.signal?.addEventListener("abort", close, { once: true });
     return {
       close,
       get dropped() {

@@ -114,8 +114,32 @@ export class RecordKeeper {
     schedule();
   }
 
+  /** Runs a republish round shortly, unless one is running (used when the first peer arrives). */
+  republishSoon(delay = 500): void {
+    if (this.#soon || this.#stop.signal.aborted) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      if (this.#busy) return;
+      this.#running = this.republishAll().catch((e) =>
+        this.#init.log.warn("republish round failed", { error: e })
+      );
+    }, delay);
+  }
+  #soon?: ReturnType<typeof setTimeout>;
+  #busy = false;
+
   /** Republishes every kept record once, refreshing each from the DHT first. */
   async republishAll(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      await this.#republishAll();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #republishAll(): Promise<void> {
     let stored = 0;
     const signal = this.#stop.signal;
     const timeout = Math.max(2_000, Math.min(30_000, this.#init.interval));
@@ -140,6 +164,7 @@ export class RecordKeeper {
   async stop(): Promise<void> {
     this.#stop.abort();
     clearTimeout(this.#timer);
+    clearTimeout(this.#soon);
     await this.#running?.catch(() => {});
   }
 

@@ -50,7 +50,7 @@ export class Metrics {
         } catch {
           continue;
         }
-        out.push(`${name}${lt} ${Number.isFinite(n) ? n : "NaN"}`);
+        out.push(`${name}${lt} ${promNumber(n)}`);
       }
     }
     return out.join("\n") + "\n";
@@ -62,4 +62,12 @@ function labelText(labels: Labels): string {
   if (keys.length === 0) return "";
   const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
   return `{${keys.map((k) => `${k}="${esc(labels[k]!)}"`).join(",")}}`;
+}
+
+/** Prometheus spells infinities `+Inf` and `-Inf`. */
+function promNumber(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  return String(n);
 }

@@ -234,6 +234,8 @@ export class MoteNode {
   #wireEvents() {
     this.p2p.addEventListener("peer:connect", (e) => {
       this.events.emit("peer:connect", { peerId: e.detail.toString() });
+      // The first peer after being alone: push our records out now rather than at the next round.
+      if (this.p2p.getPeers().length === 1) this.keeper.republishSoon();
       this.log.debug("peer connected", { peer: e.detail.toString() });
     });
     this.p2p.addEventListener("peer:disconnect", (e) => {

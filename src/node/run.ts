@@ -76,7 +76,9 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       wsPort: config.wsPort,
       bootstrap: [...config.bootstrap, ...(devnet?.bootstrap ?? [])],
       nickname: config.nickname,
-      loopback: config.devnet,
+      // A node listening only on loopback lives in a network on this machine, where loopback
+      // addresses are the real ones; a node on a public address drops them from the DHT.
+      loopback: config.devnet || isLoopbackHost(config.host),
       announce: config.announce,
       gatewayUrls: config.gatewayUrls,
     });
@@ -245,4 +247,8 @@ export function nodeApiBackend(
     metrics: () => node.metrics.render(),
     requestStop,
   };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
 }

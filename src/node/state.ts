@@ -58,14 +58,22 @@ export function memoryState(): NodeState {
   const files = new Map<string, Uint8Array>();
   return {
     where: "memory",
-    read(name) {
-      checkName(name);
-      return Promise.resolve(files.get(name)?.slice() ?? null);
-    },
-    write(name, bytes) {
-      checkName(name);
-      files.set(name, bytes.slice());
-      return Promise.resolve();
-    },
+    // Errors arrive as rejections, as with dirState. Copies go through Uint8Array.prototype.slice:
+    // a Node Buffer's own slice() is a view.
+    read: (name) =>
+      later(() => {
+        checkName(name);
+        const b = files.get(name);
+        return b ? Uint8Array.prototype.slice.call(b) : null;
+      }),
+    write: (name, bytes) =>
+      later(() => {
+        checkName(name);
+        files.set(name, Uint8Array.prototype.slice.call(bytes));
+      }),
   };
+}
+
+function later<T>(f: () => T): Promise<T> {
+  return Promise.resolve().then(f);
 }

@@ -61,7 +61,9 @@ export function createRecordValidator(init: ValidatorInit): RecordValidator {
           const best = init.memory.get(ks)!;
           throw new RecordError(
             "stale",
-            `Record ${ks} at sequence ${r.seq} is older than the accepted sequence ${best.seq}`,
+            verdict === "stale"
+              ? `Record ${ks} at sequence ${r.seq} is older than the accepted sequence ${best.seq}`
+              : `Record ${ks} at sequence ${r.seq} loses the tie-break against the accepted version`,
           );
         }
         if (verdict === "conflict-won") init.onConflict?.(ks, r);
