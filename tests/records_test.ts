@@ -656,7 +656,7 @@ Deno.test("validate() reports a tie winner to onConflict and refuses the tie los
   assertEquals(conflicts.length, 1, "a refused loser is not a new conflict");
 });
 
-Deno.test("validate() refuses a tie loser that arrives after the winner, without a conflict", () => {
+Deno.test("validate() refuses a tie loser that arrives after the winner, and warns once", () => {
   const { v, conflicts } = validator();
   v.validate(KEY_A, encodeRecord(rec(A, { seq: 5, ts: NOW, value: utf8("b") })));
   const e = assertThrows(
@@ -664,7 +664,12 @@ Deno.test("validate() refuses a tie loser that arrives after the winner, without
     RecordError,
   );
   assertEquals((e as RecordError).reason, "stale");
-  assertEquals(conflicts, []);
+  assertEquals(conflicts.length, 1, "the clash is reported even when the winner came first");
+  assertThrows(
+    () => v.validate(KEY_A, encodeRecord(rec(A, { seq: 5, ts: NOW - 1, value: utf8("a") }))),
+    RecordError,
+  );
+  assertEquals(conflicts.length, 1, "but only once");
 });
 
 Deno.test("validate() and check() refuse bad records and keys, telling onReject", () => {

@@ -25,6 +25,8 @@ export interface DhtStoreInit {
   maxPerSigner: number;
   /** Keys (the DHT key strings, `/mote/...`) that are exempt from caps. */
   exempt?: (dhtKey: string) => boolean;
+  /** Told of every record refused for capacity (for metrics). */
+  onRefuse?: (err: RecordError) => void;
   now?: () => number;
 }
 
@@ -32,12 +34,15 @@ interface Meta {
   storedAt: number;
   signer: string;
   dhtKey: string;
+  /** Held for this node itself (kept), so outside the caps. */
+  exempt: boolean;
 }
 
 /** A memory datastore whose DHT records expire and are capped. */
 export class DhtRecordStore extends MemoryDatastore {
   #meta = new Map<string, Meta>();
   #perSigner = new Map<string, number>();
+  #forOthers = 0;
   #init: DhtStoreInit;
   #now: () => number;
 
@@ -59,22 +64,21 @@ export class DhtRecordStore extends MemoryDatastore {
     const prev = this.#meta.get(ks);
     const exempt = this.#init.exempt?.(info.dhtKey) ?? false;
     if (!prev && !exempt) {
-      if (this.#meta.size >= this.#init.maxRecords) {
-        throw new RecordError(
-          "over-capacity",
-          `This node stores at most ${this.#init.maxRecords} records`,
-        );
+      if (this.#forOthers >= this.#init.maxRecords) {
+        throw this.#refuse(`This node stores at most ${this.#init.maxRecords} records for others`);
       }
       if ((this.#perSigner.get(info.signer) ?? 0) >= this.#init.maxPerSigner) {
-        throw new RecordError(
-          "over-capacity",
+        throw this.#refuse(
           `This node stores at most ${this.#init.maxPerSigner} records per signer`,
         );
       }
     }
     if (prev) this.#forget(ks, prev);
-    this.#meta.set(ks, { storedAt: this.#now(), ...info });
-    this.#perSigner.set(info.signer, (this.#perSigner.get(info.signer) ?? 0) + 1);
+    this.#meta.set(ks, { storedAt: this.#now(), ...info, exempt });
+    if (!exempt) {
+      this.#forOthers++;
+      this.#perSigner.set(info.signer, (this.#perSigner.get(info.signer) ?? 0) + 1);
+    }
     return super.put(key, val);
   }
 
@@ -111,8 +115,16 @@ export class DhtRecordStore extends MemoryDatastore {
     return true;
   }
 
+  #refuse(message: string): RecordError {
+    const e = new RecordError("over-capacity", message);
+    this.#init.onRefuse?.(e);
+    return e;
+  }
+
   #forget(ks: string, m: Meta) {
     this.#meta.delete(ks);
+    if (m.exempt) return;
+    this.#forOthers--;
     const n = (this.#perSigner.get(m.signer) ?? 1) - 1;
     if (n <= 0) this.#perSigner.delete(m.signer);
     else this.#perSigner.set(m.signer, n);

@@ -171,6 +171,10 @@ export class MoteNode {
       maxRecords: o.maxRecords,
       maxPerSigner: o.maxRecordsPerSigner,
       exempt: (k) => this.keeper?.has(k) ?? false,
+      onRefuse: (e) =>
+        this.metrics.inc("mote_records_rejected_total", "Records refused, by reason", {
+          reason: e.reason,
+        }),
     });
     this.p2p = await createP2P({
       privateKey: await loadOrCreateDeviceKey(o.state),

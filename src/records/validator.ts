@@ -15,7 +15,7 @@ export interface ValidatorInit {
   namespaces: Namespaces;
   memory: SeqMemory;
   /** Called when two different records share a sequence number (two devices raced). */
-  onConflict?: (key: string, winner: SignedRecord) => void;
+  onConflict?: (key: string, record: SignedRecord) => void;
   /** Called with every refusal (for metrics). */
   onReject?: (err: RecordError) => void;
   now?: () => number;
@@ -34,6 +34,7 @@ export interface RecordValidator {
 /** Builds a {@linkcode RecordValidator}. */
 export function createRecordValidator(init: ValidatorInit): RecordValidator {
   const now = init.now ?? Date.now;
+  const warned = new Map<string, number>();
   function check(key: string | Uint8Array, bytes: Uint8Array): SignedRecord {
     let k;
     try {
@@ -57,6 +58,16 @@ export function createRecordValidator(init: ValidatorInit): RecordValidator {
         const r = check(key, bytes);
         const ks = formatRecordKey(parseRecordKey(key));
         const verdict = init.memory.offer(ks, r);
+        // Two versions with one sequence number: warn once per key and sequence, whichever
+        // version arrived first (republishing re-offers the loser, which must not spam).
+        if (
+          (verdict === "conflict-won" || verdict === "conflict-lost") && warned.get(ks) !== r.seq
+        ) {
+          warned.delete(ks);
+          warned.set(ks, r.seq);
+          if (warned.size > 1000) warned.delete(warned.keys().next().value!);
+          init.onConflict?.(ks, r);
+        }
         if (verdict === "stale" || verdict === "conflict-lost") {
           const best = init.memory.get(ks)!;
           throw new RecordError(
@@ -66,7 +77,6 @@ export function createRecordValidator(init: ValidatorInit): RecordValidator {
               : `Record ${ks} at sequence ${r.seq} loses the tie-break against the accepted version`,
           );
         }
-        if (verdict === "conflict-won") init.onConflict?.(ks, r);
         return r;
       } catch (e) {
         if (e instanceof RecordError) init.onReject?.(e);
