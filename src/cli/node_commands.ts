@@ -1,5 +1,6 @@
 /** Commands that ask the running node over its HTTP API: status, id, peers, connect, identity, stop. */
 import { fromHex } from "../encoding/bytes.ts";
+import type { NodeStatus } from "../node/node.ts";
 import { readIdentityOffline } from "./offline.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode } from "./client.ts";
@@ -8,18 +9,8 @@ import { ago, fields, json, table } from "./format.ts";
 
 type Out = (line: string) => void;
 
-interface Status {
-  id: string;
-  nickname: string;
-  version: string;
-  peerId: string;
-  addresses: string[];
-  peers: number;
-  dht: number;
-  uptime: number;
-  records: { stored: number; kept: number };
-  devnet: { running: boolean; suppliers: number };
-}
+/** What `GET /api/v1/status` answers: the node's status plus the embedded network's. */
+type Status = NodeStatus & { devnet: { running: boolean; suppliers: number } };
 
 /** `mote status` */
 export async function statusCommand(args: string[], dataDir: string, out: Out): Promise<number> {
