@@ -586,19 +586,19 @@ Deno.test("SeqMemory.export() and import() round-trip, keeping the better versio
   assertEquals(toHex(fresh.export()), toHex(bytes));
 });
 
-Deno.test("SeqMemory.import() skips malformed rows and refuses a non-list", () => {
+Deno.test("SeqMemory.import() skips malformed rows and refuses an unknown format", () => {
   const m = new SeqMemory();
-  m.import(
-    encode([["ok", 1, 2, sig(1)], ["no-sig", 1, 2], [5, 1, 2, sig(1)], "row", [
-      "s",
-      "1",
-      2,
-      sig(1),
-    ]]),
-  );
+  const rows = [["ok", 1, 2, sig(1)], ["no-sig", 1, 2], [5, 1, 2, sig(1)], "row", [
+    "s",
+    "1",
+    2,
+    sig(1),
+  ]];
+  m.import(encode({ v: 1, rows }));
   assertEquals(m.size, 1);
   assertEquals(m.get("ok")?.seq, 1);
-  assertThrows(() => m.import(encode({ a: 1 })), TypeError, "expected an array");
+  assertThrows(() => m.import(encode(rows)), TypeError, "format version 1");
+  assertThrows(() => m.import(encode({ v: 2, rows })), TypeError, "format version 1");
   assertThrows(() => m.import(new Uint8Array([0xff])));
 });
 

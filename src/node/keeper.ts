@@ -64,8 +64,17 @@ export class RecordKeeper {
   async load(): Promise<void> {
     const bytes = await this.#init.state.read(FILE);
     if (!bytes) return;
-    const rows = decode(bytes, { what: "kept records", maxBytes: 256 << 20 });
-    if (!Array.isArray(rows)) return;
+    const file = decode(bytes, { what: "kept records", maxBytes: 256 << 20 }) as {
+      v?: unknown;
+      rows?: unknown;
+    };
+    if (file?.v !== 1 || !Array.isArray(file.rows)) {
+      this.#init.log.warn("ignoring a kept-records file of an unknown format", {
+        v: String(file?.v),
+      });
+      return;
+    }
+    const rows = file.rows;
     for (const row of rows) {
       try {
         const [ks, rec, own] = row as [string, Uint8Array, boolean];
@@ -169,7 +178,8 @@ export class RecordKeeper {
   }
 
   async #save() {
+    // Format version 1: { v: 1, rows: [[dht key, record bytes, own], …] }.
     const rows = [...this.#kept].map(([ks, k]) => [ks, k.bytes, k.own]);
-    await this.#init.state.write(FILE, encode(rows));
+    await this.#init.state.write(FILE, encode({ v: 1, rows }));
   }
 }

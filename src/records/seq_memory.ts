@@ -53,13 +53,20 @@ export class SeqMemory {
 
   /** Serialises the memory (for persisting across restarts). */
   export(): Uint8Array {
-    return encode([...this.#entries].map(([k, r]) => [k, r.seq, r.ts, r.sig]));
+    // Format version 1: { v: 1, rows: [[key, seq, ts, sig], …] }.
+    return encode({ v: 1, rows: [...this.#entries].map(([k, r]) => [k, r.seq, r.ts, r.sig]) });
   }
 
   /** Loads a serialised memory, keeping the better of stored and current entries. */
   import(bytes: Uint8Array): void {
-    const rows = decode(bytes, { what: "seq memory", maxBytes: 64 << 20 });
-    if (!Array.isArray(rows)) throw new TypeError("Invalid seq memory: expected an array");
+    const file = decode(bytes, { what: "seq memory", maxBytes: 64 << 20 }) as {
+      v?: unknown;
+      rows?: unknown;
+    };
+    if (file?.v !== 1 || !Array.isArray(file.rows)) {
+      throw new TypeError(`Invalid seq memory: expected format version 1, got ${String(file?.v)}`);
+    }
+    const rows = file.rows;
     for (const row of rows) {
       if (
         !Array.isArray(row) || typeof row[0] !== "string" || typeof row[1] !== "number" ||
