@@ -19,6 +19,12 @@ async function markedFiles(dir: string, out: string[] = []): Promise<string[]> {
   return out;
 }
 
+Deno.test("deno.browser.json uses the same pinned imports as deno.json", async () => {
+  const main = JSON.parse(await Deno.readTextFile(ROOT + "deno.json"));
+  const browser = JSON.parse(await Deno.readTextFile(ROOT + "deno.browser.json"));
+  assertEquals(browser.imports, main.imports, "copy deno.json's imports into deno.browser.json");
+});
+
 Deno.test("browser-compatible modules type-check without Deno's types", async () => {
   const files = [...await markedFiles("src"), ...await markedFiles("gateway")];
   assert(files.length >= 10, `expected the marked modules, found ${files.length}`);

@@ -67,7 +67,12 @@ export class Rpc {
     await this.#libp2p.handle(protocol, async (stream, connection) => {
       const peer = connection.remotePeer.toString();
       const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(limits.timeout)]);
-      const lp = lpStream(stream, { maxDataLength: limits.maxRequest });
+      // Buffers must hold a whole frame: libp2p's defaults (4 MiB) would reset larger ones.
+      stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, limits.maxRequest + 1024);
+      const lp = lpStream(stream, {
+        maxDataLength: limits.maxRequest,
+        maxBufferSize: limits.maxRequest + 1024,
+      });
       try {
         if (!this.#limiter.take(peer)) {
           bump(this.refused, protocol);
@@ -106,7 +111,11 @@ export class Rpc {
     ]);
     const stream = await this.#libp2p.dialProtocol(peer, protocol, { signal });
     try {
-      const lp = lpStream(stream, { maxDataLength: limits.maxResponse + 1 });
+      stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, limits.maxResponse + 1024);
+      const lp = lpStream(stream, {
+        maxDataLength: limits.maxResponse + 1,
+        maxBufferSize: limits.maxResponse + 1024,
+      });
       await lp.write(body, { signal });
       const res = (await lp.read({ signal })).subarray();
       await stream.close({ signal });

@@ -39,6 +39,7 @@ import {
   SeqMemory,
   type SignedRecord,
 } from "../records/mod.ts";
+import { OFFER_NAMESPACE } from "../suppliers/offer.ts";
 import { EventBus } from "./events.ts";
 import { RecordKeeper } from "./keeper.ts";
 import { loadOrCreateDeviceKey, loadOrCreateIdentity } from "./keys.ts";
@@ -118,7 +119,11 @@ export class MoteNode {
   constructor(options: NodeOptions) {
     this.options = options;
     this.log = options.log;
-    this.namespaces = namespaceTable(IDENTITY_NAMESPACE, ...(options.namespaces ?? []));
+    this.namespaces = namespaceTable(
+      IDENTITY_NAMESPACE,
+      OFFER_NAMESPACE,
+      ...(options.namespaces ?? []),
+    );
   }
 
   /** The node id (of the identity, not the device). */
@@ -330,12 +335,16 @@ export class MoteNode {
       byPeer.set(k, [...(byPeer.get(k) ?? []), c]);
     }
     return await Promise.all([...byPeer].map(async ([peerId, cs]) => {
-      let rtt: number | null = null;
-      try {
-        rtt = await this.p2p.services.ping.ping(cs[0]!.remotePeer, {
-          signal: AbortSignal.timeout(2000),
-        });
-      } catch { /* unreachable right now */ }
+      // libp2p's connection monitor already measures RTT; a ping of our own can collide with
+      // its ping (one outbound ping stream per connection), so ping only when none is known.
+      let rtt: number | null = cs.find((c) => typeof c.rtt === "number")?.rtt ?? null;
+      if (rtt === null) {
+        try {
+          rtt = await this.p2p.services.ping.ping(cs[0]!.remotePeer, {
+            signal: AbortSignal.timeout(2000),
+          });
+        } catch { /* unreachable right now */ }
+      }
       return {
         peerId,
         addresses: cs.map((c) => c.remoteAddr.toString()),
@@ -362,11 +371,13 @@ export class MoteNode {
     ns: string,
     name: Uint8Array,
     value: Uint8Array,
+    opts: { looked?: boolean } = {},
   ): Promise<{ record: SignedRecord; key: RecordKey; stored: number }> {
     const key = recordKeyOf(ns, this.id, name);
     const ks = formatRecordKey(key);
     let prev = this.memory.get(ks)?.seq ?? -1;
-    if (prev < 0) {
+    // `looked`: the caller has just searched the DHT for this key, so don't ask twice.
+    if (prev < 0 && !opts.looked) {
       const found = await this.routing.get(key, { timeout: 5_000 }).catch(() => undefined);
       if (found) prev = decodeRecord(found, { namespaces: this.namespaces }).seq;
     }
@@ -429,7 +440,9 @@ export class MoteNode {
     const prev = await this.resolve(key, { timeout: 5_000 });
     const prevDoc = prev ? decodeIdentityDocument(prev.record.value) : undefined;
     const doc = this.identityDocument(prevDoc);
-    const { record } = await this.publish("id", new Uint8Array(0), encodeIdentityDocument(doc));
+    const { record } = await this.publish("id", new Uint8Array(0), encodeIdentityDocument(doc), {
+      looked: true,
+    });
     return record;
   }
 

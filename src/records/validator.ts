@@ -4,6 +4,8 @@
  * HTTP fetches): full verification plus the rule that a lower or tie-losing version than the best
  * one accepted for that key is refused.
  */
+import { sha256Sync } from "../crypto/hash.ts";
+import { toHex } from "../encoding/bytes.ts";
 import { RecordError } from "./errors.ts";
 import type { Namespaces } from "./namespace.ts";
 import { compareRecords } from "./order.ts";
@@ -35,6 +37,12 @@ export interface RecordValidator {
 export function createRecordValidator(init: ValidatorInit): RecordValidator {
   const now = init.now ?? Date.now;
   const warned = new Map<string, number>();
+  // One resolve meets the same record bytes several times (kad-dht validates each answer, then
+  // selects, then the node picks and validates again), and an Ed25519 verify costs ~0.6 ms here
+  // (BENCHMARKS.md). Remember verified records by a hash of their *whole* bytes, so a changed
+  // copy can never hit the cache. Verification does not depend on time except the "future"
+  // check, which a record can only leave as time passes.
+  const verified = new Map<string, SignedRecord>();
   function check(key: string | Uint8Array, bytes: Uint8Array): SignedRecord {
     let k;
     try {
@@ -42,7 +50,13 @@ export function createRecordValidator(init: ValidatorInit): RecordValidator {
     } catch (e) {
       throw new RecordError("wrong-key", (e as Error).message);
     }
-    return decodeRecord(bytes, { namespaces: init.namespaces, key: k, now: now() });
+    const memo = `${k.ns}/${k.hash}/${toHex(sha256Sync(bytes))}`;
+    const hit = verified.get(memo);
+    if (hit) return hit;
+    const r = decodeRecord(bytes, { namespaces: init.namespaces, key: k, now: now() });
+    verified.set(memo, r);
+    if (verified.size > 4096) verified.delete(verified.keys().next().value!);
+    return r;
   }
   return {
     check(key, bytes) {

@@ -1,0 +1,327 @@
+/**
+ * The customer side of supply: find suppliers through the DHT, check their signed offers, hire
+ * them under contracts (and renew those), and store, fetch, list and delete shards with them.
+ * Every shard fetched is checked against its id before it is returned.
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+import { decode, encode } from "../encoding/cbor.ts";
+import { readBytes } from "../encoding/shape.ts";
+import { nodeIdOf } from "../identity/node_id.ts";
+import type { MoteNode } from "../node/node.ts";
+import type { NodeState } from "../node/state.ts";
+import { decodeRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
+import { supplyCid } from "./advertise.ts";
+import { type Contract, decodeContract, isLive, proposeContract } from "./contract.ts";
+import { ContractBook } from "./contract_book.ts";
+import {
+  encodeRequest,
+  FRAME_OVERHEAD,
+  SHARD_PROTOCOL,
+  signDelete,
+  signList,
+  signPut,
+  SUPPLY_PROTOCOL,
+} from "./messages.ts";
+import { decodeOffer, type Offer } from "./offer.ts";
+
+/** A supplier found in the DHT, with its verified offer. */
+export interface FoundSupplier {
+  id: string;
+  peer: string;
+  offer: Offer;
+}
+
+/** Raised when a supplier refuses, misbehaves or returns a shard that does not match its id. */
+export class SupplierError extends Error {
+  override name = "SupplierError";
+  readonly supplier: string;
+  constructor(supplier: string, message: string) {
+    super(message);
+    this.supplier = supplier;
+  }
+}
+
+/** What the customer side needs. */
+export interface CustomerOptions {
+  /** Computes a shard's id from its bytes, to check what suppliers return. */
+  shardId: (bytes: Uint8Array) => Promise<string>;
+  /** Largest shard this customer sends. */
+  maxShard: number;
+  /** Per-call timeout for shard calls (ms). */
+  timeout: number;
+}
+
+/** Hires suppliers and talks to them. */
+export class Customer {
+  readonly node: MoteNode;
+  readonly contracts: ContractBook;
+  readonly options: CustomerOptions;
+  #peers = new Map<string, string>();
+  #state: NodeState;
+
+  constructor(node: MoteNode, state: NodeState, options: CustomerOptions) {
+    this.node = node;
+    this.#state = state;
+    this.options = options;
+    this.contracts = new ContractBook(state, "hired-contracts.cbor", "supplier");
+  }
+
+  /** Loads the contracts and known supplier peers. */
+  async load(): Promise<void> {
+    await this.contracts.load();
+    const bytes = await this.#state.read("supplier-peers.cbor");
+    if (bytes) {
+      const f = decode(bytes, { what: "supplier peers" }) as {
+        v?: number;
+        peers?: [string, string][];
+      };
+      if (f?.v === 1) { for (const [id, peer] of f.peers ?? []) this.#peers.set(id, peer); }
+    }
+  }
+
+  /** Live contracts. */
+  hired(now = Date.now()): Contract[] {
+    return this.contracts.all().filter((c) => isLive(c, now));
+  }
+
+  /** The peer id serving a supplier, as its signed offer says. */
+  peerOf(supplier: string): string | undefined {
+    return this.#peers.get(supplier);
+  }
+
+  /** Finds suppliers announcing supply in the DHT and verifies their offers. */
+  async findSuppliers(opts: { limit?: number; timeout?: number } = {}): Promise<FoundSupplier[]> {
+    const limit = opts.limit ?? 32;
+    const signal = AbortSignal.timeout(opts.timeout ?? 15_000);
+    const self = this.node.p2p.peerId.toString();
+    const peers = new Set<string>();
+    try {
+      for await (
+        const ev of this.node.p2p.services.dht.findProviders(await supplyCid(), { signal })
+      ) {
+        if (ev.name !== "PROVIDER") continue;
+        for (const p of ev.providers) if (p.id.toString() !== self) peers.add(p.id.toString());
+        if (peers.size >= limit) break;
+      }
+    } catch { /* timeout: use what was found */ }
+    const found = await Promise.all(
+      [...peers].map((p) => this.#offerFrom(p).catch(() => undefined)),
+    );
+    return found.filter((f): f is FoundSupplier => f !== undefined);
+  }
+
+  async #offerFrom(peer: string): Promise<FoundSupplier> {
+    const res = await this.node.rpc.request(
+      peerIdFromString(peer),
+      SUPPLY_PROTOCOL,
+      encodeRequest("offer", {}),
+      {
+        maxResponse: 4096,
+        timeout: 10_000,
+      },
+    );
+    const bytes = readBytes(decode(res) as Record<string, unknown>, "record", "offer answer", {
+      max: 4096,
+    });
+    const rec = decodeRecord(bytes, { namespaces: this.node.namespaces });
+    const id = nodeIdOf(rec.signer);
+    this.node.validator.check(formatRecordKey(recordKeyOf("offer", id)), bytes);
+    const offer = decodeOffer(rec.value);
+    if (offer.peer !== peer) {
+      throw new SupplierError(id, `The offer names peer ${offer.peer}, not ${peer}`);
+    }
+    return { id, peer, offer };
+  }
+
+  /**
+   * Hires suppliers until `count` live contracts exist, each for `quota` bytes and `term` ms.
+   * Returns the live contracts. Suppliers that refuse are skipped.
+   */
+  async hire(count: number, quota: number, term: number): Promise<Contract[]> {
+    const have = new Set(this.hired().map((c) => c.terms.supplier));
+    if (have.size >= count) return this.hired();
+    const offers = (await this.findSuppliers())
+      .filter((s) =>
+        !have.has(s.id) && s.offer.free >= quota && s.offer.maxShard >= this.options.maxShard
+      )
+      .sort((a, b) => a.offer.price - b.offer.price || b.offer.free - a.offer.free);
+    for (const s of offers) {
+      if (have.size >= count) break;
+      try {
+        await this.contractWith(s, quota, term);
+        have.add(s.id);
+      } catch (e) {
+        this.node.log.warn("a supplier refused a contract", { supplier: s.id, error: e });
+      }
+    }
+    return this.hired();
+  }
+
+  /** Proposes (or renews) a contract with one supplier. */
+  async contractWith(s: FoundSupplier, quota: number, term: number): Promise<Contract> {
+    const prev = this.contracts.get(s.id);
+    const start = Date.now();
+    const proposal = proposeContract(
+      {
+        v: 1,
+        customer: this.node.id,
+        supplier: s.id,
+        quota,
+        start,
+        expiry: start + term,
+        price: s.offer.price,
+        seq: (prev?.terms.seq ?? -1) + 1,
+      },
+      this.node.keys.signSecret,
+      this.node.keys.signPublic,
+    );
+    const res = await this.node.rpc.request(
+      peerIdFromString(s.peer),
+      SUPPLY_PROTOCOL,
+      encodeRequest("contract", {
+        terms: { ...proposal.terms },
+        ck: proposal.customerKey,
+        cs: proposal.customerSig,
+      }),
+      { maxResponse: 4096, timeout: 15_000 },
+    );
+    const contract = decodeContract(res);
+    if (contract.terms.seq !== proposal.terms.seq || contract.terms.supplier !== s.id) {
+      throw new SupplierError(s.id, "The supplier countersigned different terms");
+    }
+    this.#peers.set(s.id, s.peer);
+    await this.#savePeers();
+    await this.contracts.put(contract);
+    return contract;
+  }
+
+  /** Renews contracts whose remaining term is under a third of their length. */
+  async renewDue(now = Date.now()): Promise<number> {
+    let renewed = 0;
+    for (const c of this.contracts.all()) {
+      const len = c.terms.expiry - c.terms.start;
+      if (c.terms.expiry - now > len / 3) continue;
+      const peer = this.#peers.get(c.terms.supplier);
+      if (!peer) continue;
+      try {
+        const found = await this.#offerFrom(peer);
+        await this.contractWith(found, c.terms.quota, len);
+        renewed++;
+      } catch (e) {
+        this.node.log.warn("could not renew a contract", { supplier: c.terms.supplier, error: e });
+      }
+    }
+    return renewed;
+  }
+
+  #call(
+    supplier: string,
+    body: Uint8Array,
+    maxResponse: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    const peer = this.#peers.get(supplier);
+    if (!peer) throw new SupplierError(supplier, "No known peer for this supplier");
+    return this.node.rpc.request(peerIdFromString(peer), SHARD_PROTOCOL, body, {
+      maxResponse,
+      timeout: this.options.timeout,
+      signal,
+    }).catch((e) => {
+      throw new SupplierError(
+        supplier,
+        `Supplier ${supplier.slice(0, 8)}…: ${(e as Error).message}`,
+      );
+    });
+  }
+
+  /** Stores one shard with one hired supplier. */
+  async putShard(
+    supplier: string,
+    id: string,
+    data: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<"stored" | "exists"> {
+    const c = this.contracts.get(supplier);
+    if (!c || !isLive(c)) throw new SupplierError(supplier, "No live contract with this supplier");
+    const auth = {
+      customer: this.node.id,
+      supplier,
+      seq: c.terms.seq,
+      id,
+      size: data.length,
+      ts: Date.now(),
+    };
+    const sig = signPut(auth, this.node.keys.signSecret);
+    const res = await this.#call(supplier, encodeRequest("put", { auth, sig, data }), 1024, signal);
+    return (decode(res) as { result: "stored" | "exists" }).result;
+  }
+
+  /** Fetches one shard from a supplier and checks it against its id. */
+  async getShard(
+    supplier: string,
+    id: string,
+    customer = this.node.id,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    const res = await this.#call(
+      supplier,
+      encodeRequest("get", { customer, id }),
+      this.options.maxShard + FRAME_OVERHEAD,
+      signal,
+    );
+    const data = readBytes(decode(res) as Record<string, unknown>, "data", "shard", {
+      max: this.options.maxShard,
+    });
+    if (await this.options.shardId(data) !== id) {
+      throw new SupplierError(
+        supplier,
+        `Supplier ${supplier.slice(0, 8)}… returned a shard that does not match ${id}`,
+      );
+    }
+    return data;
+  }
+
+  /** Which of `ids` a supplier holds for this customer. */
+  async has(supplier: string, ids: string[]): Promise<boolean[]> {
+    const res = await this.#call(
+      supplier,
+      encodeRequest("has", { customer: this.node.id, ids }),
+      64 * 1024,
+    );
+    return (decode(res) as { has: boolean[] }).has;
+  }
+
+  /** Deletes shards from a supplier with a signed, replay-proof request. */
+  async deleteShards(supplier: string, ids: string[]): Promise<number> {
+    const c = this.contracts.get(supplier);
+    if (!c) throw new SupplierError(supplier, "No contract with this supplier");
+    const counter = Math.max(this.contracts.counter(supplier), Date.now()) + 1;
+    await this.contracts.setCounter(supplier, counter);
+    const req = {
+      customer: this.node.id,
+      supplier,
+      seq: c.terms.seq,
+      counter,
+      expiry: Date.now() + 5 * 60_000,
+      ids,
+    };
+    const sig = signDelete(req, this.node.keys.signSecret);
+    const res = await this.#call(supplier, encodeRequest("delete", { req, sig }), 1024);
+    return (decode(res) as { deleted: number }).deleted;
+  }
+
+  /** Lists what this customer stores with a supplier. */
+  async list(supplier: string): Promise<{ shards: [string, number, number][]; usage: number }> {
+    const req = { customer: this.node.id, supplier, ts: Date.now() };
+    const sig = signList(req, this.node.keys.signSecret);
+    const res = await this.#call(supplier, encodeRequest("list", { req, sig }), 16 << 20);
+    return decode(res, { maxBytes: 16 << 20 }) as {
+      shards: [string, number, number][];
+      usage: number;
+    };
+  }
+
+  async #savePeers(): Promise<void> {
+    await this.#state.write("supplier-peers.cbor", encode({ v: 1, peers: [...this.#peers] }));
+  }
+}

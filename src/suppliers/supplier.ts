@@ -1,0 +1,339 @@
+/**
+ * The supplier service: sells space under signed contracts and keeps customers' shards.
+ *
+ * It publishes a signed offer, announces itself (and each customer it serves) as a DHT provider,
+ * countersigns acceptable contract proposals, and serves the shard protocol: `put` (only under a
+ * live contract, within quota, signed by the customer, id checked against the bytes), `get` and
+ * `has` (knowing a shard's id is the capability to fetch its ciphertext, within rate limits),
+ * `delete` (signed, replay-proof), and `list` (signed by the customer). Expired contracts keep
+ * their shards for a grace period, then the shards are deleted.
+ */
+import { encodeRecord } from "../records/record.ts";
+import { encode } from "../encoding/cbor.ts";
+import { readBytes, readString } from "../encoding/shape.ts";
+import type { MoteNode } from "../node/node.ts";
+import type { NodeState } from "../node/state.ts";
+import type { ShardStore } from "../store/mod.ts";
+import { servesCid, supplyCid } from "./advertise.ts";
+import {
+  type Contract,
+  ContractError,
+  countersignContract,
+  decodeTerms,
+  encodeContract,
+  isLive,
+} from "./contract.ts";
+import { ContractBook } from "./contract_book.ts";
+import {
+  decodeRequest,
+  FRAME_OVERHEAD,
+  MAX_IDS,
+  readDelete,
+  readList,
+  readPutAuth,
+  readSig,
+  REQUEST_WINDOW_MS,
+  SHARD_PROTOCOL,
+  SUPPLY_PROTOCOL,
+  verifyDelete,
+  verifyList,
+  verifyPut,
+} from "./messages.ts";
+import { encodeOffer, type Offer } from "./offer.ts";
+
+/** Settings of a supplier. */
+export interface SupplierOptions {
+  /** Bytes offered. */
+  capacity: number;
+  /** Price per GiB per 30 days, micro-units. */
+  price: number;
+  /** Largest shard accepted. */
+  maxShard: number;
+  /** Longest contract term accepted (ms). */
+  maxTerm: number;
+  /** How long shards of an expired contract are kept (ms). */
+  grace: number;
+}
+
+/** Default settings: shards up to 4 MiB, terms up to 90 days, 7 days of grace. */
+export const SUPPLIER_DEFAULTS: Omit<SupplierOptions, "capacity"> = {
+  price: 0,
+  maxShard: 4 << 20,
+  maxTerm: 90 * 24 * 3600 * 1000,
+  grace: 7 * 24 * 3600 * 1000,
+};
+
+/** A running supplier. */
+export class Supplier {
+  readonly node: MoteNode;
+  readonly store: ShardStore;
+  readonly options: SupplierOptions;
+  readonly contracts: ContractBook;
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(node: MoteNode, store: ShardStore, state: NodeState, options: SupplierOptions) {
+    this.node = node;
+    this.store = store;
+    this.options = options;
+    this.contracts = new ContractBook(state, "supplied-contracts.cbor");
+  }
+
+  /** Bytes promised under live contracts. */
+  promised(now = Date.now()): number {
+    return this.contracts.all().filter((c) => isLive(c, now)).reduce(
+      (s, c) => s + c.terms.quota,
+      0,
+    );
+  }
+
+  /** The current offer. */
+  offer(): Offer {
+    const free = Math.max(0, this.options.capacity - this.promised());
+    return {
+      v: 1,
+      capacity: this.options.capacity,
+      free,
+      price: this.options.price,
+      maxShard: this.options.maxShard,
+      peer: this.node.p2p.peerId.toString(),
+    };
+  }
+
+  /** Registers the protocols, publishes the offer and announces itself. */
+  async start(): Promise<void> {
+    await this.contracts.load();
+    const limits = { maxResponse: this.options.maxShard + FRAME_OVERHEAD, timeout: 60_000 };
+    await this.node.rpc.handle(SUPPLY_PROTOCOL, (req, ctx) => this.#supply(req, ctx.peer), {
+      ...limits,
+      maxRequest: 4096,
+    });
+    await this.node.rpc.handle(SHARD_PROTOCOL, (req) => this.#shard(req), {
+      ...limits,
+      maxRequest: this.options.maxShard + FRAME_OVERHEAD,
+    });
+    this.announce().catch((e) => this.node.log.warn("could not announce supply yet", { error: e }));
+    // Expired contracts past their grace period lose their shards; checked hourly (and at start).
+    this.#timer = setInterval(
+      () => this.expire().catch(() => {}),
+      Math.min(this.options.grace, 3_600_000),
+    );
+    await this.expire();
+  }
+
+  #offerRecord?: Uint8Array;
+
+  /** Signs and publishes the current offer; returns the record bytes. */
+  async refreshOffer(): Promise<Uint8Array> {
+    const { record } = await this.node.publish(
+      "offer",
+      new Uint8Array(0),
+      encodeOffer(this.offer()),
+    );
+    return this.#offerRecord = encodeRecord(record);
+  }
+
+  /** Publishes the offer record and the provider announcements. */
+  async announce(): Promise<void> {
+    await this.refreshOffer();
+    const dht = this.node.p2p.services.dht;
+    const cids = [
+      await supplyCid(),
+      ...await Promise.all(this.contracts.customers().map(servesCid)),
+    ];
+    for (const cid of cids) {
+      for await (const _ of dht.provide(cid, { signal: AbortSignal.timeout(30_000) })) {
+        /* drain */
+      }
+    }
+  }
+
+  /** Stops the expiry timer and unregisters nothing (the node's Rpc stops with the node). */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Deletes the shards of contracts expired longer than the grace period. */
+  async expire(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const c of this.contracts.all()) {
+      if (now < c.terms.expiry + this.options.grace) continue;
+      for await (const s of this.store.list(c.terms.customer)) {
+        if (await this.store.delete(c.terms.customer, s.id)) removed++;
+      }
+      await this.contracts.remove(c.terms.customer);
+      this.node.log.info("contract ended; shards deleted", { customer: c.terms.customer, removed });
+    }
+    return removed;
+  }
+
+  async #supply(bytes: Uint8Array, _peer: string): Promise<Uint8Array> {
+    const req = decodeRequest(bytes, 4096);
+    if (req.op === "offer") {
+      return encode({ v: 1, record: this.#offerRecord ?? await this.refreshOffer() });
+    }
+    if (req.op === "contract") {
+      const terms = decodeTerms(req.terms);
+      const proposal = {
+        terms,
+        customerKey: readBytes(req, "ck", "proposal", { exact: 32 }),
+        customerSig: readBytes(req, "cs", "proposal", { exact: 64 }),
+      };
+      this.#acceptable(terms);
+      const contract = countersignContract(
+        proposal,
+        this.node.keys.signSecret,
+        this.node.keys.signPublic,
+      );
+      const isNew = !this.contracts.get(terms.customer);
+      await this.contracts.put(contract);
+      if (isNew) {
+        servesCid(terms.customer).then(async (cid) => {
+          for await (
+            const _ of this.node.p2p.services.dht.provide(cid, {
+              signal: AbortSignal.timeout(30_000),
+            })
+          ) {
+            // drain
+          }
+        }).catch(() => {});
+      }
+      this.refreshOffer().catch(() => {}); // free space changed
+      this.node.events.emit("supplier:contract", {
+        customer: terms.customer,
+        quota: terms.quota,
+        expiry: terms.expiry,
+      });
+      return encodeContract(contract);
+    }
+    throw new Error(`Unknown supply operation "${String(req.op).slice(0, 20)}"`);
+  }
+
+  #acceptable(t: Contract["terms"]) {
+    const now = Date.now();
+    if (t.supplier !== this.node.id) {
+      throw new ContractError("This proposal names another supplier");
+    }
+    if (Math.abs(t.start - now) > REQUEST_WINDOW_MS) {
+      throw new ContractError("A contract must start now");
+    }
+    if (t.expiry - t.start > this.options.maxTerm) {
+      throw new ContractError(
+        `Terms longer than ${Math.round(this.options.maxTerm / 86_400_000)} days are refused`,
+      );
+    }
+    if (t.price < this.options.price) {
+      throw new ContractError(`The price is below this supplier's ${this.options.price}`);
+    }
+    const current = this.contracts.get(t.customer);
+    if (current && t.seq <= current.terms.seq) {
+      throw new ContractError(
+        `A contract with sequence ${current.terms.seq} already exists; propose a higher one`,
+      );
+    }
+    const others = this.promised(now) - (current && isLive(current, now) ? current.terms.quota : 0);
+    if (others + t.quota > this.options.capacity) {
+      throw new ContractError(
+        `Not enough space: ${t.quota} bytes asked, ${
+          Math.max(0, this.options.capacity - others)
+        } free`,
+      );
+    }
+  }
+
+  async #shard(bytes: Uint8Array): Promise<Uint8Array> {
+    const req = decodeRequest(bytes, this.options.maxShard + FRAME_OVERHEAD);
+    const now = Date.now();
+    switch (req.op) {
+      case "put": {
+        const auth = readPutAuth(req.auth);
+        const data = readBytes(req, "data", "put", { max: this.options.maxShard });
+        const c = this.#contractFor(auth.customer, now);
+        if (auth.supplier !== this.node.id) {
+          throw new Error("This put is addressed to another supplier");
+        }
+        if (Math.abs(auth.ts - now) > REQUEST_WINDOW_MS) {
+          throw new Error("This put is too old or from the future");
+        }
+        if (auth.size !== data.length) {
+          throw new Error(`The put says ${auth.size} bytes but carries ${data.length}`);
+        }
+        if (!verifyPut(auth, readSig(req), c.customerKey)) {
+          throw new Error("The put's signature does not verify");
+        }
+        const r = await this.store.put(auth.customer, auth.id, data);
+        return encode({ v: 1, result: r });
+      }
+      case "get": {
+        const customer = readString(req, "customer", "get", 52);
+        const id = readString(req, "id", "get", 52);
+        const data = await this.store.get(customer, id);
+        if (!data) throw new Error(`No shard ${id} for that customer here`);
+        return encode({ v: 1, data });
+      }
+      case "has": {
+        const customer = readString(req, "customer", "has", 52);
+        if (!Array.isArray(req.ids) || req.ids.length > MAX_IDS) {
+          throw new Error(`"ids" must list at most ${MAX_IDS}`);
+        }
+        const ids = req.ids.map((x, i) => readString({ [i]: x }, String(i), "has.ids", 52));
+        return encode({
+          v: 1,
+          has: await Promise.all(ids.map((id) => this.store.has(customer, id))),
+        });
+      }
+      case "delete": {
+        const d = readDelete(req.req);
+        const c = this.contracts.get(d.customer);
+        if (!c) throw new Error("No contract with that customer");
+        if (d.supplier !== this.node.id) {
+          throw new Error("This delete is addressed to another supplier");
+        }
+        if (d.expiry < now) throw new Error("This delete request has expired");
+        if (!verifyDelete(d, readSig(req), c.customerKey)) {
+          throw new Error("The delete's signature does not verify");
+        }
+        if (d.counter <= this.contracts.counter(d.customer)) {
+          throw new Error(
+            `Replayed delete refused: counter ${d.counter} is not above ${
+              this.contracts.counter(d.customer)
+            }`,
+          );
+        }
+        await this.contracts.setCounter(d.customer, d.counter);
+        let deleted = 0;
+        for (const id of d.ids) if (await this.store.delete(d.customer, id)) deleted++;
+        return encode({ v: 1, deleted });
+      }
+      case "list": {
+        const l = readList(req.req);
+        const c = this.contracts.get(l.customer);
+        if (!c) throw new Error("No contract with that customer");
+        if (l.supplier !== this.node.id || Math.abs(l.ts - now) > REQUEST_WINDOW_MS) {
+          throw new Error("Stale or misaddressed list request");
+        }
+        if (!verifyList(l, readSig(req), c.customerKey)) {
+          throw new Error("The list request's signature does not verify");
+        }
+        const shards = [];
+        for await (const s of this.store.list(l.customer)) shards.push([s.id, s.size, s.storedAt]);
+        return encode({ v: 1, shards, usage: await this.store.usage(l.customer) });
+      }
+    }
+    throw new Error(`Unknown shard operation "${String(req.op).slice(0, 20)}"`);
+  }
+
+  #contractFor(customer: string, now: number): Contract {
+    const c = this.contracts.get(customer);
+    if (!c) throw new ContractError("No contract with that customer: hire this supplier first");
+    if (!isLive(c, now)) {
+      throw new ContractError("The contract with that customer has expired: renew it");
+    }
+    return c;
+  }
+
+  /** The quota a customer has here (for the shard store). */
+  quotaOf(customer: string): number | undefined {
+    const c = this.contracts.get(customer);
+    return c && isLive(c) ? c.terms.quota : 0;
+  }
+}
