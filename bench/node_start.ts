@@ -95,6 +95,7 @@ console.log(`node_start: Deno ${Deno.version.deno}, ${RUNS} runs of each program
       startDevnet({
         dir: null,
         count: 8,
+        supply: 10 * 1024 ** 3,
         log: createLogger({ level: "error", sinks: [] }),
         base: quietNodeOptions([]),
       }),

@@ -239,6 +239,9 @@ Deno.test("DEFAULTS holds every option's default in bytes and milliseconds", () 
     maxRecords: 100_000,
     maxRecordsPerSigner: 1024,
     rateLimit: 100,
+    supply: 0,
+    devnetSupply: 10 * 1024 ** 3,
+    supplierCount: 6,
   });
 });
 

@@ -47,6 +47,12 @@ export interface Settings {
   maxRecordsPerSigner: number;
   /** Requests per second per peer on Mote protocols. */
   rateLimit: number;
+  /** Bytes of disk this node offers to other nodes as a supplier; 0 offers none. */
+  supply: number;
+  /** Bytes each supplier of the embedded network offers. */
+  devnetSupply: number;
+  /** How many suppliers to hire; the erasure code follows (6 → 4 data + 2 parity shards). */
+  supplierCount: number;
 }
 
 /** The options as the node uses them: {@linkcode Settings} with automatic values worked out. */
@@ -232,6 +238,26 @@ const ROWS: { readonly [K in keyof Settings]: Row } = {
     integer: true,
     min: 1,
     description: "Requests per second per peer on Mote protocols (at least 1)",
+  },
+  supply: {
+    type: "size",
+    default: "0",
+    description:
+      "Disk space offered to other nodes as a supplier (shards kept in <data>/shards); 0 offers none",
+  },
+  devnetSupply: {
+    type: "size",
+    default: "10GiB",
+    description: "Disk space each supplier of the embedded network offers",
+  },
+  supplierCount: {
+    type: "number",
+    default: 6,
+    integer: true,
+    min: 2,
+    max: 64,
+    description:
+      "Suppliers to hire; the erasure code follows (2 → 1+1, 4 → 2+2, 6 → 4+2, 10 → 7+3, …)",
   },
 };
 

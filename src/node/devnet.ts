@@ -7,10 +7,13 @@
 import type { Logger } from "../log/mod.ts";
 import { MoteNode, type NodeOptions } from "./node.ts";
 import { dirState, memoryState } from "./state.ts";
+import { startSupply } from "./supply.ts";
+import type { Supplier } from "../suppliers/mod.ts";
 
 /** A running embedded network. */
 export interface Devnet {
   nodes: MoteNode[];
+  suppliers: Supplier[];
   /** Multiaddrs (with `/p2p/`) to bootstrap from. */
   bootstrap: string[];
   stop(): Promise<void>;
@@ -21,6 +24,8 @@ export interface DevnetOptions {
   /** `<data>/devnet`, or null to keep everything in memory (tests). */
   dir: string | null;
   count: number;
+  /** Bytes each supplier offers (0: the nodes do not supply). */
+  supply: number;
   log: Logger;
   /** Settings shared with the main node (lifetimes, limits). */
   base: Pick<
@@ -37,14 +42,19 @@ export interface DevnetOptions {
 /** Starts `count` supplier nodes on 127.0.0.1, connected to each other. */
 export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   const nodes: MoteNode[] = [];
+  const suppliers: Supplier[] = [];
   const stop = async () => {
+    for (const s of suppliers) s.stop();
+    await Promise.allSettled(suppliers.map((s) => s.store.close()));
     await Promise.allSettled(nodes.map((n) => n.stop()));
   };
   try {
     for (let i = 1; i <= opts.count; i++) {
+      const dir = opts.dir ? `${opts.dir}/supplier-${i}` : null;
+      const state = dir ? dirState(dir) : memoryState();
       const node = new MoteNode({
         ...opts.base,
-        state: opts.dir ? dirState(`${opts.dir}/supplier-${i}`) : memoryState(),
+        state,
         log: opts.log.child(`devnet-${i}`),
         host: "127.0.0.1",
         tcpPort: 0,
@@ -58,6 +68,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       });
       nodes.push(node);
       await node.start();
+      if (opts.supply > 0) suppliers.push(await startSupply(node, state, dir, opts.supply));
     }
     // Publishing identities on a network a moment old costs seconds of queries (BENCHMARKS.md);
     // nothing waits for them, so let them finish in the background.
@@ -70,5 +81,5 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await stop();
     throw e;
   }
-  return { nodes, bootstrap: nodes.map((n) => n.addresses()[0]!), stop };
+  return { nodes, suppliers, bootstrap: nodes.map((n) => n.addresses()[0]!), stop };
 }

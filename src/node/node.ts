@@ -40,6 +40,7 @@ import {
   type SignedRecord,
 } from "../records/mod.ts";
 import { OFFER_NAMESPACE } from "../suppliers/offer.ts";
+import { FOLDER_NAMESPACE, ROOT_NAMESPACE } from "../catalog/records.ts";
 import { EventBus } from "./events.ts";
 import { RecordKeeper } from "./keeper.ts";
 import { loadOrCreateDeviceKey, loadOrCreateIdentity } from "./keys.ts";
@@ -122,6 +123,8 @@ export class MoteNode {
     this.namespaces = namespaceTable(
       IDENTITY_NAMESPACE,
       OFFER_NAMESPACE,
+      FOLDER_NAMESPACE,
+      ROOT_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }
@@ -393,6 +396,19 @@ export class MoteNode {
     this.events.emit("record:published", { key: ks, seq: record.seq, stored });
     this.metrics.inc("mote_records_published_total", "Records this node signed and published");
     return { record, key, stored };
+  }
+
+  /**
+   * Publishes a record signed by another key this node holds (a folder's write key, say): the
+   * node keeps it alive like its own records and puts it in the DHT.
+   */
+  async publishRecord(record: SignedRecord): Promise<{ key: RecordKey; stored: number }> {
+    const key = recordKeyOf(record.ns, record.signer, record.name);
+    const bytes = encodeRecord(record);
+    await this.keeper.keep(key, bytes, true);
+    const { stored } = await this.routing.put(key, bytes);
+    this.events.emit("record:published", { key: formatRecordKey(key), seq: record.seq, stored });
+    return { key, stored };
   }
 
   /** Finds the best record at a key: kept copy, local DHT store and the network. */

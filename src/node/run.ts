@@ -26,6 +26,8 @@ import {
 import { type Devnet, startDevnet } from "./devnet.ts";
 import { MoteNode, VERSION } from "./node.ts";
 import { dirState } from "./state.ts";
+import { startSupply } from "./supply.ts";
+import type { Supplier } from "../suppliers/mod.ts";
 
 /** A running node program. */
 export interface RunningNode {
@@ -62,14 +64,16 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       devnet = await startDevnet({
         dir: `${dataDir}/devnet`,
         count: config.devnetSuppliers,
+        supply: config.devnetSupply,
         log: log.child("devnet"),
         base,
       });
       cleanups.push(() => devnet!.stop());
     }
+    const state = dirState(dataDir);
     const node = new MoteNode({
       ...base,
-      state: dirState(dataDir),
+      state,
       log: log.child("node"),
       host: config.host,
       tcpPort: config.p2pPort,
@@ -92,6 +96,14 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
         );
       }
       throw e;
+    }
+    let supplier: Supplier | null = null;
+    if (config.supply > 0) {
+      supplier = await startSupply(node, state, dataDir, config.supply);
+      cleanups.push(async () => {
+        supplier!.stop();
+        await supplier!.store.close();
+      });
     }
 
     let resolveStopped!: () => void;

@@ -6,16 +6,18 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import { decode, encode } from "../encoding/cbor.ts";
 import { readBytes } from "../encoding/shape.ts";
+import { challengeIndexes, verifyMerkleProof } from "../crypto/merkle.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
 import type { MoteNode } from "../node/node.ts";
 import type { NodeState } from "../node/state.ts";
 import { decodeRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
-import { supplyCid } from "./advertise.ts";
+import { servesCid, supplyCid } from "./advertise.ts";
 import { type Contract, decodeContract, isLive, proposeContract } from "./contract.ts";
 import { ContractBook } from "./contract_book.ts";
 import {
   encodeRequest,
   FRAME_OVERHEAD,
+  MAX_CHALLENGE,
   SHARD_PROTOCOL,
   signDelete,
   signList,
@@ -91,13 +93,34 @@ export class Customer {
 
   /** Finds suppliers announcing supply in the DHT and verifies their offers. */
   async findSuppliers(opts: { limit?: number; timeout?: number } = {}): Promise<FoundSupplier[]> {
+    return await this.#providers(await supplyCid(), opts);
+  }
+
+  /**
+   * Finds the suppliers that announce serving `owner` (this node by default), verifies their
+   * offers and remembers their peers, so shards can be fetched with no local state (a restore).
+   */
+  async findServing(
+    owner = this.node.id,
+    opts: { limit?: number; timeout?: number } = {},
+  ): Promise<FoundSupplier[]> {
+    const found = await this.#providers(await servesCid(owner), opts);
+    for (const f of found) this.#peers.set(f.id, f.peer);
+    await this.#savePeers();
+    return found;
+  }
+
+  async #providers(
+    cid: Awaited<ReturnType<typeof supplyCid>>,
+    opts: { limit?: number; timeout?: number },
+  ): Promise<FoundSupplier[]> {
     const limit = opts.limit ?? 32;
     const signal = AbortSignal.timeout(opts.timeout ?? 15_000);
     const self = this.node.p2p.peerId.toString();
     const peers = new Set<string>();
     try {
       for await (
-        const ev of this.node.p2p.services.dht.findProviders(await supplyCid(), { signal })
+        const ev of this.node.p2p.services.dht.findProviders(cid, { signal })
       ) {
         if (ev.name !== "PROVIDER") continue;
         for (const p of ev.providers) if (p.id.toString() !== self) peers.add(p.id.toString());
@@ -279,6 +302,43 @@ export class Customer {
       );
     }
     return data;
+  }
+
+  /**
+   * Audits one shard: asks for `count` random leaves with their Merkle paths and checks them
+   * against the shard id. True only when every leaf proves; a missing shard or a bad proof is
+   * false (a supplier that cannot answer at all throws a SupplierError).
+   */
+  async audit(
+    supplier: string,
+    id: string,
+    size: number,
+    count = 16,
+    owner = this.node.id,
+  ): Promise<boolean> {
+    const leaves = challengeIndexes(size, Math.min(count, MAX_CHALLENGE));
+    let res: Uint8Array;
+    try {
+      res = await this.#call(
+        supplier,
+        encodeRequest("prove", { customer: owner, id, leaves }),
+        MAX_CHALLENGE * 6 * 1024,
+      );
+    } catch (e) {
+      if (/No shard/.test((e as Error).message)) return false;
+      throw e;
+    }
+    const proof = decode(res, { maxBytes: MAX_CHALLENGE * 6 * 1024 }) as {
+      leaves?: unknown;
+      paths?: unknown;
+    };
+    if (!Array.isArray(proof.leaves) || !Array.isArray(proof.paths)) return false;
+    return await verifyMerkleProof(
+      id,
+      size,
+      leaves,
+      proof as { leaves: Uint8Array[]; paths: Uint8Array[] },
+    );
   }
 
   /** Which of `ids` a supplier holds for this customer. */

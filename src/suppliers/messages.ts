@@ -15,6 +15,8 @@ export const SHARD_PROTOCOL = "/mote/shard/1.0.0";
 
 /** Largest request frame on the shard protocol beyond the shard itself. */
 export const FRAME_OVERHEAD = 16 * 1024;
+/** Most leaves one storage challenge asks for. */
+export const MAX_CHALLENGE = 64;
 /** Most ids in one `has` request. */
 export const MAX_IDS = 1024;
 /** Signed requests older or newer than this are refused (limits replay to a short window). */

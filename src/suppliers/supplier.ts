@@ -8,6 +8,7 @@
  * `delete` (signed, replay-proof), and `list` (signed by the customer). Expired contracts keep
  * their shards for a grace period, then the shards are deleted.
  */
+import { merkleProof } from "../crypto/merkle.ts";
 import { encodeRecord } from "../records/record.ts";
 import { encode } from "../encoding/cbor.ts";
 import { readBytes, readString } from "../encoding/shape.ts";
@@ -27,6 +28,7 @@ import { ContractBook } from "./contract_book.ts";
 import {
   decodeRequest,
   FRAME_OVERHEAD,
+  MAX_CHALLENGE,
   MAX_IDS,
   readDelete,
   readList,
@@ -79,7 +81,7 @@ export class Supplier {
   }
 
   /** Bytes promised under live contracts. */
-  promised(now = Date.now()): number {
+  promised(now: number = Date.now()): number {
     return this.contracts.all().filter((c) => isLive(c, now)).reduce(
       (s, c) => s + c.terms.quota,
       0,
@@ -153,7 +155,7 @@ export class Supplier {
   }
 
   /** Deletes the shards of contracts expired longer than the grace period. */
-  async expire(now = Date.now()): Promise<number> {
+  async expire(now: number = Date.now()): Promise<number> {
     let removed = 0;
     for (const c of this.contracts.all()) {
       if (now < c.terms.expiry + this.options.grace) continue;
@@ -303,6 +305,19 @@ export class Supplier {
         let deleted = 0;
         for (const id of d.ids) if (await this.store.delete(d.customer, id)) deleted++;
         return encode({ v: 1, deleted });
+      }
+      case "prove": {
+        // A storage proof: the challenged leaves with their Merkle paths, checkable by anyone
+        // who knows the shard id and size, without the data or any key.
+        const customer = readString(req, "customer", "prove", 52);
+        const id = readString(req, "id", "prove", 52);
+        if (!Array.isArray(req.leaves) || req.leaves.length > MAX_CHALLENGE) {
+          throw new Error(`"leaves" must list at most ${MAX_CHALLENGE} indexes`);
+        }
+        const data = await this.store.get(customer, id);
+        if (!data) throw new Error(`No shard ${id} for that customer here`);
+        const proof = await merkleProof(data, req.leaves as number[]);
+        return encode({ v: 1, leaves: proof.leaves, paths: proof.paths });
       }
       case "list": {
         const l = readList(req.req);

@@ -1,0 +1,168 @@
+/**
+ * Storing a file: a stream of plaintext is cut into blocks (4 MiB by default), each encrypted
+ * with AES-256-GCM under the version's fresh data key (block index, count and last flag bound
+ * in), split into k data shards plus m parity shards, every shard named by its Merkle root, and
+ * shard i sent to supplier i. Several blocks are in flight at once, with backpressure: the
+ * source is not read further while `concurrency` blocks are still being placed, so memory stays
+ * bounded whatever the file size.
+ *
+ * A block counts as stored once at least k + 1 of its shards are placed. A shard whose supplier
+ * refuses or vanishes goes to a spare supplier if there is one, otherwise into the returned
+ * pending list (the caller saves it as a repair queue and reports the file under-replicated).
+ */
+import { blockCount, DEFAULT_BLOCK_SIZE, encryptBlock, importDataKey } from "../crypto/block.ts";
+import { shardId } from "../crypto/merkle.ts";
+import { createCodec } from "../erasure/mod.ts";
+import { splitBlock } from "../erasure/split.ts";
+import type { Customer } from "../suppliers/customer.ts";
+import type { ShardLocator } from "./locator.ts";
+import type { BlockRef, FileManifest } from "./manifest.ts";
+
+/** A shard that could not be placed yet. */
+export interface PendingShard {
+  block: number;
+  index: number;
+  id: string;
+  /** The bytes, so a repair can place them without re-reading the source. */
+  bytes: Uint8Array;
+}
+
+/** Progress of a put. */
+export interface PutProgress {
+  bytes: number;
+  total: number;
+  blocks: number;
+  blockCount: number;
+}
+
+/** Options of {@linkcode putFile}. */
+export interface PutFileOptions {
+  customer: Customer;
+  locator: ShardLocator;
+  /** Hired suppliers: the first k + m take shard 0 … k+m−1; the rest are spares. */
+  suppliers: readonly string[];
+  k: number;
+  m: number;
+  /** The version's data key: fresh for every version, never reused. */
+  key: Uint8Array;
+  blockSize?: number;
+  /** Blocks in flight (default 3). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: PutProgress) => void;
+}
+
+/** Raised when a block cannot reach k + 1 suppliers. */
+export class PlacementError extends Error {
+  override name = "PlacementError";
+}
+
+/** Raised when the source yields a different number of bytes than announced. */
+export class SourceChangedError extends Error {
+  override name = "SourceChangedError";
+}
+
+/** Stores `size` bytes from `source`; returns the manifest and the shards still to place. */
+export async function putFile(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  opts: PutFileOptions,
+): Promise<{ manifest: FileManifest; pending: PendingShard[] }> {
+  const { k, m } = opts;
+  const n = k + m;
+  if (opts.suppliers.length < n) {
+    throw new PlacementError(
+      `A ${k}+${m} code needs ${n} suppliers; ${opts.suppliers.length} are hired`,
+    );
+  }
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const count = blockCount(size, blockSize);
+  const codec = createCodec({ k, m });
+  const key = await importDataKey(opts.key);
+  const blocks: BlockRef[] = new Array(count);
+  const pending: PendingShard[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const limit = Math.max(1, opts.concurrency ?? 3);
+  let done = 0, sent = 0, failure: unknown;
+
+  const storeBlock = async (index: number, plain: Uint8Array) => {
+    const ct = await encryptBlock(key, index, count, plain);
+    const { shards } = splitBlock(ct, k);
+    const all = [...shards, ...codec.encode(shards)];
+    const ids = await Promise.all(all.map(shardId));
+    const placed = await Promise.all(all.map((bytes, j) => place(index, j, ids[j]!, bytes)));
+    const ok = placed.filter(Boolean).length;
+    if (ok < k + 1) {
+      throw new PlacementError(
+        `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed`,
+      );
+    }
+    blocks[index] = { len: ct.length, shards: ids };
+    done++;
+    sent += plain.length;
+    opts.onProgress?.({ bytes: sent, total: size, blocks: done, blockCount: count });
+  };
+
+  const place = async (
+    block: number,
+    index: number,
+    id: string,
+    bytes: Uint8Array,
+  ): Promise<boolean> => {
+    const candidates = [opts.suppliers[index]!, ...opts.suppliers.slice(n)];
+    for (const supplier of candidates) {
+      try {
+        await opts.customer.putShard(supplier, id, bytes, opts.signal);
+        opts.locator.record(id, supplier);
+        return true;
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+      }
+    }
+    pending.push({ block, index, id, bytes });
+    return false;
+  };
+
+  let index = 0, read = 0;
+  const launch = async (plain: Uint8Array) => {
+    while (inFlight.size >= limit) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const p = storeBlock(index++, plain).catch((e) => {
+      failure ??= e;
+    }).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  let buf = new Uint8Array(Math.min(blockSize, Math.max(size, 0)));
+  let fill = 0;
+  for await (const chunk of source) {
+    opts.signal?.throwIfAborted();
+    if (failure) break;
+    read += chunk.length;
+    if (read > size) {
+      throw new SourceChangedError(`The source grew past ${size} bytes while it was read`);
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      const take = Math.min(buf.length - fill, chunk.length - off);
+      buf.set(chunk.subarray(off, off + take), fill);
+      fill += take;
+      off += take;
+      if (fill === buf.length && index < count - 1) {
+        await launch(buf);
+        buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
+        fill = 0;
+      }
+    }
+  }
+  if (!failure) {
+    if (read !== size) {
+      throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
+    }
+    await launch(buf.subarray(0, fill));
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  await opts.locator.save();
+  return { manifest: { v: 1, size, blockSize, k, m, blocks }, pending };
+}

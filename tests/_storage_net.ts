@@ -1,0 +1,93 @@
+/**
+ * A storage network for tests: real nodes, each supplier with a memory shard store, and one
+ * customer that has hired them all.
+ */
+import { createStorage } from "unstorage";
+import memoryDriver from "unstorage/drivers/memory";
+import { shardId } from "../src/crypto/merkle.ts";
+import type { MoteNode } from "../src/node/node.ts";
+import { memoryState } from "../src/node/state.ts";
+import { openUnstorageShardStore } from "../src/store/mod.ts";
+import { Customer, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
+import { ShardLocator } from "../src/files/mod.ts";
+import { type Cluster, startCluster } from "./_harness.ts";
+
+/** Starts a supplier (memory store) on a node. */
+export async function startSupplier(node: MoteNode, capacity = 1 << 30): Promise<Supplier> {
+  const ref: { s?: Supplier } = {};
+  const store = await openUnstorageShardStore(createStorage({ driver: memoryDriver() }), {
+    shardId,
+    maxShardBytes: SUPPLIER_DEFAULTS.maxShard,
+    quota: (c) => ref.s?.quotaOf(c) ?? 0,
+  });
+  ref.s = new Supplier(node, store, memoryState(), { ...SUPPLIER_DEFAULTS, capacity });
+  await ref.s.start();
+  return ref.s;
+}
+
+/** A customer node with `count` hired suppliers. */
+export interface StorageNet extends AsyncDisposable {
+  cluster: Cluster;
+  owner: MoteNode;
+  suppliers: Supplier[];
+  customer: Customer;
+  locator: ShardLocator;
+  hired: string[];
+}
+
+/** Starts `count` suppliers and an owner that hires them all. */
+export async function startStorageNet(
+  count: number,
+  opts: { timeout?: number } = {},
+): Promise<StorageNet> {
+  const cluster = await startCluster(count + 1);
+  try {
+    const [owner, ...rest] = cluster.nodes;
+    const suppliers = await Promise.all(rest.map((n) => startSupplier(n)));
+    await Promise.all(suppliers.map((s) => s.announce()));
+    const customer = new Customer(owner!, memoryState(), {
+      shardId,
+      maxShard: 4 << 20,
+      timeout: opts.timeout ?? 5_000,
+    });
+    await customer.load();
+    const contracts = await customer.hire(count, 256 << 20, 3_600_000);
+    if (contracts.length !== count) {
+      throw new Error(`hired ${contracts.length} of ${count} suppliers`);
+    }
+    return {
+      cluster,
+      owner: owner!,
+      suppliers,
+      customer,
+      locator: new ShardLocator(),
+      hired: contracts.map((c) => c.terms.supplier),
+      [Symbol.asyncDispose]: () => cluster.stop(),
+    };
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+}
+
+/** Collects a stream into one array. */
+export async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const p of s) {
+    parts.push(p);
+    n += p.length;
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Yields `data` in chunks of `size` bytes (a stand-in for a file read stream). */
+export async function* chunks(data: Uint8Array, size = 10_000): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
