@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import { apiGuard, type GuardOptions } from "./guard.ts";
+import { createFilesRoutes, type FilesBackend } from "./files.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -36,6 +37,8 @@ export interface ApiBackend {
 /** Options for {@linkcode createApiApp}. */
 export interface ApiAppOptions extends GuardOptions {
   backend: ApiBackend;
+  /** File routes (when the node stores files). */
+  files?: FilesBackend;
   log?: (msg: string, fields: Record<string, unknown>) => void;
   /** Interval of keep-alive comments on the event stream (ms). */
   heartbeat?: number;
@@ -53,11 +56,13 @@ export function createApiApp(opts: ApiAppOptions): Hono {
     c.header("Cache-Control", "no-store");
   });
   app.use(apiGuard(opts));
-  app.use(
-    bodyLimit({
-      maxSize: 64 * 1024,
-      onError: (c) => c.json({ error: "Request body over 64 KiB" }, 413),
-    }),
+  // Uploads stream through `PUT /api/v1/files/*`; every other body is small.
+  const limit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) => c.json({ error: "Request body over 64 KiB" }, 413),
+  });
+  app.use((c, next) =>
+    c.req.method === "PUT" && c.req.path.startsWith("/api/v1/files/") ? next() : limit(c, next)
   );
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
@@ -68,6 +73,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
     return c.html(placeholderPage(String(s.id), String(s.nickname), String(s.version)));
   });
   app.get("/api/v1/status", (c) => c.json(b.status()));
+  if (opts.files) app.route("/", createFilesRoutes(opts.files));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);

@@ -27,6 +27,16 @@ const BY_NAME: Record<string, ContentfulStatusCode> = {
   PassphraseError: 403,
   TimeoutError: 504,
   AbortError: 504,
+  NotFoundError: 404,
+  NotReadyError: 503,
+  PlacementError: 503,
+  NotEnoughShardsError: 503,
+  SourceChangedError: 400,
+  SealError: 422,
+  BlockAuthError: 502,
+  ContractError: 409,
+  SupplierError: 502,
+  ChangedError: 409,
 };
 
 /** Turns any thrown value into a JSON error response. */

@@ -6,5 +6,6 @@
  */
 export * from "./api.ts";
 export * from "./errors.ts";
+export * from "./files.ts";
 export * from "./guard.ts";
 export * from "./public.ts";

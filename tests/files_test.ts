@@ -60,6 +60,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a file in default 4 MiB blocks (shards over 1 MiB) round-trips",
+  ...opts,
+  async fn() {
+    await using net = await startStorageNet(6);
+    const data = randomBytes((4 << 20) + 12_345);
+    const key = generateDataKey();
+    const { manifest } = await putFile(chunks(data, 1 << 20), data.length, {
+      customer: net.customer,
+      locator: net.locator,
+      suppliers: net.hired,
+      k: 4,
+      m: 2,
+      key,
+    });
+    assertEquals(manifest.blocks.length, 2);
+    assertEquals(
+      await collect(
+        getFile(manifest, key, {
+          customer: net.customer,
+          locator: net.locator,
+          fallback: net.hired,
+        }),
+      ),
+      data,
+    );
+  },
+});
+
+Deno.test({
   name: "losing m suppliers leaves files readable; losing m + 1 is a clear error",
   ...opts,
   async fn() {

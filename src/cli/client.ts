@@ -11,6 +11,9 @@ export interface NodeClient {
   info: RuntimeInfo;
   get<T = unknown>(path: string): Promise<T>;
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  delete<T = unknown>(path: string): Promise<T>;
+  /** A raw request with the token (for streaming bodies); errors are thrown as CliError. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** Finds the node running on `dataDir`, or throws a {@linkcode CliError} that says what to do. */
@@ -54,5 +57,28 @@ export async function connectToNode(dataDir: string): Promise<NodeClient> {
     info,
     get: (path) => call("GET", path),
     post: (path, body) => call("POST", path, body ?? {}),
+    delete: (path) => call("DELETE", path),
+    async fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (token) headers.set("authorization", `Bearer ${token}`);
+      let res: Response;
+      try {
+        res = await fetch(info.api + path, { ...init, headers });
+      } catch (e) {
+        if ((e as Error).name === "AbortError") throw e;
+        throw new CliError(`Cannot reach the node API at ${info.api}: ${(e as Error).message}`);
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let msg = text.slice(0, 300);
+        try {
+          msg = JSON.parse(text).error ?? msg;
+        } catch { /* not JSON */ }
+        const e = new CliError(`The node refused: ${msg} (HTTP ${res.status})`);
+        (e as CliError & { status?: number }).status = res.status;
+        throw e;
+      }
+      return res;
+    },
   };
 }

@@ -17,6 +17,16 @@ import {
 } from "./node_commands.ts";
 import { keyCommand } from "./key_commands.ts";
 import { configCommand } from "./config_command.ts";
+import {
+  duCommand,
+  getCommand,
+  lsCommand,
+  pruneCommand,
+  putCommand,
+  rmCommand,
+  suppliersCommand,
+  versionsCommand,
+} from "./file_commands.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
 
@@ -30,6 +40,14 @@ const COMMANDS: Record<string, Command> = {
   stop: stopCommand,
   key: keyCommand,
   config: configCommand,
+  put: putCommand,
+  get: getCommand,
+  ls: lsCommand,
+  rm: rmCommand,
+  versions: versionsCommand,
+  prune: pruneCommand,
+  suppliers: suppliersCommand,
+  du: duCommand,
 };
 
 /** Finds `--data DIR` / `--data=DIR` anywhere in the arguments. */

@@ -16,6 +16,17 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     about: "Show this node's (or another node's) signed identity document",
   },
   stop: { args: "", about: "Stop the running node" },
+  put: {
+    args: "<local> [remote] [-q]",
+    about: "Store a file or a whole folder (unchanged files are skipped)",
+  },
+  get: { args: "<remote> [local] [--version N]", about: "Fetch a file or a whole folder" },
+  ls: { args: "[remote]", about: "List a folder of your stored files" },
+  rm: { args: "<remote>", about: "Remove a file (or an empty folder) and delete its shards" },
+  versions: { args: "<remote>", about: "List the stored versions of a file" },
+  prune: { args: "<remote> --keep N", about: "Delete all but the newest N versions of a file" },
+  suppliers: { args: "", about: "Hired suppliers and their contracts" },
+  du: { args: "", about: "Space used on each supplier" },
   "key export": {
     args: "<file> [--passphrase-file F] [--force]",
     about: "Back up the identity key",

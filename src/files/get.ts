@@ -115,9 +115,9 @@ export function getFile(
               i,
               missing,
               `Not enough shards for block ${i}: ${have} of the ${k} needed could be fetched; ` +
-                `missing shards ${missing.join(", ")} (ids ${
-                  missing.map((j) => b.shards[j]!.slice(0, 10)).join(", ")
-                }…)`,
+                `missing shards ${missing.join(", ")}` +
+                (lastError ? ` (last error: ${lastError.slice(0, 200)})` : "") +
+                ` (ids ${missing.map((j) => b.shards[j]!.slice(0, 10)).join(", ")}…)`,
             ),
           );
         }
@@ -143,6 +143,7 @@ export function getFile(
     });
   };
 
+  let lastError = "";
   const fetchShard = async (id: string): Promise<Uint8Array | null> => {
     const hinted = opts.locator.suppliersFor(id);
     const candidates = [...hinted, ...opts.fallback.filter((s) => !hinted.includes(s))];
@@ -154,7 +155,8 @@ export function getFile(
         stats.bytesFetched += bytes.length;
         if (!hinted.includes(supplier)) opts.locator.record(id, supplier);
         return bytes;
-      } catch {
+      } catch (e) {
+        lastError = (e as Error).message;
         stats.failedFetches++;
         if (hinted.includes(supplier)) opts.locator.forget(id, supplier);
       }

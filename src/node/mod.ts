@@ -12,3 +12,6 @@ export * from "./metrics.ts";
 export * from "./node.ts";
 export * from "./run.ts";
 export * from "./state.ts";
+export * from "./storage.ts";
+export * from "./supply.ts";
+export * from "./files_backend.ts";

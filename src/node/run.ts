@@ -27,11 +27,14 @@ import { type Devnet, startDevnet } from "./devnet.ts";
 import { MoteNode, VERSION } from "./node.ts";
 import { dirState } from "./state.ts";
 import { startSupply } from "./supply.ts";
+import { StorageService } from "./storage.ts";
+import { storageFilesBackend } from "./files_backend.ts";
 import type { Supplier } from "../suppliers/mod.ts";
 
 /** A running node program. */
 export interface RunningNode {
   node: MoteNode;
+  storage: StorageService;
   devnet: Devnet | null;
   info: RuntimeInfo;
   /** Resolves once the node has stopped (by `stop()` or `POST /api/v1/stop`). */
@@ -106,6 +109,15 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       });
     }
 
+    const storage = new StorageService(node, state, {
+      supplierCount: config.supplierCount,
+      quota: 1 << 30,
+      term: 30 * 24 * 3600 * 1000,
+      checkEvery: config.devnet ? 3_000 : 30_000,
+    });
+    await storage.start();
+    cleanups.push(() => storage.stop());
+
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     let stopping: Promise<void> | undefined;
@@ -129,6 +141,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
           token,
           log: (m, f) => log.warn(m, f),
           backend: nodeApiBackend(node, devnet, () => void stop()),
+          files: storageFilesBackend(storage),
         }).fetch,
     );
     cleanups.push(() => apiServer.shutdown());
@@ -167,7 +180,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       (r) => log.info("published the identity document", { seq: r.seq }),
       (e) => log.warn("could not publish the identity document yet", { error: e }),
     );
-    return { node, devnet, info, stopped, stop };
+    return { node, storage, devnet, info, stopped, stop };
   } catch (e) {
     await unwind();
     throw e;

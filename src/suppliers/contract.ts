@@ -89,7 +89,7 @@ export function verifyContract(c: Contract): Contract {
 }
 
 /** Whether a contract is in force at `now`. */
-export function isLive(c: Contract, now = Date.now()): boolean {
+export function isLive(c: Contract, now: number = Date.now()): boolean {
   return c.terms.start <= now && now < c.terms.expiry;
 }
 

@@ -82,8 +82,13 @@ export class Customer {
   }
 
   /** Live contracts. */
-  hired(now = Date.now()): Contract[] {
+  hired(now: number = Date.now()): Contract[] {
     return this.contracts.all().filter((c) => isLive(c, now));
+  }
+
+  /** Every supplier whose peer this customer knows (hired or found serving it). */
+  knownSuppliers(): string[] {
+    return [...this.#peers.keys()];
   }
 
   /** The peer id serving a supplier, as its signed offer says. */
@@ -219,7 +224,7 @@ export class Customer {
   }
 
   /** Renews contracts whose remaining term is under a third of their length. */
-  async renewDue(now = Date.now()): Promise<number> {
+  async renewDue(now: number = Date.now()): Promise<number> {
     let renewed = 0;
     for (const c of this.contracts.all()) {
       const len = c.terms.expiry - c.terms.start;
@@ -292,7 +297,11 @@ export class Customer {
       this.options.maxShard + FRAME_OVERHEAD,
       signal,
     );
-    const data = readBytes(decode(res) as Record<string, unknown>, "data", "shard", {
+    const answer = decode(res, {
+      what: "shard answer",
+      maxBytes: this.options.maxShard + FRAME_OVERHEAD,
+    });
+    const data = readBytes(answer as Record<string, unknown>, "data", "shard", {
       max: this.options.maxShard,
     });
     if (await this.options.shardId(data) !== id) {

@@ -1,0 +1,158 @@
+/**
+ * The node API's file routes (mounted on the API app, behind its guard):
+ *
+ * - `PUT /api/v1/files/<path>`: streams the body in as a new version. `Content-Length` (or, for
+ *   a chunked body, `X-Mote-Size`) is required; `X-Mote-Mtime` (ms) records the source's modification time; with
+ *   `X-Mote-Skip-Unchanged: 1` an upload whose size, mtime and keyed hash match the newest
+ *   version is skipped (`{"skipped": true}`), and one that only looks unchanged answers 409 so
+ *   the client sends it again without the header.
+ * - `GET /api/v1/files/<path>[?version=N]`: streams a file, with single `Range` requests (206).
+ * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
+ *   `POST /api/v1/prune` `{ "path", "keep" }`; `GET /api/v1/suppliers`; `GET /api/v1/du`.
+ *
+ * Path segments are percent-decoded one by one; traversal (`..`, `.`, separators, NUL) is
+ * refused by the catalog with 400.
+ */
+import { Hono } from "hono";
+import { HttpError } from "./errors.ts";
+
+/** What the file routes need from the node. */
+export interface FilesBackend {
+  put(
+    path: string,
+    body: AsyncIterable<Uint8Array>,
+    size: number,
+    opts: { mtime?: number; skipUnchanged: boolean; signal: AbortSignal },
+  ): Promise<Record<string, unknown>>;
+  get(
+    path: string,
+    opts: { version?: number; range?: { start: number; end: number } },
+  ): Promise<{ size: number; added: number; stream: ReadableStream<Uint8Array> }>;
+  /** The size of a file version (to answer a Range request). */
+  size(path: string, version?: number): Promise<{ size: number; added: number }>;
+  remove(path: string): Promise<void>;
+  list(path: string): Promise<unknown[]>;
+  versions(path: string): Promise<unknown[]>;
+  prune(path: string, keep: number): Promise<number>;
+  suppliers(): Promise<unknown>;
+  usage(): Promise<unknown>;
+}
+
+const MAX_UPLOAD = 2 ** 53 - 1;
+
+/** Builds the file routes. */
+export function createFilesRoutes(b: FilesBackend): Hono {
+  const app = new Hono();
+
+  app.put("/api/v1/files/*", async (c) => {
+    const path = pathAfter(c.req.path, "/api/v1/files/");
+    // Streamed (chunked) bodies carry no Content-Length, so X-Mote-Size may announce the size;
+    // the data path refuses a body whose length differs from it.
+    const len = c.req.header("content-length") ?? c.req.header("x-mote-size");
+    if (len === undefined || !/^\d+$/.test(len)) {
+      throw new HttpError(411, "Send a Content-Length or X-Mote-Size");
+    }
+    const size = Number(len);
+    if (size > MAX_UPLOAD) throw new HttpError(413, "Body too large");
+    const mtimeText = c.req.header("x-mote-mtime");
+    const mtime = mtimeText === undefined ? undefined : Number(mtimeText);
+    if (mtime !== undefined && (!Number.isSafeInteger(mtime) || mtime < 0)) {
+      throw new HttpError(400, `X-Mote-Mtime must be milliseconds, got "${mtimeText}"`);
+    }
+    const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+    const result = await b.put(path, body, size, {
+      mtime,
+      skipUnchanged: c.req.header("x-mote-skip-unchanged") === "1",
+      signal: c.req.raw.signal,
+    });
+    return c.json(result, result.skipped ? 200 : 201);
+  });
+
+  app.get("/api/v1/files/*", async (c) => {
+    const path = pathAfter(c.req.path, "/api/v1/files/");
+    const version = versionParam(c.req.query("version"));
+    const head = await b.size(path, version);
+    const etag = `"${head.added}-${head.size}"`;
+    c.header("ETag", etag);
+    c.header("Accept-Ranges", "bytes");
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+    const rangeHeader = c.req.header("range");
+    const range = rangeHeader ? parseRange(rangeHeader, head.size) : undefined;
+    if (range === null) {
+      c.header("Content-Range", `bytes */${head.size}`);
+      return c.json({ error: `Range "${rangeHeader!.slice(0, 60)}" cannot be satisfied` }, 416);
+    }
+    const { stream } = await b.get(path, { version, range });
+    c.header("Content-Type", "application/octet-stream");
+    if (range) {
+      c.header("Content-Range", `bytes ${range.start}-${range.end - 1}/${head.size}`);
+      c.header("Content-Length", String(range.end - range.start));
+      return c.body(stream, 206);
+    }
+    c.header("Content-Length", String(head.size));
+    return c.body(stream, 200);
+  });
+
+  app.delete("/api/v1/files/*", async (c) => {
+    await b.remove(pathAfter(c.req.path, "/api/v1/files/"));
+    return c.json({ removed: true });
+  });
+  app.get("/api/v1/ls", async (c) => c.json({ entries: await b.list("/") }));
+  app.get(
+    "/api/v1/ls/*",
+    async (c) => c.json({ entries: await b.list(pathAfter(c.req.path, "/api/v1/ls/")) }),
+  );
+  app.get(
+    "/api/v1/versions/*",
+    async (c) => c.json({ versions: await b.versions(pathAfter(c.req.path, "/api/v1/versions/")) }),
+  );
+  app.post("/api/v1/prune", async (c) => {
+    const body = await c.req.json().catch(() => null) as { path?: unknown; keep?: unknown } | null;
+    if (
+      !body || typeof body.path !== "string" || !Number.isInteger(body.keep) ||
+      (body.keep as number) < 1
+    ) {
+      throw new HttpError(400, 'Body must be JSON {"path": "/file", "keep": N ≥ 1}');
+    }
+    return c.json({ deleted: await b.prune(body.path, body.keep as number) });
+  });
+  app.get("/api/v1/suppliers", async (c) => c.json(await b.suppliers()));
+  app.get("/api/v1/du", async (c) => c.json(await b.usage()));
+  return app;
+}
+
+/** The decoded remote path after a route prefix. */
+export function pathAfter(raw: string, prefix: string): string {
+  const rest = raw.slice(prefix.length);
+  try {
+    return "/" + rest.split("/").map((s) => decodeURIComponent(s)).join("/");
+  } catch {
+    throw new HttpError(400, "The path is not valid percent-encoding");
+  }
+}
+
+function versionParam(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(v)) {
+    throw new HttpError(400, `version must be a small whole number, got "${v.slice(0, 20)}"`);
+  }
+  return Number(v);
+}
+
+/** Parses a single `bytes=` range; null when it cannot be satisfied, undefined when absent. */
+export function parseRange(header: string, size: number): { start: number; end: number } | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number, end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return null;
+    start = Math.max(0, size - suffix);
+    end = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size : Math.min(size, Number(m[2]) + 1);
+  }
+  if (start >= size || end <= start) return null;
+  return { start, end };
+}

@@ -1,0 +1,346 @@
+/**
+ * File commands: `put`, `get`, `ls`, `rm`, `versions`, `prune`, `suppliers`, `du`. They stream
+ * through the running node's API. `put` of a folder skips files whose size, mtime and keyed hash
+ * match the newest version; Ctrl-C cancels cleanly (an interrupted upload adds no version, and
+ * `get` writes to a temporary file that is renamed only when complete).
+ */
+import { basename, dirname, join } from "node:path";
+import { formatSize } from "../config/mod.ts";
+import { expectPositionals, parseArgs } from "./args.ts";
+import { connectToNode, type NodeClient } from "./client.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { fields, json, table } from "./format.ts";
+import { Progress } from "./progress.ts";
+
+type Out = (line: string) => void;
+
+/** Percent-encodes each segment of a remote path. */
+function remoteUrl(prefix: string, remote: string): string {
+  const parts = remote.split("/").filter((p) => p !== "");
+  return prefix + parts.map(encodeURIComponent).join("/");
+}
+
+function normalizeRemote(r: string): string {
+  return "/" + r.split("/").filter((p) => p !== "").join("/");
+}
+
+/** Aborts on Ctrl-C while `run` is going. */
+async function cancellable<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  const onSignal = () => ctl.abort(new CliError("Cancelled"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    return await run(ctl.signal);
+  } catch (e) {
+    if (ctl.signal.aborted) {
+      throw new CliError("Cancelled: nothing was changed by the interrupted transfer");
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+async function* walk(dir: string): AsyncIterable<string> {
+  const entries = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e);
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isSymlink) continue; // not followed: a link could leave the folder or loop
+    if (e.isDirectory) yield* walk(p);
+    else if (e.isFile) yield p;
+  }
+}
+
+/** `mote put <local> [remote]` */
+export async function putCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("put", args, {
+    quiet: { type: "boolean", short: "q" },
+  });
+  expectPositionals("put", positionals, 1, 2);
+  const local = positionals[0]!;
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(local);
+  } catch (e) {
+    throw new CliError(`Cannot read ${local}: ${(e as Error).message}`);
+  }
+  const client = await connectToNode(dataDir);
+  const remoteBase = normalizeRemote(positionals[1] ?? basename(local.replace(/\/+$/, "")));
+  const files = info.isDirectory ? walk(local) : (async function* () {
+    yield local;
+  })();
+  const results: Awaited<ReturnType<typeof putOne>>[] = [];
+  await cancellable(async (signal) => {
+    for await (const path of files) {
+      const rel = info.isDirectory ? path.slice(local.replace(/\/+$/, "").length) : "";
+      const remote = info.isDirectory ? normalizeRemote(remoteBase + "/" + rel) : remoteBase;
+      results.push(
+        await putOne(client, path, remote, signal, values.quiet === true || values.json === true),
+      );
+    }
+  });
+  const sent = results.filter((r) => !r.skipped);
+  if (values.json) out(json(results));
+  else {
+    out(
+      `${sent.length} file${sent.length === 1 ? "" : "s"} stored, ${
+        results.length - sent.length
+      } unchanged, ` +
+        `${formatSize(sent.reduce((a, r) => a + r.size, 0))} uploaded`,
+    );
+    const under = results.filter((r) => r.underReplicated > 0).length;
+    if (under) {
+      out(
+        `Warning: ${under} file(s) are under-replicated until their remaining shards are placed.`,
+      );
+    }
+  }
+  return 0;
+}
+
+async function putOne(
+  client: NodeClient,
+  path: string,
+  remote: string,
+  signal: AbortSignal,
+  quiet: boolean,
+) {
+  const st = await Deno.stat(path);
+  const mtime = st.mtime ? st.mtime.getTime() : undefined;
+  const send = async (skip: boolean) => {
+    const file = await Deno.open(path);
+    const progress = new Progress(remote, st.size, { quiet });
+    try {
+      const res = await client.fetch(remoteUrl("/api/v1/files/", remote), {
+        method: "PUT",
+        body: file.readable.pipeThrough(progress.counting()),
+        headers: {
+          "x-mote-size": String(st.size),
+          ...(mtime !== undefined ? { "x-mote-mtime": String(mtime) } : {}),
+          ...(skip ? { "x-mote-skip-unchanged": "1" } : {}),
+        },
+        signal,
+      });
+      const r = await res.json() as { size: number; skipped?: boolean; underReplicated?: number };
+      progress.finish(r.skipped ? "unchanged" : "stored");
+      return {
+        path: remote,
+        size: r.size,
+        skipped: r.skipped === true,
+        underReplicated: r.underReplicated ?? 0,
+      };
+    } finally {
+      try {
+        file.close();
+      } catch { /* the body stream closed it */ }
+    }
+  };
+  try {
+    return await send(mtime !== undefined);
+  } catch (e) {
+    // Same size and time but new content: the node asks for the whole file.
+    if ((e as { status?: number }).status === 409) return await send(false);
+    throw e;
+  }
+}
+
+interface Listing {
+  name: string;
+  type: "file" | "folder";
+  size: number;
+  mtime: number;
+  versions: number;
+}
+
+/** `mote get <remote> [local]` */
+export async function getCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("get", args, {
+    version: { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+  });
+  expectPositionals("get", positionals, 1, 2);
+  const client = await connectToNode(dataDir);
+  const remote = normalizeRemote(positionals[0]!);
+  const local = positionals[1] ?? basename(remote === "/" ? "mote" : remote);
+  const quiet = values.quiet === true || values.json === true;
+  const version = values.version as string | undefined;
+  if (version !== undefined && !/^\d+$/.test(version)) {
+    throw new UsageError("--version takes a number", "get");
+  }
+  const folder = await client.get<{ entries: Listing[] }>(remoteUrl("/api/v1/ls/", remote)).then(
+    () => true,
+    () => false,
+  );
+  const done: { path: string; size: number }[] = [];
+  await cancellable(async (signal) => {
+    if (!folder) {
+      done.push(await getOne(client, remote, local, signal, quiet, version));
+      return;
+    }
+    const visit = async (dir: string, into: string): Promise<void> => {
+      const { entries } = await client.get<{ entries: Listing[] }>(remoteUrl("/api/v1/ls/", dir));
+      await Deno.mkdir(into, { recursive: true });
+      for (const e of entries) {
+        const r = `${dir === "/" ? "" : dir}/${e.name}`;
+        if (e.type === "folder") await visit(r, join(into, e.name));
+        else done.push(await getOne(client, r, join(into, e.name), signal, quiet));
+      }
+    };
+    await visit(remote, local);
+  });
+  if (values.json) out(json(done));
+  else {out(
+      `${done.length} file${done.length === 1 ? "" : "s"} written (${
+        formatSize(done.reduce((a, d) => a + d.size, 0))
+      })`,
+    );}
+  return 0;
+}
+
+async function getOne(
+  client: NodeClient,
+  remote: string,
+  local: string,
+  signal: AbortSignal,
+  quiet: boolean,
+  version?: string,
+): Promise<{ path: string; size: number }> {
+  const res = await client.fetch(
+    remoteUrl("/api/v1/files/", remote) + (version ? `?version=${version}` : ""),
+    { signal },
+  );
+  const size = Number(res.headers.get("content-length") ?? 0);
+  await Deno.mkdir(dirname(local), { recursive: true });
+  // Write to a temporary file beside the target and rename when complete: an interrupted
+  // download never leaves a half-written file under the real name.
+  const tmp = `${local}.mote-part-${crypto.randomUUID().slice(0, 8)}`;
+  const progress = new Progress(remote, size, { quiet });
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    await res.body!.pipeThrough(progress.counting()).pipeTo(file.writable, { signal });
+    const written = (await Deno.stat(tmp)).size;
+    if (written !== size) throw new CliError(`${remote}: got ${written} of ${size} bytes`);
+    await Deno.rename(tmp, local);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  progress.finish("written");
+  return { path: local, size };
+}
+
+/** `mote ls [remote]` */
+export async function lsCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("ls", args, {});
+  expectPositionals("ls", positionals, 0, 1);
+  const remote = normalizeRemote(positionals[0] ?? "/");
+  const { entries } = await (await connectToNode(dataDir)).get<{ entries: Listing[] }>(
+    remote === "/" ? "/api/v1/ls" : remoteUrl("/api/v1/ls/", remote),
+  );
+  if (values.json) return out(json(entries)), 0;
+  if (entries.length === 0) return out(`${remote} is empty.`), 0;
+  out(table(
+    ["NAME", "SIZE", "MODIFIED", "VERSIONS"],
+    entries.map((e) =>
+      e.type === "folder" ? [e.name + "/", "-", "-", "-"] : [
+        e.name,
+        formatSize(e.size),
+        new Date(e.mtime).toISOString().slice(0, 19).replace("T", " "),
+        e.versions,
+      ]
+    ),
+  ));
+  return 0;
+}
+
+/** `mote rm <remote>` */
+export async function rmCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("rm", args, {});
+  expectPositionals("rm", positionals, 1, 1);
+  const remote = normalizeRemote(positionals[0]!);
+  await (await connectToNode(dataDir)).delete(remoteUrl("/api/v1/files/", remote));
+  out(
+    values.json
+      ? json({ removed: remote })
+      : `Removed ${remote} (its shards were deleted from the suppliers).`,
+  );
+  return 0;
+}
+
+/** `mote versions <remote>` */
+export async function versionsCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("versions", args, {});
+  expectPositionals("versions", positionals, 1, 1);
+  const { versions } = await (await connectToNode(dataDir)).get<{
+    versions: { version: number; size: number; mtime: number; added: number; stored: string }[];
+  }>(remoteUrl("/api/v1/versions/", normalizeRemote(positionals[0]!)));
+  if (values.json) return out(json(versions)), 0;
+  out(table(
+    ["VERSION", "SIZE", "ADDED", "SOURCE MODIFIED"],
+    versions.map((v) => [v.version, formatSize(v.size), iso(v.added), iso(v.mtime)]),
+  ));
+  return 0;
+}
+
+/** `mote prune <remote> --keep N` */
+export async function pruneCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("prune", args, { keep: { type: "string" } });
+  expectPositionals("prune", positionals, 1, 1);
+  const keep = Number(values.keep ?? "1");
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new UsageError("--keep takes a whole number of at least 1", "prune");
+  }
+  const r = await (await connectToNode(dataDir)).post<{ deleted: number }>("/api/v1/prune", {
+    path: normalizeRemote(positionals[0]!),
+    keep,
+  });
+  out(values.json ? json(r) : `Deleted ${r.deleted} old version${r.deleted === 1 ? "" : "s"}.`);
+  return 0;
+}
+
+/** `mote suppliers` */
+export async function suppliersCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("suppliers", args, {});
+  expectPositionals("suppliers", positionals, 0, 0);
+  const r = await (await connectToNode(dataDir)).get<{
+    code: string;
+    wanted: number;
+    suppliers: { supplier: string; quota: number; expiry: number; live: boolean }[];
+  }>("/api/v1/suppliers");
+  if (values.json) return out(json(r)), 0;
+  out(
+    `Code ${r.code}: ${r.suppliers.filter((s) => s.live).length} of ${r.wanted} suppliers hired.`,
+  );
+  if (r.suppliers.length) {
+    out(table(
+      ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "STATE"],
+      r.suppliers.map((
+        s,
+      ) => [s.supplier, formatSize(s.quota), iso(s.expiry), s.live ? "live" : "expired"]),
+    ));
+  }
+  return 0;
+}
+
+/** `mote du` */
+export async function duCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("du", args, {});
+  expectPositionals("du", positionals, 0, 0);
+  const r = await (await connectToNode(dataDir)).get<{
+    total: number;
+    suppliers: { supplier: string; shards: number; bytes: number; reachable: boolean }[];
+  }>("/api/v1/du");
+  if (values.json) return out(json(r)), 0;
+  out(table(
+    ["SUPPLIER", "SHARDS", "USED", "REACHABLE"],
+    r.suppliers.map((s) => [s.supplier, s.shards, formatSize(s.bytes), s.reachable ? "yes" : "NO"]),
+  ));
+  out(fields([["Total", formatSize(r.total)]]));
+  return 0;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}

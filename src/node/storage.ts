@@ -1,0 +1,162 @@
+/**
+ * The storage service of a running node: hires suppliers (in the background, retrying until
+ * enough are found), renews contracts before they expire, and opens the owner's catalog (found
+ * through the DHT after a restore, created otherwise). The API and CLI reach files through it.
+ */
+import { shardId } from "../crypto/merkle.ts";
+import { Catalog } from "../catalog/mod.ts";
+import { eccForSuppliers } from "../erasure/mod.ts";
+import { ShardLocator } from "../files/mod.ts";
+import { Customer, isLive } from "../suppliers/mod.ts";
+import type { MoteNode } from "./node.ts";
+import type { NodeState } from "./state.ts";
+
+/** Settings of the storage service. */
+export interface StorageOptions {
+  /** Suppliers to hire; the erasure code follows (`eccForSuppliers`). */
+  supplierCount: number;
+  /** Bytes asked of each supplier. */
+  quota: number;
+  /** Contract length (ms). */
+  term: number;
+  /** Plaintext block size (bytes). */
+  blockSize?: number;
+  /** How often to retry hiring and check renewals (ms). */
+  checkEvery?: number;
+}
+
+/** Raised when storage is used before enough suppliers are hired. */
+export class NotReadyError extends Error {
+  override name = "NotReadyError";
+}
+
+/** Hiring, renewals and the catalog for one node. */
+export class StorageService {
+  readonly node: MoteNode;
+  readonly customer: Customer;
+  readonly locator: ShardLocator;
+  readonly options: StorageOptions;
+  #catalog?: Catalog;
+  #opening?: Promise<Catalog>;
+  #timer?: ReturnType<typeof setInterval>;
+  #stopped = false;
+  #lastError = "";
+
+  constructor(node: MoteNode, state: NodeState, options: StorageOptions) {
+    this.node = node;
+    this.options = options;
+    this.customer = new Customer(node, state, { shardId, maxShard: 4 << 20, timeout: 30_000 });
+    this.locator = new ShardLocator(state);
+  }
+
+  /** The erasure code in use. */
+  get ecc(): { k: number; m: number } {
+    return eccForSuppliers(this.options.supplierCount);
+  }
+
+  /** Hired suppliers in placement order (live contracts, oldest first). */
+  suppliers(): string[] {
+    return this.customer.hired().sort((a, b) =>
+      a.terms.start - b.terms.start || (a.terms.supplier < b.terms.supplier ? -1 : 1)
+    )
+      .map((c) => c.terms.supplier);
+  }
+
+  /** Loads state and starts hiring in the background. */
+  async start(): Promise<void> {
+    await this.customer.load();
+    await this.locator.load();
+    const tick = () => {
+      this.#tick().catch((e) => {
+        this.#lastError = (e as Error).message;
+        this.node.log.debug("storage upkeep failed", { error: e });
+      });
+    };
+    tick();
+    this.#timer = setInterval(tick, this.options.checkEvery ?? 30_000);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    const { supplierCount, quota, term } = this.options;
+    if (this.suppliers().length < supplierCount) {
+      const before = this.suppliers().length;
+      await this.customer.hire(supplierCount, quota, term);
+      const after = this.suppliers().length;
+      if (after > before) {
+        this.node.events.emit("storage:hired", { suppliers: after, wanted: supplierCount });
+      }
+      if (after < supplierCount) {
+        this.#lastError = `${after} of ${supplierCount} suppliers hired; looking for more`;
+      }
+    }
+    await this.customer.renewDue();
+    if (this.suppliers().length >= supplierCount) await this.catalog().catch(() => {});
+  }
+
+  /** The catalog, once enough suppliers are hired (opening it on first use). */
+  catalog(): Promise<Catalog> {
+    if (this.#catalog) return Promise.resolve(this.#catalog);
+    const n = this.suppliers().length, { k, m } = this.ecc;
+    if (n < k + m) {
+      return Promise.reject(
+        new NotReadyError(
+          `Storage is not ready: ${n} of the ${k + m} suppliers a ${k}+${m} code needs are hired` +
+            (this.#lastError ? ` (${this.#lastError})` : ""),
+        ),
+      );
+    }
+    return this.#opening ??= (async () => {
+      // After a restore the local contracts are fresh; shards of the catalog may sit with the
+      // suppliers that served this identity before, so learn who they are first.
+      await this.customer.findServing().catch(() => []);
+      const catalog = new Catalog({
+        node: this.node,
+        customer: this.customer,
+        locator: this.locator,
+        suppliers: () => this.#readers(),
+        k,
+        m,
+        blockSize: this.options.blockSize,
+      });
+      const how = await catalog.open();
+      this.node.log.info(
+        how === "found" ? "opened the catalog found in the network" : "created a new catalog",
+      );
+      this.#catalog = catalog;
+      return catalog;
+    })().finally(() => (this.#opening = undefined));
+  }
+
+  /** Placement suppliers first, then every other supplier known to serve this identity. */
+  #readers(): string[] {
+    const placed = this.suppliers();
+    const known = this.customer.contracts.all().map((c) => c.terms.supplier);
+    return [...new Set([...placed, ...known, ...this.customer.knownSuppliers()])];
+  }
+
+  /** Hired suppliers with their contracts, for `mote suppliers`. */
+  describe(): {
+    supplier: string;
+    peer: string | undefined;
+    quota: number;
+    start: number;
+    expiry: number;
+    live: boolean;
+  }[] {
+    return this.customer.contracts.all().map((c) => ({
+      supplier: c.terms.supplier,
+      peer: this.customer.peerOf(c.terms.supplier),
+      quota: c.terms.quota,
+      start: c.terms.start,
+      expiry: c.terms.expiry,
+      live: isLive(c),
+    }));
+  }
+
+  /** Stops upkeep. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+}
