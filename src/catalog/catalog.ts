@@ -97,7 +97,7 @@ export class Catalog {
   }
 
   /** Finds the root through the DHT, or creates an empty catalog when there is none. */
-  async open(opts: { timeout?: number } = {}): Promise<"found" | "created"> {
+  async open(opts: { timeout?: number; create?: boolean } = {}): Promise<"found" | "created"> {
     const { node } = this.options;
     const key = rootKey(node.keys.signSecret);
     const found = await node.resolve(recordKeyOf("root", node.id), {
@@ -116,6 +116,9 @@ export class Catalog {
         writeSecret: readBytes(m, "writeSecret", "root", { exact: 32 }),
       };
       return "found";
+    }
+    if (opts.create === false) {
+      throw new NotFoundError(`No catalog for ${node.id} was found in the network`);
     }
     this.#root = newFolderKeys();
     await this.#saveFolder({

@@ -6,6 +6,7 @@
 import { exportKeyFile, importKeyFile, isSealed } from "../identity/mod.ts";
 import { isDataDirLocked } from "../node/data_dir.ts";
 import { saveIdentity } from "../node/keys.ts";
+import { RESTORE_MARKER } from "../node/storage.ts";
 import { dirState } from "../node/state.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -88,6 +89,8 @@ export async function keyCommand(args: string[], dataDir: string, out: Out): Pro
   }
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await saveIdentity(dirState(dataDir), keys);
+  // The imported identity may already own data: the node must find that catalog, not start a new one.
+  await dirState(dataDir).write(RESTORE_MARKER, new TextEncoder().encode("pending"));
   out(values.json ? json({ id: keys.id }) : `Installed the identity ${keys.id} in ${dataDir}.`);
   return 0;
 }

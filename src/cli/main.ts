@@ -17,6 +17,7 @@ import {
 } from "./node_commands.ts";
 import { keyCommand } from "./key_commands.ts";
 import { configCommand } from "./config_command.ts";
+import { restoreCommand } from "./restore.ts";
 import {
   duCommand,
   getCommand,
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   prune: pruneCommand,
   suppliers: suppliersCommand,
   du: duCommand,
+  restore: restoreCommand,
 };
 
 /** Finds `--data DIR` / `--data=DIR` anywhere in the arguments. */

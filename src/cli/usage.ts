@@ -27,6 +27,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   prune: { args: "<remote> --keep N", about: "Delete all but the newest N versions of a file" },
   suppliers: { args: "", about: "Hired suppliers and their contracts" },
   du: { args: "", about: "Space used on each supplier" },
+  restore: {
+    args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
+    about: "Bring all your files back on a new machine from the key file alone",
+  },
   "key export": {
     args: "<file> [--passphrase-file F] [--force]",
     about: "Back up the identity key",

@@ -25,6 +25,9 @@ export interface StorageOptions {
   checkEvery?: number;
 }
 
+/** State file that `key import` writes: until the catalog is found, none may be created. */
+export const RESTORE_MARKER = "restore-pending";
+
 /** Raised when storage is used before enough suppliers are hired. */
 export class NotReadyError extends Error {
   override name = "NotReadyError";
@@ -42,8 +45,11 @@ export class StorageService {
   #stopped = false;
   #lastError = "";
 
+  #state: NodeState;
+
   constructor(node: MoteNode, state: NodeState, options: StorageOptions) {
     this.node = node;
+    this.#state = state;
     this.options = options;
     this.customer = new Customer(node, state, { shardId, maxShard: 4 << 20, timeout: 30_000 });
     this.locator = new ShardLocator(state);
@@ -119,7 +125,13 @@ export class StorageService {
         m,
         blockSize: this.options.blockSize,
       });
-      const how = await catalog.open();
+      // After `key import` a catalog must be found, never created: an empty root published while
+      // the network is still out of reach would compete with the real one.
+      const pending =
+        new TextDecoder().decode((await this.#state.read(RESTORE_MARKER)) ?? new Uint8Array()) ===
+          "pending";
+      const how = await catalog.open({ create: !pending });
+      if (pending) await this.#state.write(RESTORE_MARKER, new TextEncoder().encode("done"));
       this.node.log.info(
         how === "found" ? "opened the catalog found in the network" : "created a new catalog",
       );

@@ -187,7 +187,7 @@ export class Customer {
 
   /** Proposes (or renews) a contract with one supplier. */
   async contractWith(s: FoundSupplier, quota: number, term: number): Promise<Contract> {
-    const prev = this.contracts.get(s.id);
+    const prev = this.contracts.get(s.id) ?? await this.#currentAt(s).catch(() => undefined);
     const start = Date.now();
     const proposal = proposeContract(
       {
@@ -221,6 +221,21 @@ export class Customer {
     await this.#savePeers();
     await this.contracts.put(contract);
     return contract;
+  }
+
+  /** The contract a supplier holds with this customer (after a restore, the local book is empty). */
+  async #currentAt(s: FoundSupplier): Promise<Contract> {
+    const res = await this.node.rpc.request(
+      peerIdFromString(s.peer),
+      SUPPLY_PROTOCOL,
+      encodeRequest("current", { customer: this.node.id }),
+      { maxResponse: 4096, timeout: 10_000 },
+    );
+    const c = decodeContract(res);
+    if (c.terms.customer !== this.node.id || c.terms.supplier !== s.id) {
+      throw new SupplierError(s.id, "Wrong contract");
+    }
+    return c;
   }
 
   /** Renews contracts whose remaining term is under a third of their length. */

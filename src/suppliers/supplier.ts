@@ -173,6 +173,13 @@ export class Supplier {
     if (req.op === "offer") {
       return encode({ v: 1, record: this.#offerRecord ?? await this.refreshOffer() });
     }
+    if (req.op === "current") {
+      // The current contract with a customer (signed by both, so harmless to hand out): a
+      // customer restoring on a new machine learns its sequence number and renews above it.
+      const c = this.contracts.get(readString(req, "customer", "current", 52));
+      if (!c) throw new Error("No contract with that customer");
+      return encodeContract(c);
+    }
     if (req.op === "contract") {
       const terms = decodeTerms(req.terms);
       const proposal = {
