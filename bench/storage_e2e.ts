@@ -1,0 +1,82 @@
+/**
+ * End-to-end put and get through real nodes on 127.0.0.1 (owner + 6 suppliers, 4+2, memory
+ * shard stores), beside the same pipeline run locally with no network (encrypt → Reed-Solomon
+ * → shard ids → a local memory store, and back) in the same run.
+ *
+ * `deno run -A bench/storage_e2e.ts [--mib 256]`
+ */
+import { parseArgs } from "node:util";
+import { createStorage } from "unstorage";
+import memoryDriver from "unstorage/drivers/memory";
+import { blockCount, decryptBlock, encryptBlock, generateDataKey, importDataKey } from "../src/crypto/block.ts";
+import { shardId } from "../src/crypto/merkle.ts";
+import { createCodec, joinShards, splitBlock } from "../src/erasure/mod.ts";
+import { getFile, putFile } from "../src/files/mod.ts";
+import { openUnstorageShardStore } from "../src/store/mod.ts";
+import { startStorageNet } from "../tests/_storage_net.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { mib: { type: "string", default: "256" } } });
+const SIZE = Number(values.mib) * 1024 * 1024;
+const BS = 4 * 1024 * 1024;
+const data = new Uint8Array(SIZE);
+for (let i = 0; i < SIZE; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+async function* source() {
+  for (let i = 0; i < SIZE; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+}
+const mbps = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000)).toFixed(0);
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 50);
+
+// Local pipeline, the baseline: same steps, no network, shards into a memory store.
+async function local() {
+  const codec = createCodec({ k: 4, m: 2 });
+  const store = await openUnstorageShardStore(createStorage({ driver: memoryDriver() }), { shardId, maxShardBytes: 4 << 20 });
+  const key = await importDataKey(generateDataKey());
+  const count = blockCount(SIZE, BS);
+  const refs: { len: number; ids: string[] }[] = [];
+  let t = performance.now();
+  for (let i = 0; i < count; i++) {
+    const ct = await encryptBlock(key, i, count, data.subarray(i * BS, (i + 1) * BS));
+    const { shards } = splitBlock(ct, 4);
+    const all = [...shards, ...codec.encode(shards)];
+    const ids = await Promise.all(all.map(shardId));
+    await Promise.all(all.map((s, j) => store.put("a".repeat(52), ids[j]!, s)));
+    refs.push({ len: ct.length, ids });
+  }
+  const put = performance.now() - t;
+  t = performance.now();
+  for (let i = 0; i < count; i++) {
+    const shards = await Promise.all(refs[i]!.ids.slice(0, 4).map((id) => store.get("a".repeat(52), id)));
+    await decryptBlock(key, i, count, joinShards(shards as Uint8Array[], refs[i]!.len));
+  }
+  return { put, get: performance.now() - t };
+}
+
+const base = await local();
+console.log(`local pipeline: put ${mbps(SIZE, base.put)} MB/s, get ${mbps(SIZE, base.get)} MB/s`);
+const net = await startStorageNet(6, { timeout: 60_000 });
+peak = 0;
+const key = generateDataKey();
+let t = performance.now();
+const { manifest } = await putFile(source(), SIZE, {
+  customer: net.customer,
+  locator: net.locator,
+  suppliers: net.hired,
+  k: 4,
+  m: 2,
+  key,
+});
+const put = performance.now() - t;
+t = performance.now();
+let got = 0;
+for await (const c of getFile(manifest, key, { customer: net.customer, locator: net.locator, fallback: net.hired })) got += c.length;
+const get = performance.now() - t;
+if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
+clearInterval(sampler);
+console.log(`network (7 nodes, one process): put ${mbps(SIZE, put)} MB/s (${(base.put / put).toFixed(2)}× local), get ${
+  mbps(SIZE, get)
+} MB/s (${(base.get / get).toFixed(2)}× local); peak RSS during the network run ${(peak / 2 ** 20).toFixed(0)} MiB (data buffer ${
+  SIZE / 2 ** 20
+} MiB included)`);
+await net.cluster.stop();
+Deno.exit(0);
