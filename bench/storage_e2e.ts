@@ -8,14 +8,23 @@
 import { parseArgs } from "node:util";
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
-import { blockCount, decryptBlock, encryptBlock, generateDataKey, importDataKey } from "../src/crypto/block.ts";
+import {
+  blockCount,
+  decryptBlock,
+  encryptBlock,
+  generateDataKey,
+  importDataKey,
+} from "../src/crypto/block.ts";
 import { shardId } from "../src/crypto/merkle.ts";
 import { createCodec, joinShards, splitBlock } from "../src/erasure/mod.ts";
 import { getFile, putFile } from "../src/files/mod.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { startStorageNet } from "../tests/_storage_net.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { mib: { type: "string", default: "256" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { mib: { type: "string", default: "256" } },
+});
 const SIZE = Number(values.mib) * 1024 * 1024;
 const BS = 4 * 1024 * 1024;
 const data = new Uint8Array(SIZE);
@@ -30,7 +39,10 @@ const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)
 // Local pipeline, the baseline: same steps, no network, shards into a memory store.
 async function local() {
   const codec = createCodec({ k: 4, m: 2 });
-  const store = await openUnstorageShardStore(createStorage({ driver: memoryDriver() }), { shardId, maxShardBytes: 4 << 20 });
+  const store = await openUnstorageShardStore(createStorage({ driver: memoryDriver() }), {
+    shardId,
+    maxShardBytes: 4 << 20,
+  });
   const key = await importDataKey(generateDataKey());
   const count = blockCount(SIZE, BS);
   const refs: { len: number; ids: string[] }[] = [];
@@ -46,7 +58,9 @@ async function local() {
   const put = performance.now() - t;
   t = performance.now();
   for (let i = 0; i < count; i++) {
-    const shards = await Promise.all(refs[i]!.ids.slice(0, 4).map((id) => store.get("a".repeat(52), id)));
+    const shards = await Promise.all(
+      refs[i]!.ids.slice(0, 4).map((id) => store.get("a".repeat(52), id)),
+    );
     await decryptBlock(key, i, count, joinShards(shards as Uint8Array[], refs[i]!.len));
   }
   return { put, get: performance.now() - t };
@@ -69,14 +83,24 @@ const { manifest } = await putFile(source(), SIZE, {
 const put = performance.now() - t;
 t = performance.now();
 let got = 0;
-for await (const c of getFile(manifest, key, { customer: net.customer, locator: net.locator, fallback: net.hired })) got += c.length;
+for await (
+  const c of getFile(manifest, key, {
+    customer: net.customer,
+    locator: net.locator,
+    fallback: net.hired,
+  })
+) got += c.length;
 const get = performance.now() - t;
 if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
 clearInterval(sampler);
-console.log(`network (7 nodes, one process): put ${mbps(SIZE, put)} MB/s (${(base.put / put).toFixed(2)}× local), get ${
-  mbps(SIZE, get)
-} MB/s (${(base.get / get).toFixed(2)}× local); peak RSS during the network run ${(peak / 2 ** 20).toFixed(0)} MiB (data buffer ${
-  SIZE / 2 ** 20
-} MiB included)`);
+console.log(
+  `network (7 nodes, one process): put ${mbps(SIZE, put)} MB/s (${
+    (base.put / put).toFixed(2)
+  }× local), get ${mbps(SIZE, get)} MB/s (${
+    (base.get / get).toFixed(2)
+  }× local); peak RSS during the network run ${(peak / 2 ** 20).toFixed(0)} MiB (data buffer ${
+    SIZE / 2 ** 20
+  } MiB included)`,
+);
 await net.cluster.stop();
 Deno.exit(0);
