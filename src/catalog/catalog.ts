@@ -27,6 +27,7 @@ import type { Customer } from "../suppliers/customer.ts";
 import { decodeManifest, encodeManifest, type FileManifest } from "../files/manifest.ts";
 import { getFile, type ReadStats } from "../files/get.ts";
 import type { ShardLocator } from "../files/locator.ts";
+import { RepairQueue } from "../files/repair.ts";
 import { type PendingShard, putFile, type PutProgress } from "../files/put.ts";
 import {
   decodeFolder,
@@ -52,6 +53,8 @@ export interface CatalogOptions {
   locator: ShardLocator;
   /** The suppliers to place shards on, in shard order, then spares. */
   suppliers: () => string[];
+  /** Where shards a put could not place are queued (kept in memory when absent). */
+  repairs?: RepairQueue;
   k: number;
   m: number;
   blockSize?: number;
@@ -85,15 +88,29 @@ export class Catalog {
   readonly options: CatalogOptions;
   #root?: FolderKeys;
   #lock: Promise<unknown> = Promise.resolve();
-  #pending: PendingShard[] = [];
+  #repairs: RepairQueue;
 
   constructor(options: CatalogOptions) {
     this.options = options;
+    this.#repairs = options.repairs ?? new RepairQueue();
   }
 
-  /** Shards not yet placed (the repair queue). */
-  get pending(): readonly PendingShard[] {
-    return this.#pending;
+  /** Shards waiting in the repair queue (the data is under-replicated until they are placed). */
+  get pending(): number {
+    return this.#repairs.pendingShards;
+  }
+
+  async #queue(manifest: FileManifest, pending: PendingShard[]): Promise<void> {
+    const byBlock = new Map<number, number[]>();
+    for (const p of pending) byBlock.set(p.block, [...(byBlock.get(p.block) ?? []), p.index]);
+    for (const [block, missing] of byBlock) {
+      await this.#repairs.add({
+        k: manifest.k,
+        m: manifest.m,
+        shards: [...manifest.blocks[block]!.shards],
+        missing,
+      });
+    }
   }
 
   /** Finds the root through the DHT, or creates an empty catalog when there is none. */
@@ -215,7 +232,7 @@ export class Catalog {
           signal: opts.signal,
           onProgress: opts.onProgress,
         });
-        this.#pending.push(...pending);
+        await this.#queue(manifest, pending);
         version = {
           size,
           mtime: opts.mtime ?? Date.now(),
@@ -422,7 +439,7 @@ export class Catalog {
       ...this.#placement(),
       key,
     });
-    this.#pending.push(...pending);
+    await this.#queue(manifest, pending);
     const box = await seal(
       f.keys.readKey,
       "folder-pointer",

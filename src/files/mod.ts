@@ -7,3 +7,4 @@ export * from "./get.ts";
 export * from "./locator.ts";
 export * from "./manifest.ts";
 export * from "./put.ts";
+export * from "./repair.ts";

@@ -47,7 +47,7 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         size: version.size,
         added: version.added,
         versions: (await catalog.versions(path)).length,
-        underReplicated: catalog.pending.length,
+        underReplicated: catalog.pending,
       };
     },
     async get(path, opts) {

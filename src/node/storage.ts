@@ -6,7 +6,7 @@
 import { shardId } from "../crypto/merkle.ts";
 import { Catalog } from "../catalog/mod.ts";
 import { eccForSuppliers } from "../erasure/mod.ts";
-import { ShardLocator } from "../files/mod.ts";
+import { RepairQueue, ShardLocator } from "../files/mod.ts";
 import { Customer, isLive } from "../suppliers/mod.ts";
 import type { MoteNode } from "./node.ts";
 import type { NodeState } from "./state.ts";
@@ -38,6 +38,7 @@ export class StorageService {
   readonly node: MoteNode;
   readonly customer: Customer;
   readonly locator: ShardLocator;
+  readonly repairs: RepairQueue;
   readonly options: StorageOptions;
   #catalog?: Catalog;
   #opening?: Promise<Catalog>;
@@ -53,6 +54,7 @@ export class StorageService {
     this.options = options;
     this.customer = new Customer(node, state, { shardId, maxShard: 4 << 20, timeout: 30_000 });
     this.locator = new ShardLocator(state);
+    this.repairs = new RepairQueue(state);
   }
 
   /** The erasure code in use. */
@@ -72,6 +74,7 @@ export class StorageService {
   async start(): Promise<void> {
     await this.customer.load();
     await this.locator.load();
+    await this.repairs.load();
     const tick = () => {
       this.#tick().catch((e) => {
         this.#lastError = (e as Error).message;
@@ -97,6 +100,16 @@ export class StorageService {
       }
     }
     await this.customer.renewDue();
+    if (this.repairs.pendingShards > 0 && this.#catalog) {
+      const placed = await this.repairs.retry({
+        customer: this.customer,
+        locator: this.locator,
+        suppliers: this.suppliers(),
+      });
+      if (placed) {
+        this.node.events.emit("storage:repaired", { placed, waiting: this.repairs.pendingShards });
+      }
+    }
     if (this.suppliers().length >= supplierCount) await this.catalog().catch(() => {});
   }
 
@@ -121,6 +134,7 @@ export class StorageService {
         customer: this.customer,
         locator: this.locator,
         suppliers: () => this.#readers(),
+        repairs: this.repairs,
         k,
         m,
         blockSize: this.options.blockSize,

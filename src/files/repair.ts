@@ -1,0 +1,136 @@
+/**
+ * The repair queue: shards a put could not place. Entries keep the block's shard ids and
+ * length, not bytes, so the queue stays small on disk; a retry fetches any k shards of the block,
+ * rebuilds the missing ones (they are byte-identical: their ids were fixed at upload), checks
+ * them against their ids and places them on a supplier that does not hold that block yet.
+ */
+import { shardId } from "../crypto/merkle.ts";
+import { decode, encode } from "../encoding/cbor.ts";
+import { createCodec } from "../erasure/mod.ts";
+import type { NodeState } from "../node/state.ts";
+import type { Customer } from "../suppliers/customer.ts";
+import type { ShardLocator } from "./locator.ts";
+
+const FILE = "repair-queue.cbor";
+
+/** One block with shards still to place. */
+export interface RepairEntry {
+  k: number;
+  m: number;
+  /** The block's k + m shard ids. */
+  shards: string[];
+  /** Indexes of the shards not yet placed. */
+  missing: number[];
+}
+
+/** Persisted queue of under-replicated blocks. */
+export class RepairQueue {
+  #entries = new Map<string, RepairEntry>();
+  #state?: NodeState;
+
+  constructor(state?: NodeState) {
+    this.#state = state;
+  }
+
+  /** Number of shards waiting. */
+  get pendingShards(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) n += e.missing.length;
+    return n;
+  }
+
+  /** Loads the saved queue (format version 1). */
+  async load(): Promise<void> {
+    const bytes = await this.#state?.read(FILE);
+    if (!bytes) return;
+    const f = decode(bytes, { what: "repair queue", maxBytes: 64 << 20 }) as {
+      v?: number;
+      entries?: RepairEntry[];
+    };
+    if (f?.v === 1) { for (const e of f.entries ?? []) this.#entries.set(e.shards[0]!, e); }
+  }
+
+  /** Adds missing shards of a block. */
+  async add(entry: RepairEntry): Promise<void> {
+    const prev = this.#entries.get(entry.shards[0]!);
+    const missing = [...new Set([...(prev?.missing ?? []), ...entry.missing])].sort((a, b) =>
+      a - b
+    );
+    this.#entries.set(entry.shards[0]!, { ...entry, missing });
+    await this.#save();
+  }
+
+  /** Forgets blocks whose shards are all gone from the catalog (removed or pruned files). */
+  async retain(live: (firstShard: string) => boolean): Promise<void> {
+    for (const k of [...this.#entries.keys()]) if (!live(k)) this.#entries.delete(k);
+    await this.#save();
+  }
+
+  /**
+   * Tries to place every waiting shard; returns how many were placed. A block whose shards
+   * cannot be fetched or placed now stays queued for the next round.
+   */
+  async retry(
+    opts: { customer: Customer; locator: ShardLocator; suppliers: string[]; signal?: AbortSignal },
+  ): Promise<number> {
+    let placed = 0;
+    for (const [key, e] of [...this.#entries]) {
+      if (opts.signal?.aborted) break;
+      try {
+        placed += await this.#repairBlock(e, opts);
+      } catch {
+        continue;
+      }
+      if (e.missing.length === 0) this.#entries.delete(key);
+    }
+    await this.#save();
+    await opts.locator.save();
+    return placed;
+  }
+
+  async #repairBlock(
+    e: RepairEntry,
+    o: { customer: Customer; locator: ShardLocator; suppliers: string[] },
+  ) {
+    const n = e.k + e.m;
+    const got: (Uint8Array | null)[] = new Array(n).fill(null);
+    let have = 0;
+    for (let j = 0; j < n && have < e.k; j++) {
+      if (e.missing.includes(j)) continue;
+      for (const s of o.locator.suppliersFor(e.shards[j]!)) {
+        try {
+          got[j] = await o.customer.getShard(s, e.shards[j]!);
+          have++;
+          break;
+        } catch { /* try the next holder */ }
+      }
+    }
+    if (have < e.k) throw new Error(`only ${have} of ${e.k} shards reachable`);
+    const all = createCodec({ k: e.k, m: e.m }).repair(got);
+    const holders = new Set(e.shards.flatMap((id) => o.locator.suppliersFor(id)));
+    let placed = 0;
+    for (const j of [...e.missing]) {
+      const bytes = all[j]!;
+      if (await shardId(bytes) !== e.shards[j]) {
+        throw new Error(`rebuilt shard ${j} does not match its id`);
+      }
+      // Prefer a supplier that holds nothing of this block, so losing one supplier costs one shard.
+      const candidates = [...o.suppliers.filter((s) => !holders.has(s)), ...o.suppliers];
+      for (const s of candidates) {
+        try {
+          await o.customer.putShard(s, e.shards[j]!, bytes);
+          o.locator.record(e.shards[j]!, s);
+          holders.add(s);
+          e.missing = e.missing.filter((x) => x !== j);
+          placed++;
+          break;
+        } catch { /* try another supplier */ }
+      }
+    }
+    return placed;
+  }
+
+  async #save(): Promise<void> {
+    await this.#state?.write(FILE, encode({ v: 1, entries: [...this.#entries.values()] }));
+  }
+}
