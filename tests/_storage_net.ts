@@ -10,7 +10,7 @@ import { memoryState } from "../src/node/state.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { Customer, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
-import { type Cluster, startCluster } from "./_harness.ts";
+import { type Cluster, type NodeOverrides, startCluster } from "./_harness.ts";
 
 /** Starts a supplier (memory store) on a node. */
 export async function startSupplier(node: MoteNode, capacity = 1 << 30): Promise<Supplier> {
@@ -38,9 +38,9 @@ export interface StorageNet extends AsyncDisposable {
 /** Starts `count` suppliers and an owner that hires them all. */
 export async function startStorageNet(
   count: number,
-  opts: { timeout?: number } = {},
+  opts: { timeout?: number; overrides?: NodeOverrides } = {},
 ): Promise<StorageNet> {
-  const cluster = await startCluster(count + 1);
+  const cluster = await startCluster(count + 1, opts.overrides);
   try {
     const [owner, ...rest] = cluster.nodes;
     const suppliers = await Promise.all(rest.map((n) => startSupplier(n)));

@@ -22,7 +22,7 @@ import { decodeCanonical, encode } from "../encoding/cbor.ts";
 import { readBytes, readMap } from "../encoding/shape.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
 import type { MoteNode } from "../node/node.ts";
-import { createRecord, recordKeyOf } from "../records/record.ts";
+import { createRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
 import type { Customer } from "../suppliers/customer.ts";
 import { decodeManifest, encodeManifest, type FileManifest } from "../files/manifest.ts";
 import { getFile, type ReadStats } from "../files/get.ts";
@@ -38,7 +38,7 @@ import {
   INLINE_MAX,
   splitPath,
 } from "./folder.ts";
-import { decodeFolderPointer, decodeRootPointer } from "./records.ts";
+import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
 
 /** Raised for a path that does not exist or is of the wrong kind. */
@@ -89,6 +89,12 @@ export class Catalog {
   #root?: FolderKeys;
   #lock: Promise<unknown> = Promise.resolve();
   #repairs: RepairQueue;
+  #keepDue = false;
+
+  /** Whether folders changed since the keep list was last published. */
+  get keepListDue(): boolean {
+    return this.#keepDue;
+  }
 
   constructor(options: CatalogOptions) {
     this.options = options;
@@ -132,6 +138,7 @@ export class Catalog {
         readKey: readBytes(m, "readKey", "root", { exact: 32 }),
         writeSecret: readBytes(m, "writeSecret", "root", { exact: 32 }),
       };
+      this.#keepDue = true; // refresh it once per start, so older catalogs get one too
       return "found";
     }
     if (opts.create === false) {
@@ -144,6 +151,7 @@ export class Catalog {
       manifest: null,
       pointer: null,
     });
+    this.#keepDue = true;
     const box = await seal(key, "catalog-root", encode({ ...this.#root }));
     await node.publish("root", new Uint8Array(0), encode({ v: 1, box }));
     return "created";
@@ -304,6 +312,7 @@ export class Catalog {
           throw new SyntaxError(`${path} is a folder that is not empty`);
         }
       }
+      if (e.t === "d") this.#keepDue = true;
       const { [name]: _, ...rest } = folder.version.entries;
       await this.#update(folder, rest);
       if (e.t === "f") await this.#deleteVersions(e.versions);
@@ -324,6 +333,37 @@ export class Catalog {
       await this.#deleteVersions(dropped);
       return dropped.length;
     });
+  }
+
+  /**
+   * Publishes the owner-signed `keep` record: the record keys of every folder, so suppliers
+   * keep them alive. Walks the tree (folders only).
+   */
+  async publishKeepList(): Promise<number> {
+    if (!this.#root) throw new Error("The catalog is not open");
+    const keys: string[] = [];
+    const visit = async (e: Extract<Entry, { t: "d" }>) => {
+      keys.push(formatRecordKey(recordKeyOf("folder", nodeIdOf(e.writePub))));
+      if (keys.length > MAX_KEPT_FOLDERS) return;
+      const f = await this.#load(e);
+      for (const child of Object.values(f.version.entries)) if (child.t === "d") await visit(child);
+    };
+    this.#keepDue = false;
+    await visit({ t: "d", ...this.#root });
+    if (keys.length > MAX_KEPT_FOLDERS) {
+      this.options.node.log.warn(
+        "more folders than one keep record lists; the rest are kept by the owner only",
+        {
+          folders: keys.length,
+        },
+      );
+    }
+    await this.options.node.publish(
+      "keep",
+      new Uint8Array(0),
+      encode({ v: 1, records: keys.slice(0, MAX_KEPT_FOLDERS) }),
+    );
+    return keys.length;
   }
 
   async #deleteVersions(versions: readonly FileVersion[]) {
@@ -375,6 +415,7 @@ export class Catalog {
           pointer: null,
         });
         e = { t: "d", ...keys };
+        this.#keepDue = true;
         await this.#update(folder, { ...folder.version.entries, [name]: e });
       }
       if (e.t !== "d") {

@@ -68,3 +68,39 @@ export const ROOT_NAMESPACE: Namespace = {
   maxName: 0,
   validate: (r) => void decodeRootPointer(r.value),
 };
+
+/** Most folder records one `keep` record lists (it must fit a 60 000-byte record). */
+export const MAX_KEPT_FOLDERS = 900;
+
+/**
+ * A decoded `keep` record value: the record keys (`/mote/folder/<hash>`) of the owner's folders,
+ * so the suppliers serving the owner can keep those records alive while the owner is away.
+ * It names no files, keys or contents.
+ */
+export function decodeKeepList(bytes: Uint8Array): { v: 1; records: string[] } {
+  const m = readMap(decodeCanonical(bytes, { what: "keep list", maxBytes: 60_000 }), "keep list", [
+    "v",
+    "records",
+  ]);
+  if (m.v !== 1) throw new DecodeError(`Invalid keep list: unsupported version ${String(m.v)}`);
+  if (!Array.isArray(m.records) || m.records.length > MAX_KEPT_FOLDERS) {
+    throw new DecodeError(
+      `Invalid keep list: "records" must list at most ${MAX_KEPT_FOLDERS} keys`,
+    );
+  }
+  const records = m.records.map((r) => {
+    if (typeof r !== "string" || !/^\/mote\/folder\/[a-z2-7]{52}$/.test(r)) {
+      throw new DecodeError("Invalid keep list: entries must be folder record keys");
+    }
+    return r;
+  });
+  return { v: 1, records };
+}
+
+/** The `keep` namespace. */
+export const KEEP_NAMESPACE: Namespace = {
+  name: "keep",
+  maxValue: 60_000,
+  maxName: 0,
+  validate: (r) => void decodeKeepList(r.value),
+};

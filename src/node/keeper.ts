@@ -155,8 +155,11 @@ export class RecordKeeper {
     for (const [ks, k] of [...this.#kept]) {
       if (signal.aborted) return;
       try {
-        const latest = await this.#init.routing.get(k.key, { signal, timeout });
-        if (latest) await this.keep(k.key, latest, k.own);
+        // Records this node signs are newest here; others' may have moved on in the DHT.
+        if (!k.own) {
+          const latest = await this.#init.routing.get(k.key, { signal, timeout });
+          if (latest) await this.keep(k.key, latest, k.own);
+        }
         const r = await this.#init.routing.put(k.key, this.#kept.get(ks)!.bytes, {
           signal,
           timeout,

@@ -40,7 +40,7 @@ import {
   type SignedRecord,
 } from "../records/mod.ts";
 import { OFFER_NAMESPACE } from "../suppliers/offer.ts";
-import { FOLDER_NAMESPACE, ROOT_NAMESPACE } from "../catalog/records.ts";
+import { FOLDER_NAMESPACE, KEEP_NAMESPACE, ROOT_NAMESPACE } from "../catalog/records.ts";
 import { EventBus } from "./events.ts";
 import { RecordKeeper } from "./keeper.ts";
 import { loadOrCreateDeviceKey, loadOrCreateIdentity } from "./keys.ts";
@@ -125,6 +125,7 @@ export class MoteNode {
       OFFER_NAMESPACE,
       FOLDER_NAMESPACE,
       ROOT_NAMESPACE,
+      KEEP_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }

@@ -110,7 +110,10 @@ export class StorageService {
         this.node.events.emit("storage:repaired", { placed, waiting: this.repairs.pendingShards });
       }
     }
-    if (this.suppliers().length >= supplierCount) await this.catalog().catch(() => {});
+    if (this.suppliers().length >= supplierCount) {
+      const catalog = await this.catalog().catch(() => undefined);
+      if (catalog?.keepListDue) await catalog.publishKeepList();
+    }
   }
 
   /** The catalog, once enough suppliers are hired (opening it on first use). */

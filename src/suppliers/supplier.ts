@@ -9,7 +9,8 @@
  * their shards for a grace period, then the shards are deleted.
  */
 import { merkleProof } from "../crypto/merkle.ts";
-import { encodeRecord } from "../records/record.ts";
+import { encodeRecord, parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
+import { decodeKeepList } from "../catalog/records.ts";
 import { encode } from "../encoding/cbor.ts";
 import { readBytes, readString } from "../encoding/shape.ts";
 import type { MoteNode } from "../node/node.ts";
@@ -119,6 +120,9 @@ export class Supplier {
       () => this.expire().catch(() => {}),
       Math.min(this.options.grace, 3_600_000),
     );
+    // Customers' records are refreshed at the node's republish pace (hourly by default).
+    const every = Math.max(1_000, Math.min(this.node.options.republishInterval, 3_600_000));
+    this.#keepTimer = setInterval(() => this.keepCustomerRecords().catch(() => {}), every);
     await this.expire();
   }
 
@@ -149,9 +153,42 @@ export class Supplier {
     }
   }
 
-  /** Stops the expiry timer and unregisters nothing (the node's Rpc stops with the node). */
+  /** Stops the timers (the node's Rpc stops with the node). */
   stop(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#keepTimer);
+  }
+
+  #keepTimer?: ReturnType<typeof setInterval>;
+
+  /**
+   * Keeps the signed records of every customer with a live contract alive: its identity
+   * document, catalog root, keep list, and the folder records the keep list names. They are
+   * republished by this node's record keeper, so they outlive the owner's absence.
+   */
+  async keepCustomerRecords(): Promise<number> {
+    let kept = 0;
+    const keep = async (key: RecordKey) => {
+      const r = await this.node.resolve(key, { timeout: 10_000 }).catch(() => undefined);
+      if (r && await this.node.keeper.keep(key, r.bytes, false)) kept++;
+      return r;
+    };
+    for (const c of this.contracts.all().filter((c) => isLive(c))) {
+      const customer = c.terms.customer;
+      const [, , list] = await Promise.all(
+        ["id", "root", "keep"].map((ns) => keep(recordKeyOf(ns, customer))),
+      );
+      if (!list) continue;
+      try {
+        const folders = decodeKeepList(list.record.value).records.map(parseRecordKey);
+        for (let i = 0; i < folders.length; i += 16) {
+          await Promise.all(folders.slice(i, i + 16).map(keep));
+        }
+      } catch (e) {
+        this.node.log.debug("unreadable keep list", { customer, error: e });
+      }
+    }
+    return kept;
   }
 
   /** Deletes the shards of contracts expired longer than the grace period. */
