@@ -5,6 +5,7 @@
 import { createStorage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
 import { shardId } from "../src/crypto/merkle.ts";
+import { concat } from "../src/encoding/bytes.ts";
 import type { MoteNode } from "../src/node/node.ts";
 import { memoryState } from "../src/node/state.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
@@ -73,18 +74,8 @@ export async function startStorageNet(
 /** Collects a stream into one array. */
 export async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const p of s) {
-    parts.push(p);
-    n += p.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  for await (const p of s) parts.push(p);
+  return concat(...parts);
 }
 
 /** Yields `data` in chunks of `size` bytes (a stand-in for a file read stream). */

@@ -217,6 +217,13 @@ export class Catalog {
       const hasher = new ContentHasher(this.contentKey());
       const hashed = hasher.wrap(source);
       const key = generateDataKey();
+      const stamp = async () => ({
+        size,
+        mtime: opts.mtime ?? Date.now(),
+        added: Date.now(),
+        hash: await hasher.digest(),
+        key,
+      });
       let version: FileVersion;
       if (size <= INLINE_MAX) {
         const chunks: Uint8Array[] = [];
@@ -225,14 +232,7 @@ export class Catalog {
         if (inline.length !== size) {
           throw new RangeError(`The source gave ${inline.length} bytes, not ${size}`);
         }
-        version = {
-          size,
-          mtime: opts.mtime ?? Date.now(),
-          added: Date.now(),
-          hash: await hasher.digest(),
-          key,
-          inline,
-        };
+        version = { ...await stamp(), inline };
       } else {
         const { manifest, pending } = await putFile(hashed, size, {
           ...this.#placement(),
@@ -241,14 +241,7 @@ export class Catalog {
           onProgress: opts.onProgress,
         });
         await this.#queue(manifest, pending);
-        version = {
-          size,
-          mtime: opts.mtime ?? Date.now(),
-          added: Date.now(),
-          hash: await hasher.digest(),
-          key,
-          manifest: encodeManifest(manifest),
-        };
+        version = { ...await stamp(), manifest: encodeManifest(manifest) };
       }
       const folder = await this.#walk(parts, true);
       const prev = folder.version.entries[name];

@@ -5,7 +5,6 @@
  * given `start` flags (`--bootstrap` to reach the network), waits until the catalog is found in
  * the network, lists what it holds, and with `--to <dir>` downloads every file.
  */
-import { ConfigError, type ConfigFlags, loadConfig, OPTIONS } from "../config/mod.ts";
 import { formatSize } from "../config/mod.ts";
 import { importKeyFile, isSealed } from "../identity/mod.ts";
 import { createLogger, fileSink, stderrSink } from "../log/mod.ts";
@@ -19,7 +18,7 @@ import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { getCommand } from "./file_commands.ts";
 import { readIdentityOffline } from "./offline.ts";
-import { startFlags } from "./start.ts";
+import { startConfig, startFlags } from "./start.ts";
 
 type Out = (line: string) => void;
 
@@ -74,26 +73,7 @@ export async function restoreCommand(args: string[], dataDir: string, out: Out):
       await saveIdentity(dirState(dataDir), keys);
       await dirState(dataDir).write(RESTORE_MARKER, new TextEncoder().encode("pending"));
     }
-    const flags: Record<string, unknown> = {};
-    for (const o of OPTIONS) {
-      if (!o.flag) continue;
-      const name = o.flag.slice(2);
-      if (values[`no-${name}`]) flags[o.key] = false;
-      else if (values[name] !== undefined) flags[o.key] = values[name];
-    }
-    let config;
-    try {
-      ({ config } = await loadConfig({
-        dataDir,
-        flags: flags as ConfigFlags,
-        env: Deno.env.toObject(),
-      }));
-    } catch (e) {
-      if (e instanceof ConfigError && /(^|\s)--[a-z]/.test(e.message)) {
-        throw new UsageError(e.message, "restore");
-      }
-      throw e;
-    }
+    const config = await startConfig("restore", values, dataDir);
     if (config.devnet) {
       out(
         "Note: no --bootstrap peers were given, so the node runs its own embedded network; the data is",

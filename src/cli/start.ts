@@ -1,10 +1,10 @@
 /** `mote start`: runs the node in the foreground until Ctrl-C or `mote stop`. */
-import { ConfigError, type ConfigFlags, loadConfig, OPTIONS } from "../config/mod.ts";
+import { type Config, ConfigError, type ConfigFlags, loadConfig, OPTIONS } from "../config/mod.ts";
 import { UsageError } from "./errors.ts";
 import { createLogger, fileSink, stderrSink } from "../log/mod.ts";
 import { runNode } from "../node/run.ts";
 import { VERSION } from "../node/node.ts";
-import { type FlagSpec, parseArgs } from "./args.ts";
+import { type FlagSpec, parseArgs, type Parsed } from "./args.ts";
 
 /** The flags of `start`, derived from the option table. */
 export function startFlags(): Record<string, FlagSpec> {
@@ -20,9 +20,15 @@ export function startFlags(): Record<string, FlagSpec> {
   return flags;
 }
 
-/** Runs `start`; resolves with the exit code once the node has stopped. */
-export async function startCommand(args: string[], dataDir: string): Promise<number> {
-  const { values } = parseArgs("start", args, startFlags());
+/**
+ * The configuration for a node started by `command` (`start`, `restore`): the parsed start
+ * flags over the environment over `<data>/config.json` over the defaults.
+ */
+export async function startConfig(
+  command: string,
+  values: Parsed["values"],
+  dataDir: string,
+): Promise<Config> {
   const flags: Record<string, unknown> = {};
   for (const o of OPTIONS) {
     if (!o.flag) continue;
@@ -30,20 +36,22 @@ export async function startCommand(args: string[], dataDir: string): Promise<num
     if (values[`no-${name}`]) flags[o.key] = false;
     else if (values[name] !== undefined) flags[o.key] = values[name];
   }
-  let config;
   try {
-    ({ config } = await loadConfig({
-      dataDir,
-      flags: flags as ConfigFlags,
-      env: Deno.env.toObject(),
-    }));
+    return (await loadConfig({ dataDir, flags: flags as ConfigFlags, env: Deno.env.toObject() }))
+      .config;
   } catch (e) {
     // A bad flag value is a wrong command line (exit 2 with usage); a bad file or variable is not.
     if (e instanceof ConfigError && /(^|\s)--[a-z]/.test(e.message)) {
-      throw new UsageError(e.message, "start");
+      throw new UsageError(e.message, command);
     }
     throw e;
   }
+}
+
+/** Runs `start`; resolves with the exit code once the node has stopped. */
+export async function startCommand(args: string[], dataDir: string): Promise<number> {
+  const { values } = parseArgs("start", args, startFlags());
+  const config = await startConfig("start", values, dataDir);
   const file = fileSink(`${dataDir}/logs/mote.log`, { maxBytes: config.logFileSize });
   const log = createLogger({
     level: config.logLevel,
