@@ -35,6 +35,8 @@ export interface FilesBackend {
   versions(path: string): Promise<unknown[]>;
   prune(path: string, keep: number): Promise<number>;
   suppliers(): Promise<unknown>;
+  /** Changes how many suppliers to hire; returns the new code. */
+  setSupplierCount(count: number): Promise<{ k: number; m: number }>;
   usage(): Promise<unknown>;
 }
 
@@ -117,6 +119,13 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     return c.json({ deleted: await b.prune(body.path, body.keep as number) });
   });
   app.get("/api/v1/suppliers", async (c) => c.json(await b.suppliers()));
+  app.post("/api/v1/suppliers", async (c) => {
+    const body = await c.req.json().catch(() => null) as { count?: unknown } | null;
+    if (!body || !Number.isInteger(body.count)) {
+      throw new HttpError(400, 'Body must be JSON {"count": N}');
+    }
+    return c.json(await b.setSupplierCount(body.count as number));
+  });
   app.get("/api/v1/du", async (c) => c.json(await b.usage()));
   return app;
 }

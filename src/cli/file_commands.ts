@@ -302,8 +302,9 @@ export async function pruneCommand(args: string[], dataDir: string, out: Out): P
 
 /** `mote suppliers` */
 export async function suppliersCommand(args: string[], dataDir: string, out: Out): Promise<number> {
-  const { values, positionals } = parseArgs("suppliers", args, {});
+  const { values, positionals } = parseArgs("suppliers", args, { count: { type: "string" } });
   expectPositionals("suppliers", positionals, 0, 0);
+  if (values.count !== undefined) return await setCount(String(values.count), dataDir, out);
   const r = await (await connectToNode(dataDir)).get<{
     code: string;
     wanted: number;
@@ -343,4 +344,39 @@ export async function duCommand(args: string[], dataDir: string, out: Out): Prom
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** `mote suppliers --count N`: saved in config.json, and applied to the running node if any. */
+async function setCount(text: string, dataDir: string, out: Out): Promise<number> {
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 2 || count > 64) {
+    throw new UsageError(`--count takes a whole number from 2 to 64, got "${text}"`, "suppliers");
+  }
+  const file = join(dataDir, "config.json");
+  let config: Record<string, unknown> = {};
+  try {
+    config = JSON.parse(await Deno.readTextFile(file));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new CliError(`Cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  config.supplierCount = count;
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(file, JSON.stringify(config, null, 2) + "\n");
+  let code = "";
+  try {
+    const r = await (await connectToNode(dataDir)).post<{ k: number; m: number }>(
+      "/api/v1/suppliers",
+      { count },
+    );
+    code = ` New files use ${r.k}+${r.m} now; more suppliers are hired in the background.`;
+  } catch (e) {
+    if (!(e instanceof CliError) || !/No node is running/.test(e.message)) throw e;
+    code = " It applies when the node starts.";
+  }
+  out(
+    `Saved supplierCount ${count} in ${file}.${code} Files already stored keep their code and stay readable.`,
+  );
+  return 0;
 }

@@ -25,7 +25,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   rm: { args: "<remote>", about: "Remove a file (or an empty folder) and delete its shards" },
   versions: { args: "<remote>", about: "List the stored versions of a file" },
   prune: { args: "<remote> --keep N", about: "Delete all but the newest N versions of a file" },
-  suppliers: { args: "", about: "Hired suppliers and their contracts" },
+  suppliers: {
+    args: "[--count N]",
+    about: "Hired suppliers and their contracts; --count sets how many to hire",
+  },
   du: { args: "", about: "Space used on each supplier" },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",

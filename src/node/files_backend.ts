@@ -85,6 +85,9 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         suppliers: storage.describe(),
       });
     },
+    setSupplierCount(count) {
+      return Promise.resolve(storage.setSupplierCount(count));
+    },
     async usage() {
       const rows = await Promise.all(
         storage.suppliers().map(async (s) => {

@@ -183,6 +183,24 @@ export class StorageService {
     }));
   }
 
+  /**
+   * Changes how many suppliers to hire. New files use the matching erasure map at once (more
+   * suppliers are hired at the next upkeep tick); files already stored keep the map recorded in
+   * their manifests and stay readable.
+   */
+  setSupplierCount(count: number): { k: number; m: number } {
+    if (!Number.isInteger(count) || count < 2 || count > 64) {
+      throw new RangeError(`The supplier count must be a whole number from 2 to 64, got ${count}`);
+    }
+    this.options.supplierCount = count;
+    const { k, m } = this.ecc;
+    if (this.#catalog) {
+      this.#catalog.options.k = k;
+      this.#catalog.options.m = m;
+    }
+    return { k, m };
+  }
+
   /** Stops upkeep. */
   stop(): void {
     this.#stopped = true;
