@@ -311,8 +311,11 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
     suppliers: { supplier: string; quota: number; expiry: number; live: boolean }[];
   }>("/api/v1/suppliers");
   if (values.json) return out(json(r)), 0;
+  const live = r.suppliers.filter((s) => s.live).length;
   out(
-    `Code ${r.code}: ${r.suppliers.filter((s) => s.live).length} of ${r.wanted} suppliers hired.`,
+    `New files use ${r.code} over ${r.wanted} suppliers; ${live} hired${
+      live < r.wanted ? ", looking for more" : ""
+    }.`,
   );
   if (r.suppliers.length) {
     out(table(
