@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /** Pieces shared by the shard store backends: input checks, per-shard locks, usage accounting. */
 import { QuotaExceededError, ShardCorruptError, ShardIdMismatchError } from "./errors.ts";
-import type { ShardStoreOptions } from "./shard_store.ts";
+import type { ShardStore, ShardStoreOptions } from "./shard_store.ts";
 
 /** 52 characters of lower-case base32: a SHA-256-sized node id or shard id. */
 export const ID_RE = /^[a-z2-7]{52}$/;
@@ -215,4 +215,23 @@ export async function forEachLimit<T>(
     for (let r = it.next(); !r.done; r = it.next()) await fn(r.value);
   };
   await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/** The usage methods both backends share: customers, per-customer usage and the total. */
+export function usageMethods(
+  book: UsageBook,
+  life: Lifecycle,
+): Pick<ShardStore, "customers" | "usage" | "totalUsage"> {
+  return {
+    async *customers(): AsyncIterable<string> {
+      life.check();
+      yield* book.customers();
+    },
+    usage: (customer) =>
+      life.run(() => {
+        checkCustomer(customer);
+        return Promise.resolve(book.usage(customer));
+      }),
+    totalUsage: () => life.run(() => Promise.resolve(book.total())),
+  };
 }

@@ -26,6 +26,7 @@ import {
   Lifecycle,
   preparePut,
   UsageBook,
+  usageMethods,
   verify,
 } from "./_common.ts";
 import type { ShardInfo, ShardStore, ShardStoreOptions } from "./shard_store.ts";
@@ -234,18 +235,7 @@ export async function openFsShardStore(
       }
     },
 
-    async *customers(): AsyncIterable<string> {
-      life.check();
-      yield* book.customers();
-    },
-
-    usage: (customer) =>
-      life.run(() => {
-        checkCustomer(customer);
-        return Promise.resolve(book.usage(customer));
-      }),
-
-    totalUsage: () => life.run(() => Promise.resolve(book.total())),
+    ...usageMethods(book, life),
 
     sweepTemporary: () => life.run(async () => await sweep(await collectTmps())),
 

@@ -34,6 +34,7 @@ import {
   Lifecycle,
   preparePut,
   UsageBook,
+  usageMethods,
   verify,
 } from "./_common.ts";
 import { ShardCorruptError } from "./errors.ts";
@@ -199,18 +200,7 @@ export async function openUnstorageShardStore(
       }
     },
 
-    async *customers(): AsyncIterable<string> {
-      life.check();
-      yield* book.customers();
-    },
-
-    usage: (customer) =>
-      life.run(() => {
-        checkCustomer(customer);
-        return Promise.resolve(book.usage(customer));
-      }),
-
-    totalUsage: () => life.run(() => Promise.resolve(book.total())),
+    ...usageMethods(book, life),
 
     sweepTemporary: () =>
       life.run(async () => {
