@@ -121,6 +121,14 @@ Deno.test({
     const stats: ReadStats = { shardsFetched: 0, bytesFetched: 0, bytesOut: 0, failedFetches: 0 };
     assertEquals(await read(stats), data);
     assert(stats.failedFetches > 0, "the dead suppliers were tried and bypassed");
+    assertEquals(net.customer.contactOf(net.hired[2]!).health, "ok");
+    for (const dead of [net.hired[0]!, net.hired[5]!]) {
+      const c = net.customer.contactOf(dead);
+      assert(
+        c.failures > 0 && c.health !== "ok",
+        `a dead supplier shows as failing: ${JSON.stringify(c)}`,
+      );
+    }
     assertEquals(stats.bytesOut, data.length);
     await byId.get(net.hired[1]!)!.node.stop();
     const e = await assertRejects(() => read(), NotEnoughShardsError, "Not enough shards");

@@ -308,7 +308,14 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
   const r = await (await connectToNode(dataDir)).get<{
     code: string;
     wanted: number;
-    suppliers: { supplier: string; quota: number; expiry: number; live: boolean }[];
+    suppliers: {
+      supplier: string;
+      quota: number;
+      expiry: number;
+      live: boolean;
+      health: string;
+      lastContact: number | null;
+    }[];
   }>("/api/v1/suppliers");
   if (values.json) return out(json(r)), 0;
   const live = r.suppliers.filter((s) => s.live).length;
@@ -319,10 +326,15 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
   );
   if (r.suppliers.length) {
     out(table(
-      ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "STATE"],
-      r.suppliers.map((
-        s,
-      ) => [s.supplier, formatSize(s.quota), iso(s.expiry), s.live ? "live" : "expired"]),
+      ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "CONTRACT", "HEALTH", "LAST CONTACT"],
+      r.suppliers.map((s) => [
+        s.supplier,
+        formatSize(s.quota),
+        iso(s.expiry),
+        s.live ? "live" : "expired",
+        s.health,
+        s.lastContact ? iso(s.lastContact) : "never",
+      ]),
     ));
   }
   return 0;

@@ -100,6 +100,8 @@ export class StorageService {
       }
     }
     await this.customer.renewDue();
+    // A cheap liveness probe (an empty `has`) keeps each supplier's last contact current.
+    await Promise.allSettled(this.suppliers().map((s) => this.customer.has(s, [])));
     if (this.repairs.pendingShards > 0 && this.#catalog) {
       const placed = await this.repairs.retry({
         customer: this.customer,
@@ -172,8 +174,12 @@ export class StorageService {
     start: number;
     expiry: number;
     live: boolean;
+    lastContact: number | null;
+    failures: number;
+    health: string;
   }[] {
     return this.customer.contracts.all().map((c) => ({
+      ...this.customer.contactOf(c.terms.supplier),
       supplier: c.terms.supplier,
       peer: this.customer.peerOf(c.terms.supplier),
       quota: c.terms.quota,

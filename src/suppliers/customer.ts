@@ -6,6 +6,7 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import { decode, encode } from "../encoding/cbor.ts";
 import { readBytes } from "../encoding/shape.ts";
+import { RpcError } from "../net/rpc.ts";
 import { challengeIndexes, verifyMerkleProof } from "../crypto/merkle.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
 import type { MoteNode } from "../node/node.ts";
@@ -84,6 +85,27 @@ export class Customer {
   /** Live contracts. */
   hired(now: number = Date.now()): Contract[] {
     return this.contracts.all().filter((c) => isLive(c, now));
+  }
+
+  #contact = new Map<string, { last: number; failures: number; error?: string }>();
+
+  /**
+   * What this customer last heard from a supplier: the time of its last answer, failures since,
+   * and the last error. Health is "ok" after an answer, "failing" after 1–2 failed calls in a
+   * row, "unreachable" after 3 or more, and "unknown" before any call.
+   */
+  contactOf(
+    supplier: string,
+  ): { lastContact: number | null; failures: number; health: string; error?: string } {
+    const c = this.#contact.get(supplier);
+    if (!c) return { lastContact: null, failures: 0, health: "unknown" };
+    const health = c.failures === 0 ? "ok" : c.failures < 3 ? "failing" : "unreachable";
+    return {
+      lastContact: c.last || null,
+      failures: c.failures,
+      health,
+      ...(c.error ? { error: c.error } : {}),
+    };
   }
 
   /** Every supplier whose peer this customer knows (hired or found serving it). */
@@ -269,7 +291,19 @@ export class Customer {
       maxResponse,
       timeout: this.options.timeout,
       signal,
-    }).catch((e) => {
+    }).then((res) => {
+      this.#contact.set(supplier, { last: Date.now(), failures: 0 });
+      return res;
+    }, (e) => {
+      // A refusal is an answer: the supplier is there. Only silence or a broken stream counts.
+      const c = this.#contact.get(supplier) ?? { last: 0, failures: 0 };
+      if (e instanceof RpcError && e.kind !== "protocol") {
+        this.#contact.set(supplier, { last: Date.now(), failures: 0 });
+      } else {this.#contact.set(supplier, {
+          ...c,
+          failures: c.failures + 1,
+          error: String((e as Error).message).slice(0, 200),
+        });}
       throw new SupplierError(
         supplier,
         `Supplier ${supplier.slice(0, 8)}…: ${(e as Error).message}`,
