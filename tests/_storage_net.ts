@@ -11,6 +11,7 @@ import { memoryState } from "../src/node/state.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { Customer, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
+import { Catalog } from "../src/catalog/mod.ts";
 import { type Cluster, type NodeOverrides, startCluster } from "./_harness.ts";
 
 /** Starts a supplier (memory store) on a node. */
@@ -81,4 +82,28 @@ export async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array
 /** Yields `data` in chunks of `size` bytes (a stand-in for a file read stream). */
 export async function* chunks(data: Uint8Array, size = 10_000): AsyncIterable<Uint8Array> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+/**
+ * The catalog as a fresh device holding only the identity keys sees it: a customer with no
+ * local state finds the suppliers serving this identity and reads through them.
+ */
+export async function restoredCatalog(
+  device: MoteNode,
+  code: { k: number; m: number; blockSize?: number },
+): Promise<{ catalog: Catalog; serving: string[] }> {
+  const customer = new Customer(device, memoryState(), {
+    shardId,
+    maxShard: 4 << 20,
+    timeout: 5_000,
+  });
+  const serving = (await customer.findServing()).map((s) => s.id);
+  const catalog = new Catalog({
+    node: device,
+    customer,
+    locator: new ShardLocator(),
+    suppliers: () => serving,
+    ...code,
+  });
+  return { catalog, serving };
 }

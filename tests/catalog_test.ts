@@ -2,15 +2,11 @@
  * The catalog on real nodes: nested folders, inline and erasure-coded files, versions, pruning,
  * removal, bad paths; and a restore on a fresh device that holds only the identity keys.
  */
-import { shardId } from "../src/crypto/merkle.ts";
 import { randomBytes } from "../src/crypto/hash.ts";
 import { Catalog, NotFoundError } from "../src/catalog/mod.ts";
-import { ShardLocator } from "../src/files/mod.ts";
-import { memoryState } from "../src/node/state.ts";
-import { Customer } from "../src/suppliers/mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { testNode } from "./_harness.ts";
-import { chunks, collect, startStorageNet } from "./_storage_net.ts";
+import { chunks, collect, restoredCatalog, startStorageNet } from "./_storage_net.ts";
 
 const BS = 64 * 1024;
 
@@ -108,22 +104,12 @@ Deno.test({
         }, "restored");
         try {
           await device.start();
-          const customer = new Customer(device, memoryState(), {
-            shardId,
-            maxShard: 4 << 20,
-            timeout: 5_000,
-          });
-          const serving = await customer.findServing();
-          assertEquals(serving.length, 6, "all six suppliers announce serving this identity");
-          const restored = new Catalog({
-            node: device,
-            customer,
-            locator: new ShardLocator(),
-            suppliers: () => serving.map((s) => s.id),
+          const { catalog: restored, serving } = await restoredCatalog(device, {
             k: 4,
             m: 2,
             blockSize: BS,
           });
+          assertEquals(serving.length, 6, "all six suppliers announce serving this identity");
           assertEquals(await restored.open(), "found");
           assertEquals((await restored.list("/")).map((e) => e.name), ["docs", "empty", "photos"]);
           assertEquals(await collect((await restored.get("/docs/a b/ünïcode.txt")).stream), text);

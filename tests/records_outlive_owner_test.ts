@@ -4,15 +4,11 @@
  * identity keys still finds the catalog (root, keep list and every folder record) and reads the
  * files, because the suppliers kept republishing those records.
  */
-import { shardId } from "../src/crypto/merkle.ts";
 import { randomBytes } from "../src/crypto/hash.ts";
 import { Catalog } from "../src/catalog/mod.ts";
-import { ShardLocator } from "../src/files/mod.ts";
-import { memoryState } from "../src/node/state.ts";
-import { Customer } from "../src/suppliers/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { sleep, testNode } from "./_harness.ts";
-import { chunks, collect, startStorageNet } from "./_storage_net.ts";
+import { chunks, collect, restoredCatalog, startStorageNet } from "./_storage_net.ts";
 
 const LIFETIME = 3000;
 
@@ -52,20 +48,7 @@ Deno.test({
     }, "new-device");
     try {
       await device.start();
-      const customer = new Customer(device, memoryState(), {
-        shardId,
-        maxShard: 4 << 20,
-        timeout: 5_000,
-      });
-      const serving = await customer.findServing();
-      const restored = new Catalog({
-        node: device,
-        customer,
-        locator: new ShardLocator(),
-        suppliers: () => serving.map((s) => s.id),
-        k: 4,
-        m: 2,
-      });
+      const { catalog: restored } = await restoredCatalog(device, { k: 4, m: 2 });
       assertEquals(await restored.open({ create: false }), "found");
       assertEquals(await collect((await restored.get("/deep/er/file.bin")).stream), data);
     } finally {

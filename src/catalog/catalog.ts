@@ -17,7 +17,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { generateDataKey } from "../crypto/block.ts";
 import { randomBytes, sha256 } from "../crypto/hash.ts";
-import { concat, utf8 } from "../encoding/bytes.ts";
+import { concat, equals, toHex, utf8 } from "../encoding/bytes.ts";
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
 import { readBytes, readMap } from "../encoding/shape.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
@@ -90,6 +90,8 @@ export class Catalog {
   #lock: Promise<unknown> = Promise.resolve();
   #repairs: RepairQueue;
   #keepDue = false;
+  /** Decoded folders by write key, valid while their record is unchanged (bounded). */
+  #folders = new Map<string, LoadedFolder>();
 
   /** Whether folders changed since the keep list was last published. */
   get keepListDue(): boolean {
@@ -425,6 +427,11 @@ export class Catalog {
       timeout: 10_000,
     });
     if (!found) throw new NotFoundError("A folder's record could not be found in the network");
+    // The record is looked up every time (another device may have published a newer version),
+    // but an unchanged record means an unchanged folder: skip fetching and decrypting it again.
+    const cacheKey = toHex(keys.writePub);
+    const cached = this.#folders.get(cacheKey);
+    if (cached && equals(cached.pointer!, found.record.value)) return cached;
     const ptr = decodeFolderPointer(found.record.value);
     const inner = readMap(
       decodeCanonical(await unseal(keys.readKey, "folder-pointer", ptr.box)),
@@ -446,12 +453,16 @@ export class Catalog {
         fallback: this.options.suppliers(),
       })
     ) chunks.push(c);
-    return {
+    const loaded = {
       keys,
       version: decodeFolder(concat(...chunks)),
       manifest,
       pointer: found.record.value,
     };
+    this.#folders.delete(cacheKey);
+    this.#folders.set(cacheKey, loaded);
+    if (this.#folders.size > 256) this.#folders.delete(this.#folders.keys().next().value!);
+    return loaded;
   }
 
   async #update(folder: LoadedFolder, entries: Record<string, Entry>): Promise<void> {

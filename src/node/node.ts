@@ -5,7 +5,7 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { equals, utf8 } from "../encoding/bytes.ts";
+import { equals } from "../encoding/bytes.ts";
 import {
   decodeIdentityDocument,
   encodeIdentityDocument,
@@ -474,9 +474,4 @@ export class MoteNode {
     if (doc.id !== id || !equals(doc.sign, r.record.signer)) return undefined;
     return { doc, record: r.record };
   }
-}
-
-/** Encodes a record name given as text. */
-export function nameBytes(name: string): Uint8Array {
-  return utf8(name);
 }
