@@ -32,7 +32,7 @@ Deno.test({
     await net.owner.publishIdentity();
     const data = randomBytes(100_000);
     await catalog.put("/deep/er/file.bin", chunks(data), data.length);
-    assertEquals(await catalog.publishKeepList(), 3, "root, /deep and /deep/er");
+    assertEquals((await catalog.publishKeepList()).folders, 3, "root, /deep and /deep/er");
     for (const s of net.suppliers) {
       assert(await s.keepCustomerRecords() >= 6, "id, root, keep and 3 folders");
     }

@@ -38,8 +38,24 @@ import {
   INLINE_MAX,
   splitPath,
 } from "./folder.ts";
+import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
 import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
+
+/** How long to wait before sending the keep list again after a supplier missed it (ms). */
+const KEEP_RETRY_MS = 5 * 60_000;
+
+/** What {@linkcode Catalog.publishKeepList} published. */
+export interface KeepReport {
+  /** Folder records listed in the `keep` record. */
+  folders: number;
+  /** Objects (folder versions and file versions) in the keep list. */
+  objects: number;
+  shards: number;
+  pages: number;
+  /** Suppliers that received the whole list. */
+  suppliers: number;
+}
 
 /** Raised for a path that does not exist or is of the wrong kind. */
 export class NotFoundError extends Error {
@@ -93,9 +109,12 @@ export class Catalog {
   /** Decoded folders by write key, valid while their record is unchanged (bounded). */
   #folders = new Map<string, LoadedFolder>();
 
-  /** Whether folders changed since the keep list was last published. */
+  #keepSeq = 0;
+  #keepRetryAt = 0;
+
+  /** Whether the catalog changed since the keep list was last published (and a try is due). */
   get keepListDue(): boolean {
-    return this.#keepDue;
+    return this.#keepDue && Date.now() >= this.#keepRetryAt;
   }
 
   constructor(options: CatalogOptions) {
@@ -307,7 +326,6 @@ export class Catalog {
           throw new SyntaxError(`${path} is a folder that is not empty`);
         }
       }
-      if (e.t === "d") this.#keepDue = true;
       const { [name]: _, ...rest } = folder.version.entries;
       await this.#update(folder, rest);
       if (e.t === "f") await this.#deleteVersions(e.versions);
@@ -331,34 +349,88 @@ export class Catalog {
   }
 
   /**
-   * Publishes the owner-signed `keep` record: the record keys of every folder, so suppliers
-   * keep them alive. Walks the tree (folders only).
+   * Publishes what the owner keeps: the `keep` record in the DHT (the record keys of every
+   * folder, so suppliers keep those records alive), and the signed keep list (every object's
+   * shard ids) sent to every supplier holding a contract, which they reconcile against. Walks the
+   * whole tree; if any folder cannot be read nothing is sent, because suppliers delete what a
+   * list leaves out. Suppliers that cannot be reached get it on a later try.
    */
-  async publishKeepList(): Promise<number> {
+  async publishKeepList(): Promise<KeepReport> {
     if (!this.#root) throw new Error("The catalog is not open");
-    const keys: string[] = [];
-    const visit = async (e: Extract<Entry, { t: "d" }>) => {
-      keys.push(formatRecordKey(recordKeyOf("folder", nodeIdOf(e.writePub))));
-      if (keys.length > MAX_KEPT_FOLDERS) return;
-      const f = await this.#load(e);
-      for (const child of Object.values(f.version.entries)) if (child.t === "d") await visit(child);
-    };
     this.#keepDue = false;
-    await visit({ t: "d", ...this.#root });
-    if (keys.length > MAX_KEPT_FOLDERS) {
-      this.options.node.log.warn(
-        "more folders than one keep record lists; the rest are kept by the owner only",
-        {
-          folders: keys.length,
-        },
+    try {
+      // The walk runs between mutations, so the list is one consistent state of the catalog.
+      const { records, objects } = await this.#serial(() => this.#collectKept());
+      if (records.length > MAX_KEPT_FOLDERS) {
+        this.options.node.log.warn(
+          "more folders than one keep record lists; the rest are kept by the owner only",
+          { folders: records.length },
+        );
+      }
+      await this.options.node.publish(
+        "keep",
+        new Uint8Array(0),
+        encode({ v: 1, records: records.slice(0, MAX_KEPT_FOLDERS) }),
       );
+      const { node, customer } = this.options;
+      this.#keepSeq = Math.max(this.#keepSeq + 1, Date.now());
+      const pages = buildKeepPages(objects, {
+        owner: node.id,
+        seq: this.#keepSeq,
+        created: Date.now(),
+      }, node.keys.signSecret);
+      const suppliers = [...new Set(customer.contracts.all().map((c) => c.terms.supplier))];
+      const sent = await Promise.allSettled(
+        suppliers.map((s) => customer.sendKeepList(s, pages)),
+      );
+      const failed = sent.filter((r) => r.status === "rejected").length;
+      if (failed > 0) {
+        this.#keepDue = true;
+        this.#keepRetryAt = Date.now() + KEEP_RETRY_MS;
+        node.log.warn("the keep list did not reach every supplier; retrying later", {
+          failed,
+          suppliers: suppliers.length,
+        });
+      }
+      return {
+        folders: records.length,
+        objects: objects.length,
+        shards: objects.reduce((n, o) => n + o.blocks.length * (o.k + o.m), 0),
+        pages: pages.length,
+        suppliers: suppliers.length - failed,
+      };
+    } catch (e) {
+      this.#keepDue = true;
+      this.#keepRetryAt = Date.now() + KEEP_RETRY_MS;
+      throw e;
     }
-    await this.options.node.publish(
-      "keep",
-      new Uint8Array(0),
-      encode({ v: 1, records: keys.slice(0, MAX_KEPT_FOLDERS) }),
-    );
-    return keys.length;
+  }
+
+  /** Walks the tree: every folder's record key and every stored object (folders and files). */
+  async #collectKept(): Promise<{ records: string[]; objects: KeptObject[] }> {
+    const records: string[] = [];
+    const objects: KeptObject[] = [];
+    const add = async (manifest: FileManifest) => {
+      objects.push({
+        id: await sha256(encodeManifest(manifest)),
+        k: manifest.k,
+        m: manifest.m,
+        blocks: manifest.blocks.map((b) => [...b.shards]),
+      });
+    };
+    const visit = async (e: Extract<Entry, { t: "d" }>) => {
+      records.push(formatRecordKey(recordKeyOf("folder", nodeIdOf(e.writePub))));
+      const f = await this.#load(e);
+      if (f.manifest) await add(f.manifest);
+      for (const child of Object.values(f.version.entries)) {
+        if (child.t === "d") await visit(child);
+        else {
+          for (const v of child.versions) if (v.manifest) await add(decodeManifest(v.manifest));
+        }
+      }
+    };
+    await visit({ t: "d", ...this.#root! });
+    return { records, objects };
   }
 
   async #deleteVersions(versions: readonly FileVersion[]) {
@@ -410,7 +482,6 @@ export class Catalog {
           pointer: null,
         });
         e = { t: "d", ...keys };
-        this.#keepDue = true;
         await this.#update(folder, { ...folder.version.entries, [name]: e });
       }
       if (e.t !== "d") {
@@ -478,6 +549,8 @@ export class Catalog {
   }
 
   async #saveFolder(f: LoadedFolder): Promise<void> {
+    // Every change to the catalog saves a folder: the keep list is due again.
+    this.#keepDue = true;
     const bytes = encodeFolder(f.version);
     const key = generateDataKey();
     const { manifest, pending } = await putFile(chunked(bytes), bytes.length, {

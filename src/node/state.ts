@@ -10,6 +10,8 @@ export interface NodeState {
   read(name: string): Promise<Uint8Array | null>;
   /** Writes a file atomically; `secret` makes it owner-only. */
   write(name: string, bytes: Uint8Array, opts?: { secret?: boolean }): Promise<void>;
+  /** Removes a file; false when there was none. */
+  remove(name: string): Promise<boolean>;
   /** Where the state lives, for messages ("memory" for tests). */
   readonly where: string;
 }
@@ -50,6 +52,16 @@ export function dirState(dir: string): NodeState {
         throw e;
       }
     },
+    async remove(name) {
+      checkName(name);
+      try {
+        await Deno.remove(`${dir}/${name}`);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+    },
   };
 }
 
@@ -70,6 +82,11 @@ export function memoryState(): NodeState {
       later(() => {
         checkName(name);
         files.set(name, Uint8Array.prototype.slice.call(bytes));
+      }),
+    remove: (name) =>
+      later(() => {
+        checkName(name);
+        return files.delete(name);
       }),
   };
 }

@@ -114,7 +114,11 @@ export class StorageService {
     }
     if (this.suppliers().length >= supplierCount) {
       const catalog = await this.catalog().catch(() => undefined);
-      if (catalog?.keepListDue) await catalog.publishKeepList();
+      if (catalog?.keepListDue) {
+        const r = await catalog.publishKeepList();
+        this.node.log.info("keep list published", { ...r });
+        this.node.events.emit("storage:keep-list", { ...r });
+      }
     }
   }
 

@@ -3,6 +3,7 @@
  * them under contracts (and renew those), and store, fetch, list and delete shards with them.
  * Every shard fetched is checked against its id before it is returned.
  */
+import type { SignedPage } from "../files/keep_list.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { decode, encode } from "../encoding/cbor.ts";
 import { readBytes } from "../encoding/shape.ts";
@@ -426,6 +427,24 @@ export class Customer {
     const sig = signDelete(req, this.node.keys.signSecret);
     const res = await this.#call(supplier, encodeRequest("delete", { req, sig }), 1024);
     return (decode(res) as { deleted: number }).deleted;
+  }
+
+  /**
+   * Sends every page of a signed keep list to a supplier; true once the supplier holds it
+   * complete. A supplier already holding a newer list refuses the pages (StaleKeepListError
+   * text in the SupplierError).
+   */
+  async sendKeepList(supplier: string, pages: readonly SignedPage[]): Promise<boolean> {
+    let complete = false;
+    for (const p of pages) {
+      const res = await this.#call(
+        supplier,
+        encodeRequest("keep", { customer: this.node.id, body: p.body, sig: p.sig }),
+        1024,
+      );
+      complete = (decode(res) as { complete?: unknown }).complete === true;
+    }
+    return complete;
   }
 
   /** Lists what this customer stores with a supplier. */

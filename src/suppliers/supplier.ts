@@ -5,12 +5,20 @@
  * countersigns acceptable contract proposals, and serves the shard protocol: `put` (only under a
  * live contract, within quota, signed by the customer, id checked against the bytes), `get` and
  * `has` (knowing a shard's id is the capability to fetch its ciphertext, within rate limits),
- * `delete` (signed, replay-proof), and `list` (signed by the customer). Expired contracts keep
- * their shards for a grace period, then the shards are deleted.
+ * `delete` (signed, replay-proof), `list` (signed by the customer), and `keep` (a page of the
+ * customer's signed keep list). Expired contracts keep their shards for a grace period, then the
+ * shards are deleted.
+ *
+ * Reconciliation removes strays: a customer's shard that its latest complete keep list leaves
+ * out, and that was stored more than `strayGrace` before that list was made. Measuring the grace
+ * against the list's own time (not the supplier's clock) means an owner who uploads and goes
+ * offline before publishing a new list loses nothing, and shards of an upload still in flight
+ * (stored after the list was made) are never strays.
  */
 import { merkleProof } from "../crypto/merkle.ts";
 import { encodeRecord, parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
 import { decodeKeepList } from "../catalog/records.ts";
+import { MAX_PAGE_BYTES } from "../files/keep_list.ts";
 import { encode } from "../encoding/cbor.ts";
 import { readBytes, readString } from "../encoding/shape.ts";
 import type { MoteNode } from "../node/node.ts";
@@ -26,6 +34,7 @@ import {
   isLive,
 } from "./contract.ts";
 import { ContractBook } from "./contract_book.ts";
+import { KeepBook } from "./keep_book.ts";
 import {
   decodeRequest,
   FRAME_OVERHEAD,
@@ -56,14 +65,20 @@ export interface SupplierOptions {
   maxTerm: number;
   /** How long shards of an expired contract are kept (ms). */
   grace: number;
+  /** How long before a keep list's creation a shard it leaves out must be stored (ms). */
+  strayGrace: number;
 }
 
-/** Default settings: shards up to 4 MiB, terms up to 90 days, 7 days of grace. */
+/**
+ * Default settings: shards up to 4 MiB, terms up to 90 days, 7 days of grace after a contract
+ * ends, 24 hours before a shard left out of the keep list counts as a stray.
+ */
 export const SUPPLIER_DEFAULTS: Omit<SupplierOptions, "capacity"> = {
   price: 0,
   maxShard: 4 << 20,
   maxTerm: 90 * 24 * 3600 * 1000,
   grace: 7 * 24 * 3600 * 1000,
+  strayGrace: 24 * 3600 * 1000,
 };
 
 /** A running supplier. */
@@ -72,6 +87,7 @@ export class Supplier {
   readonly store: ShardStore;
   readonly options: SupplierOptions;
   readonly contracts: ContractBook;
+  readonly keeps: KeepBook;
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(node: MoteNode, store: ShardStore, state: NodeState, options: SupplierOptions) {
@@ -79,6 +95,7 @@ export class Supplier {
     this.store = store;
     this.options = options;
     this.contracts = new ContractBook(state, "supplied-contracts.cbor");
+    this.keeps = new KeepBook(state);
   }
 
   /** Bytes promised under live contracts. */
@@ -115,9 +132,10 @@ export class Supplier {
       maxRequest: this.options.maxShard + FRAME_OVERHEAD,
     });
     this.announce().catch((e) => this.node.log.warn("could not announce supply yet", { error: e }));
-    // Expired contracts past their grace period lose their shards; checked hourly (and at start).
+    // Expired contracts past their grace period lose their shards, and strays are removed;
+    // checked hourly (and at start).
     this.#timer = setInterval(
-      () => this.expire().catch(() => {}),
+      () => this.expire().then(() => this.reconcile()).catch(() => {}),
       Math.min(this.options.grace, 3_600_000),
     );
     // Customers' records are refreshed at the node's republish pace (hourly by default).
@@ -200,7 +218,36 @@ export class Supplier {
         if (await this.store.delete(c.terms.customer, s.id)) removed++;
       }
       await this.contracts.remove(c.terms.customer);
+      await this.keeps.forget(c.terms.customer);
       this.node.log.info("contract ended; shards deleted", { customer: c.terms.customer, removed });
+    }
+    return removed;
+  }
+
+  /**
+   * Removes strays: shards a customer's latest complete keep list leaves out that were stored
+   * more than `strayGrace` before the list was made. Customers without a complete list are left
+   * alone. Returns how many shards were removed.
+   */
+  async reconcile(): Promise<number> {
+    let removed = 0;
+    for (const c of this.contracts.all()) {
+      const customer = c.terms.customer;
+      const list = await this.keeps.complete(customer, c.customerKey).catch((e) => {
+        this.node.log.warn("unreadable keep list; not reconciling", { customer, error: e });
+        return null;
+      });
+      if (!list) continue;
+      const cutoff = list.created - this.options.strayGrace;
+      const strays: string[] = [];
+      for await (const s of this.store.list(customer)) {
+        if (s.storedAt < cutoff && !list.ids.has(s.id)) strays.push(s.id);
+      }
+      for (const id of strays) if (await this.store.delete(customer, id)) removed++;
+      if (strays.length) {
+        this.node.log.info("strays removed", { customer, removed: strays.length, list: list.seq });
+        this.node.events.emit("supplier:reconciled", { customer, removed: strays.length });
+      }
     }
     return removed;
   }
@@ -362,6 +409,19 @@ export class Supplier {
         if (!data) throw new Error(`No shard ${id} for that customer here`);
         const proof = await merkleProof(data, req.leaves as number[]);
         return encode({ v: 1, leaves: proof.leaves, paths: proof.paths });
+      }
+      case "keep": {
+        // A page of the customer's keep list. Signed by the customer, so anyone may relay it;
+        // only a customer with a contract here has a list kept.
+        const customer = readString(req, "customer", "keep", 52);
+        const c = this.contracts.get(customer);
+        if (!c) throw new Error("No contract with that customer");
+        const r = await this.keeps.receive(customer, c.customerKey, {
+          body: readBytes(req, "body", "keep", { max: MAX_PAGE_BYTES }),
+          sig: readSig(req),
+        }, now);
+        if (r.complete) this.reconcile().catch(() => {});
+        return encode({ v: 1, ...r });
       }
       case "list": {
         const l = readList(req.req);
