@@ -9,6 +9,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { MAX_BATCH_BODY } from "./files.ts";
 import { streamSSE } from "hono/streaming";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import { apiGuard, type GuardOptions } from "./guard.ts";
@@ -56,14 +57,23 @@ export function createApiApp(opts: ApiAppOptions): Hono {
     c.header("Cache-Control", "no-store");
   });
   app.use(apiGuard(opts));
-  // Uploads stream through `PUT /api/v1/files/*`; every other body is small.
+  // Uploads stream through `PUT /api/v1/files/*`; batches of small files are bounded; every
+  // other body is small.
   const limit = bodyLimit({
     maxSize: 64 * 1024,
     onError: (c) => c.json({ error: "Request body over 64 KiB" }, 413),
   });
-  app.use((c, next) =>
-    c.req.method === "PUT" && c.req.path.startsWith("/api/v1/files/") ? next() : limit(c, next)
-  );
+  const batchLimit = bodyLimit({
+    maxSize: MAX_BATCH_BODY,
+    onError: (c) => c.json({ error: `Batch body over ${MAX_BATCH_BODY >> 20} MiB` }, 413),
+  });
+  app.use((c, next) => {
+    if (c.req.method === "PUT" && c.req.path.startsWith("/api/v1/files/")) return next();
+    if (c.req.method === "POST" && c.req.path.startsWith("/api/v1/batch")) {
+      return batchLimit(c, next);
+    }
+    return limit(c, next);
+  });
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
 

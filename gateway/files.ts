@@ -7,6 +7,10 @@
  *   version is skipped (`{"skipped": true}`), and one that only looks unchanged answers 409 so
  *   the client sends it again without the header.
  * - `GET /api/v1/files/<path>[?version=N]`: streams a file, with single `Range` requests (206).
+ * - `POST /api/v1/batch/<folder>`: several small files of one folder in one request
+ *   (`multipart/form-data`: a `meta` field, JSON `[{ "name", "mtime"? }]`, then one `file` part
+ *   per entry in the same order). They are stored with one folder update: tiny files inline, the
+ *   rest packed together; unchanged files (same size, mtime and keyed hash) are skipped.
  * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
  *   `POST /api/v1/prune` `{ "path", "keep" }`; `GET /api/v1/suppliers`; `GET /api/v1/du`.
  *
@@ -23,6 +27,12 @@ export interface FilesBackend {
     body: AsyncIterable<Uint8Array>,
     size: number,
     opts: { mtime?: number; skipUnchanged: boolean; signal: AbortSignal },
+  ): Promise<Record<string, unknown>>;
+  /** Stores small files of one folder together. */
+  putBatch(
+    dir: string,
+    items: { name: string; bytes: Uint8Array; mtime?: number }[],
+    signal: AbortSignal,
   ): Promise<Record<string, unknown>>;
   get(
     path: string,
@@ -41,6 +51,10 @@ export interface FilesBackend {
 }
 
 const MAX_UPLOAD = 2 ** 53 - 1;
+/** Largest batch request body (the files plus multipart framing). */
+export const MAX_BATCH_BODY = 20 << 20;
+/** Largest total of file bytes in one batch. */
+const MAX_BATCH_FILES = 16 << 20;
 
 /** Builds the file routes. */
 export function createFilesRoutes(b: FilesBackend): Hono {
@@ -93,6 +107,44 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     }
     c.header("Content-Length", String(head.size));
     return c.body(stream, 200);
+  });
+
+  app.post("/api/v1/batch/*", async (c) => {
+    const dir = pathAfter(c.req.path, "/api/v1/batch/");
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch {
+      throw new HttpError(400, "Send multipart/form-data with a meta field and file parts");
+    }
+    const metaText = form.get("meta");
+    const files = form.getAll("file");
+    let meta: unknown;
+    try {
+      meta = JSON.parse(typeof metaText === "string" ? metaText : "");
+    } catch {
+      throw new HttpError(400, 'The "meta" field must be JSON [{"name": …, "mtime"?: …}]');
+    }
+    if (!Array.isArray(meta) || meta.length !== files.length) {
+      throw new HttpError(400, `"meta" must list one entry per file part (${files.length})`);
+    }
+    let total = 0;
+    const items = await Promise.all(meta.map(async (m, i) => {
+      const f = files[i];
+      const { name, mtime } = (m ?? {}) as { name?: unknown; mtime?: unknown };
+      if (typeof name !== "string" || !(f instanceof File)) {
+        throw new HttpError(400, `Entry ${i} needs a name and a file part`);
+      }
+      if (mtime !== undefined && (!Number.isSafeInteger(mtime) || (mtime as number) < 0)) {
+        throw new HttpError(400, `Entry ${i}: mtime must be milliseconds`);
+      }
+      total += f.size;
+      if (total > MAX_BATCH_FILES) {
+        throw new HttpError(413, `A batch carries at most ${MAX_BATCH_FILES >> 20} MiB of files`);
+      }
+      return { name, bytes: new Uint8Array(await f.arrayBuffer()), mtime: mtime as number };
+    }));
+    return c.json(await b.putBatch(dir, items, c.req.raw.signal), 201);
   });
 
   app.delete("/api/v1/files/*", async (c) => {

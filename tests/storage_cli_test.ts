@@ -15,6 +15,11 @@ async function writeTree(root: string) {
   await Deno.writeTextFile(`${root}/sub/small.txt`, "small file\n");
   await Deno.writeTextFile(`${root}/sub/deep ü/ünïcode name.txt`, "ünïcode\n");
   await Deno.writeFile(`${root}/empty`, new Uint8Array(0));
+  // A small site: files too big to inline, packed together rather than sharded one by one.
+  await Deno.mkdir(`${root}/site`);
+  for (let i = 0; i < 40; i++) {
+    await Deno.writeFile(`${root}/site/page-${i}.html`, randomBytes(2000 + i * 97));
+  }
 }
 
 async function sameTree(a: string, b: string) {
@@ -53,7 +58,7 @@ Deno.test({
         assertEquals(first.code, 0, first.stderr);
         assertEquals(
           JSON.parse(first.stdout).filter((r: { skipped: boolean }) => !r.skipped).length,
-          4,
+          44,
         );
         const again = await mote(["put", src, "/backup", "--json", "--data", dataA]);
         assertEquals(JSON.parse(again.stdout).every((r: { skipped: boolean }) => r.skipped), true);
@@ -69,7 +74,19 @@ Deno.test({
 
       await t.step("ls, versions and get show and return exactly what was stored", async () => {
         const ls = JSON.parse((await mote(["ls", "/backup", "--json", "--data", dataA])).stdout);
-        assertEquals(ls.map((e: { name: string }) => e.name), ["big.bin", "empty", "sub"]);
+        assertEquals(ls.map((e: { name: string }) => e.name), ["big.bin", "empty", "site", "sub"]);
+        const packed = JSON.parse(
+          (await mote(["versions", "/backup/site/page-7.html", "--json", "--data", dataA])).stdout,
+        );
+        assertEquals(packed[0].stored, "packed");
+        const r = await fetch(`${a.info.api}/api/v1/files/backup/site/page-7.html`, {
+          headers: { range: "bytes=100-199" },
+        });
+        assertEquals(r.status, 206);
+        assertEquals(
+          new Uint8Array(await r.arrayBuffer()),
+          (await Deno.readFile(`${src}/site/page-7.html`)).subarray(100, 200),
+        );
         const versions = JSON.parse(
           (await mote(["versions", "/backup/sub/small.txt", "--json", "--data", dataA])).stdout,
         );
@@ -123,6 +140,23 @@ Deno.test({
         });
         assertEquals(r206.status, 206);
         assertEquals((await r206.arrayBuffer()).byteLength, 10);
+        const batch = (body: BodyInit) =>
+          fetch(`${api}/api/v1/batch/backup`, { method: "POST", headers: h, body }).then(
+            async (r) => (await r.body?.cancel(), r.status),
+          );
+        assertEquals(await batch("not a form"), 400);
+        const mismatched = new FormData();
+        mismatched.set("meta", JSON.stringify([{ name: "a" }, { name: "b" }]));
+        mismatched.append("file", new Blob(["x"]));
+        assertEquals(await batch(mismatched), 400);
+        const traversal = new FormData();
+        traversal.set("meta", JSON.stringify([{ name: ".." }]));
+        traversal.append("file", new Blob(["x".repeat(2000)]));
+        assertEquals(await batch(traversal), 400);
+        const huge = new FormData();
+        huge.set("meta", JSON.stringify([{ name: "h" }]));
+        huge.append("file", new Blob([new Uint8Array(21 << 20)]));
+        assertEquals(await batch(huge), 413);
         const noToken = await fetch(`${api}/api/v1/files/x.txt`, { method: "DELETE" });
         assertEquals(noToken.status, 401);
         await noToken.body?.cancel();
@@ -131,7 +165,7 @@ Deno.test({
       await t.step("rm removes a file", async () => {
         assertEquals((await mote(["rm", "/backup/empty", "--data", dataA])).code, 0);
         const ls = JSON.parse((await mote(["ls", "/backup", "--json", "--data", dataA])).stdout);
-        assertEquals(ls.map((e: { name: string }) => e.name), ["big.bin", "sub"]);
+        assertEquals(ls.map((e: { name: string }) => e.name), ["big.bin", "site", "sub"]);
         const gone = await mote(["get", "/backup/empty", `${work}/e`, "--data", dataA]);
         assertEquals(gone.code, 1);
         assert(gone.stderr.includes("404"), gone.stderr);

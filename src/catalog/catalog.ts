@@ -30,6 +30,7 @@ import type { ShardLocator } from "../files/locator.ts";
 import { RepairQueue } from "../files/repair.ts";
 import { type PendingShard, putFile, type PutProgress } from "../files/put.ts";
 import {
+  checkName,
   decodeFolder,
   encodeFolder,
   type Entry,
@@ -39,8 +40,12 @@ import {
   splitPath,
 } from "./folder.ts";
 import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
+import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder } from "./pack.ts";
 import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
+
+/** Packs kept after a read (each at most 4 MiB). */
+const PACKS_CACHED = 8;
 
 /** How long to wait before sending the keep list again after a supplier missed it (ms). */
 const KEEP_RETRY_MS = 5 * 60_000;
@@ -90,6 +95,20 @@ interface LoadedFolder {
   pointer: Uint8Array | null;
 }
 
+/** One small file of {@linkcode Catalog.putBatch}. */
+export interface BatchItem {
+  name: string;
+  bytes: Uint8Array;
+  mtime?: number;
+}
+
+/** What happened to one file of a batch. */
+export interface BatchResult {
+  name: string;
+  size: number;
+  skipped: boolean;
+}
+
 /** One listed entry. */
 export interface Listing {
   name: string;
@@ -106,6 +125,8 @@ export class Catalog {
   #lock: Promise<unknown> = Promise.resolve();
   #repairs: RepairQueue;
   #keepDue = false;
+  /** Recently read packs (plaintext: the members' ciphertexts), by pack id. */
+  #packs = new Map<string, Promise<Uint8Array>>();
   /** Decoded folders by write key, valid while their record is unchanged (bounded). */
   #folders = new Map<string, LoadedFolder>();
 
@@ -273,6 +294,88 @@ export class Catalog {
     });
   }
 
+  /**
+   * Stores several small files of one folder at once, with one folder update: files up to
+   * 1 KiB inline, the others packed together (each under its own key, see `pack.ts`). A file
+   * whose size, mtime and content hash match its newest version is skipped.
+   */
+  putBatch(
+    dir: string,
+    items: readonly BatchItem[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<BatchResult[]> {
+    return this.#serial(async () => {
+      if (items.length > PACK_MEMBERS_MAX) {
+        throw new RangeError(`A batch holds at most ${PACK_MEMBERS_MAX} files`);
+      }
+      const seen = new Set<string>();
+      for (const it of items) {
+        checkName(it.name);
+        if (it.bytes.length > PACK_FILE_MAX) {
+          throw new RangeError(`${it.name} is over ${PACK_FILE_MAX} bytes: put it on its own`);
+        }
+        if (seen.has(it.name)) throw new SyntaxError(`${it.name} appears twice in the batch`);
+        seen.add(it.name);
+      }
+      const folder = await this.#walk(splitPath(dir), true);
+      const entries = { ...folder.version.entries };
+      const results: BatchResult[] = [];
+      const packs = [new PackBuilder()];
+      const members: { name: string; base: Omit<FileVersion, "key">; pack: number }[] = [];
+      const memberAt: { key: Uint8Array; offset: number; length: number }[] = [];
+      for (const it of items) {
+        const prev = entries[it.name];
+        if (prev?.t === "d") throw new SyntaxError(`${it.name} is a folder`);
+        const hasher = new ContentHasher(this.contentKey());
+        hasher.update(it.bytes);
+        const hash = await hasher.digest();
+        const latest = prev?.t === "f" ? prev.versions[0] : undefined;
+        if (
+          latest && it.mtime !== undefined && latest.size === it.bytes.length &&
+          latest.mtime === it.mtime && equals(latest.hash, hash)
+        ) {
+          results.push({ name: it.name, size: it.bytes.length, skipped: true });
+          continue;
+        }
+        const base = {
+          size: it.bytes.length,
+          mtime: it.mtime ?? Date.now(),
+          added: Date.now(),
+          hash,
+        };
+        if (it.bytes.length <= INLINE_MAX) {
+          const version = { ...base, key: generateDataKey(), inline: it.bytes.slice() };
+          entries[it.name] = { t: "f", versions: [version, ...versionsOf(prev)] };
+        } else {
+          if (!packs.at(-1)!.fits(it.bytes.length)) packs.push(new PackBuilder());
+          memberAt.push(await packs.at(-1)!.add(it.bytes));
+          members.push({ name: it.name, base, pack: packs.length - 1 });
+        }
+        results.push({ name: it.name, size: it.bytes.length, skipped: false });
+      }
+      const stored = [];
+      for (const b of packs) {
+        if (b.count === 0) continue;
+        opts.signal?.throwIfAborted();
+        const key = generateDataKey(), bytes = b.bytes();
+        const { manifest, pending } = await putFile(chunked(bytes), bytes.length, {
+          ...this.#placement(),
+          key,
+          signal: opts.signal,
+        });
+        await this.#queue(manifest, pending);
+        stored.push({ manifest: encodeManifest(manifest), key });
+      }
+      for (const [i, mem] of members.entries()) {
+        const { key, offset, length } = memberAt[i]!;
+        const version = { ...mem.base, key, pack: { ...stored[mem.pack]!, offset, length } };
+        entries[mem.name] = { t: "f", versions: [version, ...versionsOf(entries[mem.name])] };
+      }
+      if (results.some((r) => !r.skipped)) await this.#update(folder, entries);
+      return results;
+    });
+  }
+
   /** Streams a file (its newest version, or `version` counting from 0 = newest). */
   async get(
     path: string,
@@ -290,9 +393,9 @@ export class Catalog {
         `${path} has ${versions.length} versions; there is no version ${opts.version}`,
       );
     }
-    if (v.inline) {
+    if (v.inline || v.pack) {
       const start = opts.range?.start ?? 0, end = Math.min(opts.range?.end ?? v.size, v.size);
-      const bytes = v.inline.slice(start, end);
+      const bytes = (v.inline ?? await this.#readPacked(v, opts)).slice(start, end);
       return {
         version: v,
         stream: new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) }),
@@ -309,6 +412,42 @@ export class Catalog {
         stats: opts.stats,
       }),
     };
+  }
+
+  /**
+   * A packed file's bytes. A pack is one block, fetched and decrypted whole, so the last few
+   * packs are kept (bounded): reading a folder's small files one after another fetches each pack
+   * once.
+   */
+  async #readPacked(
+    v: FileVersion,
+    opts: { signal?: AbortSignal; stats?: ReadStats },
+  ): Promise<Uint8Array> {
+    const { manifest, key, offset, length } = v.pack!;
+    const id = packId(manifest);
+    let pack = this.#packs.get(id);
+    if (!pack) {
+      pack = (async () => {
+        const chunks: Uint8Array[] = [];
+        for await (
+          const c of getFile(decodeManifest(manifest), key, {
+            customer: this.options.customer,
+            locator: this.options.locator,
+            fallback: this.options.suppliers(),
+            signal: opts.signal,
+            stats: opts.stats,
+          })
+        ) chunks.push(c);
+        return concat(...chunks);
+      })();
+      this.#packs.set(id, pack);
+      pack.catch(() => this.#packs.delete(id));
+      if (this.#packs.size > PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
+    } else {
+      this.#packs.delete(id); // most recently used last
+      this.#packs.set(id, pack);
+    }
+    return await openMember(v.key, (await pack).subarray(offset, offset + length));
   }
 
   /** Removes a file or an empty folder; deletes the removed versions' shards. */
@@ -328,7 +467,7 @@ export class Catalog {
       }
       const { [name]: _, ...rest } = folder.version.entries;
       await this.#update(folder, rest);
-      if (e.t === "f") await this.#deleteVersions(e.versions);
+      if (e.t === "f") await this.#deleteVersions(e.versions, rest);
     });
   }
 
@@ -342,8 +481,9 @@ export class Catalog {
       if (!e || e.t !== "f") throw new NotFoundError(`No file at ${path}`);
       const kept = e.versions.slice(0, Math.max(1, keep)), dropped = e.versions.slice(kept.length);
       if (dropped.length === 0) return 0;
-      await this.#update(folder, { ...folder.version.entries, [name]: { t: "f", versions: kept } });
-      await this.#deleteVersions(dropped);
+      const entries = { ...folder.version.entries, [name]: { t: "f" as const, versions: kept } };
+      await this.#update(folder, entries);
+      await this.#deleteVersions(dropped, entries);
       return dropped.length;
     });
   }
@@ -410,6 +550,7 @@ export class Catalog {
   async #collectKept(): Promise<{ records: string[]; objects: KeptObject[] }> {
     const records: string[] = [];
     const objects: KeptObject[] = [];
+    const packs = new Set<string>();
     const add = async (manifest: FileManifest) => {
       objects.push({
         id: await sha256(encodeManifest(manifest)),
@@ -425,7 +566,13 @@ export class Catalog {
       for (const child of Object.values(f.version.entries)) {
         if (child.t === "d") await visit(child);
         else {
-          for (const v of child.versions) if (v.manifest) await add(decodeManifest(v.manifest));
+          for (const v of child.versions) {
+            if (v.manifest) await add(decodeManifest(v.manifest));
+            else if (v.pack && !packs.has(packId(v.pack.manifest))) {
+              packs.add(packId(v.pack.manifest));
+              await add(decodeManifest(v.pack.manifest));
+            }
+          }
         }
       }
     };
@@ -433,10 +580,23 @@ export class Catalog {
     return { records, objects };
   }
 
-  async #deleteVersions(versions: readonly FileVersion[]) {
-    const ids = versions.flatMap((v) =>
-      v.manifest ? decodeManifest(v.manifest).blocks.flatMap((b) => b.shards) : []
-    );
+  /**
+   * Deletes dropped versions' shards. A pack goes only when no version left in its folder
+   * (`remaining`) is packed in it: packs never span folders, so the folder alone tells.
+   */
+  async #deleteVersions(versions: readonly FileVersion[], remaining: Record<string, Entry>) {
+    const inUse = new Set<string>();
+    for (const e of Object.values(remaining)) {
+      for (const v of versionsOf(e)) if (v.pack) inUse.add(packId(v.pack.manifest));
+    }
+    const ids: string[] = [];
+    for (const v of versions) {
+      if (v.manifest) ids.push(...decodeManifest(v.manifest).blocks.flatMap((b) => b.shards));
+      else if (v.pack && !inUse.has(packId(v.pack.manifest))) {
+        inUse.add(packId(v.pack.manifest)); // once, however many dropped versions share it
+        ids.push(...decodeManifest(v.pack.manifest).blocks.flatMap((b) => b.shards));
+      }
+    }
     await this.#deleteShards(ids);
   }
 
@@ -570,6 +730,16 @@ export class Catalog {
     });
     await this.options.node.publishRecord(record);
   }
+}
+
+/** The versions of a file entry (none for a folder or nothing). */
+function versionsOf(e: Entry | undefined): readonly FileVersion[] {
+  return e?.t === "f" ? e.versions : [];
+}
+
+/** Identifies a pack by its first shard id (a fresh key makes every pack's shards unique). */
+function packId(manifest: Uint8Array): string {
+  return decodeManifest(manifest).blocks[0]!.shards[0]!;
 }
 
 function newFolderKeys(): FolderKeys {

@@ -12,6 +12,7 @@
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
 import { DecodeError } from "../encoding/errors.ts";
 import { type Fields, readBytes, readMap, readString, readUint } from "../encoding/shape.ts";
+import { PACK_MAX, type PackRef } from "./pack.ts";
 
 /** Largest file kept inline in its folder object rather than as shards. */
 export const INLINE_MAX = 1024;
@@ -27,9 +28,10 @@ export interface FileVersion {
   readonly hash: Uint8Array;
   /** This version's data key (fresh for every version). */
   readonly key: Uint8Array;
-  /** Encoded manifest, or the bytes themselves when `inline`. */
+  /** Exactly one of: the encoded manifest, the bytes themselves, or where in a pack it sits. */
   readonly manifest?: Uint8Array;
   readonly inline?: Uint8Array;
+  readonly pack?: PackRef;
 }
 
 /** A directory entry. */
@@ -110,9 +112,15 @@ function readEntry(v: unknown, name: string): Entry {
   return {
     t: "f",
     versions: e.versions.map((x) => {
-      const r = readMap(x, what, ["size", "mtime", "added", "hash", "key"], ["manifest", "inline"]);
-      if ((r.manifest === undefined) === (r.inline === undefined)) {
-        throw new DecodeError(`Invalid ${what}: a version has either a manifest or inline bytes`);
+      const r = readMap(x, what, ["size", "mtime", "added", "hash", "key"], [
+        "manifest",
+        "inline",
+        "pack",
+      ]);
+      if ([r.manifest, r.inline, r.pack].filter((f) => f !== undefined).length !== 1) {
+        throw new DecodeError(
+          `Invalid ${what}: a version has exactly one of a manifest, inline bytes or a pack`,
+        );
       }
       return {
         size: readUint(r, "size", what),
@@ -126,8 +134,21 @@ function readEntry(v: unknown, name: string): Entry {
         ...(r.inline !== undefined
           ? { inline: readBytes(r, "inline", what, { max: INLINE_MAX }) }
           : {}),
+        ...(r.pack !== undefined ? { pack: readPackRef(r.pack, what) } : {}),
       };
     }),
+  };
+}
+
+function readPackRef(v: unknown, what: string): PackRef {
+  const p = readMap(v, what, ["manifest", "key", "offset", "length"]);
+  const offset = readUint(p, "offset", what), length = readUint(p, "length", what);
+  if (offset + length > PACK_MAX) throw new DecodeError(`Invalid ${what}: outside its pack`);
+  return {
+    manifest: readBytes(p, "manifest", what, { max: 64 * 1024 }),
+    key: readBytes(p, "key", what, { exact: 32 }),
+    offset,
+    length,
   };
 }
 

@@ -11,6 +11,7 @@ import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, json, table } from "./format.ts";
 import { Progress } from "./progress.ts";
+import { PACK_FILE_MAX } from "../catalog/pack.ts";
 
 type Out = (line: string) => void;
 
@@ -71,15 +72,33 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
   const files = info.isDirectory ? walk(local) : (async function* () {
     yield local;
   })();
-  const results: Awaited<ReturnType<typeof putOne>>[] = [];
+  const results: PutResult[] = [];
+  const quiet = values.quiet === true || values.json === true;
   await cancellable(async (signal) => {
+    // Small files of a folder go in batches (one request and one folder update each, packed
+    // together by the node); larger ones stream one by one.
+    const batches = new Map<string, SmallFile[]>();
+    const flush = async (dir: string) => {
+      const batch = batches.get(dir);
+      batches.delete(dir);
+      if (batch?.length) results.push(...await putBatch(client, dir, batch, signal, quiet));
+    };
     for await (const path of files) {
       const rel = info.isDirectory ? path.slice(local.replace(/\/+$/, "").length) : "";
       const remote = info.isDirectory ? normalizeRemote(remoteBase + "/" + rel) : remoteBase;
-      results.push(
-        await putOne(client, path, remote, signal, values.quiet === true || values.json === true),
-      );
+      const st = info.isDirectory ? await Deno.stat(path) : info;
+      if (info.isDirectory && st.size <= PACK_FILE_MAX) {
+        const dir = remote.slice(0, remote.lastIndexOf("/")) || "/";
+        const batch = batches.get(dir) ?? [];
+        batches.set(dir, batch);
+        batch.push({ path, remote, size: st.size, mtime: st.mtime?.getTime() });
+        const bytes = batch.reduce((a, f) => a + f.size, 0);
+        if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) await flush(dir);
+        continue;
+      }
+      results.push(await putOne(client, path, remote, signal, quiet));
     }
+    for (const dir of [...batches.keys()]) await flush(dir);
   });
   const sent = results.filter((r) => !r.skipped);
   if (values.json) out(json(results));
@@ -100,13 +119,70 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
   return 0;
 }
 
+/** How many small files, and how many of their bytes, go in one batch request. */
+const BATCH_FILES = 256, BATCH_BYTES = 4 << 20;
+
+interface SmallFile {
+  path: string;
+  remote: string;
+  size: number;
+  mtime?: number;
+}
+
+interface PutResult {
+  path: string;
+  size: number;
+  skipped: boolean;
+  underReplicated: number;
+}
+
+/** Sends small files of one remote folder in one request. */
+async function putBatch(
+  client: NodeClient,
+  dir: string,
+  batch: SmallFile[],
+  signal: AbortSignal,
+  quiet: boolean,
+): Promise<PutResult[]> {
+  const form = new FormData();
+  const meta = [];
+  let total = 0;
+  for (const f of batch) {
+    const bytes = await Deno.readFile(f.path);
+    total += bytes.length;
+    const name = f.remote.slice(f.remote.lastIndexOf("/") + 1);
+    meta.push({ name, ...(f.mtime !== undefined ? { mtime: f.mtime } : {}) });
+    form.append("file", new Blob([bytes]), "file");
+  }
+  form.set("meta", JSON.stringify(meta));
+  const progress = new Progress(`${dir} (${batch.length} small files)`, total, { quiet });
+  const res = await client.fetch(remoteUrl("/api/v1/batch/", dir), {
+    method: "POST",
+    body: form,
+    signal,
+  });
+  const r = await res.json() as {
+    results: { name: string; size: number; skipped: boolean }[];
+    underReplicated: number;
+  };
+  progress.add(total);
+  const skipped = r.results.filter((x) => x.skipped).length;
+  progress.finish(skipped === batch.length ? "unchanged" : `stored, ${skipped} unchanged`);
+  return r.results.map((x, i) => ({
+    path: batch[i]!.remote,
+    size: x.size,
+    skipped: x.skipped,
+    underReplicated: r.underReplicated,
+  }));
+}
+
 async function putOne(
   client: NodeClient,
   path: string,
   remote: string,
   signal: AbortSignal,
   quiet: boolean,
-) {
+): Promise<PutResult> {
   const st = await Deno.stat(path);
   const mtime = st.mtime ? st.mtime.getTime() : undefined;
   const send = async (skip: boolean) => {

@@ -50,6 +50,15 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         underReplicated: catalog.pending,
       };
     },
+    async putBatch(dir, items, signal) {
+      const catalog = await storage.catalog();
+      const results = await catalog.putBatch(dir, items, { signal });
+      const base = dir === "/" ? "" : dir;
+      for (const r of results) {
+        if (!r.skipped) events.emit("put:done", { path: `${base}/${r.name}`, size: r.size });
+      }
+      return { results, underReplicated: catalog.pending };
+    },
     async get(path, opts) {
       const { version, stream } = await (await storage.catalog()).get(path, opts);
       return { size: version.size, added: version.added, stream };
@@ -71,7 +80,7 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         size: v.size,
         mtime: v.mtime,
         added: v.added,
-        stored: v.inline ? "inline" : "shards",
+        stored: v.inline ? "inline" : v.pack ? "packed" : "shards",
       }));
     },
     async prune(path, keep) {
