@@ -3,6 +3,9 @@
  * shard stores), beside the same pipeline run locally with no network (encrypt → Reed-Solomon
  * → shard ids → a local memory store, and back) in the same run.
  *
+ * Two networks: the embedded network as `mote start` runs it (the suppliers in a child process,
+ * the owner on the main thread), and all seven nodes on the main thread.
+ *
  * `deno run -A bench/storage_e2e.ts [--mib 256]`
  */
 import { parseArgs } from "node:util";
@@ -20,6 +23,13 @@ import { createCodec, joinShards, splitBlock } from "../src/erasure/mod.ts";
 import { getFile, putFile } from "../src/files/mod.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { startStorageNet } from "../tests/_storage_net.ts";
+import { startDevnet } from "../src/node/devnet.ts";
+import { MoteNode } from "../src/node/node.ts";
+import { memoryState } from "../src/node/state.ts";
+import { Customer } from "../src/suppliers/mod.ts";
+import { ShardLocator } from "../src/files/mod.ts";
+import { createLogger } from "../src/log/mod.ts";
+import { quietNodeOptions } from "./_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -68,39 +78,76 @@ async function local() {
 
 const base = await local();
 console.log(`local pipeline: put ${mbps(SIZE, base.put)} MB/s, get ${mbps(SIZE, base.get)} MB/s`);
-const net = await startStorageNet(6, { timeout: 60_000 });
-peak = 0;
-const key = generateDataKey();
-let t = performance.now();
-const { manifest } = await putFile(source(), SIZE, {
-  customer: net.customer,
-  locator: net.locator,
-  suppliers: net.hired,
-  k: 4,
-  m: 2,
-  key,
-});
-const put = performance.now() - t;
-t = performance.now();
-let got = 0;
-for await (
-  const c of getFile(manifest, key, {
-    customer: net.customer,
-    locator: net.locator,
-    fallback: net.hired,
-  })
-) got += c.length;
-const get = performance.now() - t;
-if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
+
+/** Puts and gets the data through hired suppliers; returns the times (ms) and peak RSS. */
+async function run(customer: Customer, locator: ShardLocator, hired: string[]) {
+  peak = 0;
+  const key = generateDataKey();
+  let t = performance.now();
+  const { manifest } = await putFile(source(), SIZE, {
+    customer,
+    locator,
+    suppliers: hired,
+    k: 4,
+    m: 2,
+    key,
+  });
+  const put = performance.now() - t;
+  t = performance.now();
+  let got = 0;
+  for await (const c of getFile(manifest, key, { customer, locator, fallback: hired })) {
+    got += c.length;
+  }
+  const get = performance.now() - t;
+  if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
+  return { put, get, peak };
+}
+
+const report = (what: string, r: { put: number; get: number; peak: number }) =>
+  console.log(
+    `${what}: put ${mbps(SIZE, r.put)} MB/s (${(base.put / r.put).toFixed(2)}× local), get ${
+      mbps(SIZE, r.get)
+    } MB/s (${(base.get / r.get).toFixed(2)}× local); peak RSS ${
+      (r.peak / 2 ** 20).toFixed(0)
+    } MiB (data buffer ${SIZE / 2 ** 20} MiB included)`,
+  );
+
+// The embedded network as `mote start` runs it: the suppliers in a child process.
+{
+  const devnet = await startDevnet({
+    dir: null,
+    count: 6,
+    supply: 1 << 30,
+    log: createLogger({ level: "error", sinks: [] }),
+    base: { ...quietNodeOptions([]) },
+  });
+  const owner = new MoteNode({ ...quietNodeOptions(devnet.bootstrap), state: memoryState() });
+  await owner.start();
+  const customer = new Customer(owner, memoryState(), {
+    shardId,
+    maxShard: 4 << 20,
+    timeout: 60_000,
+  });
+  await customer.load();
+  let hired: string[] = [];
+  for (let i = 0; i < 30 && hired.length < 6; i++) {
+    hired = (await customer.hire(6, 1 << 30, 3_600_000)).map((c) => c.terms.supplier);
+    if (hired.length < 6) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (hired.length < 6) throw new Error(`hired ${hired.length} of 6`);
+  report(
+    "embedded network (suppliers in their own process)",
+    await run(customer, new ShardLocator(), hired),
+  );
+  await owner.stop();
+  await devnet.stop();
+}
+
+// All seven nodes on the main thread.
+{
+  const net = await startStorageNet(6, { timeout: 60_000 });
+  report("all seven nodes on one thread", await run(net.customer, net.locator, net.hired));
+  await net.cluster.stop();
+}
 clearInterval(sampler);
-console.log(
-  `network (7 nodes, one process): put ${mbps(SIZE, put)} MB/s (${
-    (base.put / put).toFixed(2)
-  }× local), get ${mbps(SIZE, get)} MB/s (${
-    (base.get / get).toFixed(2)
-  }× local); peak RSS during the network run ${(peak / 2 ** 20).toFixed(0)} MiB (data buffer ${
-    SIZE / 2 ** 20
-  } MiB included)`,
-);
-await net.cluster.stop();
 Deno.exit(0);

@@ -26,7 +26,8 @@ Deno.test({
         30_000,
         "six hired suppliers",
       );
-      const v1 = randomBytes(1 << 20), v2 = randomBytes(64 << 20);
+      // Large enough that the first progress line (after 2 s) comes well before the end.
+      const v1 = randomBytes(1 << 20), v2 = randomBytes(192 << 20);
       await Deno.writeFile(`${work}/f.bin`, v1);
       assertEquals((await mote(["put", `${work}/f.bin`, "/f.bin", "-q", ...data])).code, 0);
 

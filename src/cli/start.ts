@@ -79,7 +79,7 @@ export async function startCommand(args: string[], dataDir: string): Promise<num
         `  Peer id:         ${node.p2p.peerId}`,
         `  Listening on:    ${node.addresses().join("\n                   ")}`,
         devnet
-          ? `  Network:         embedded local network (${devnet.nodes.length} supplier nodes on 127.0.0.1; no bootstrap peers given)`
+          ? `  Network:         embedded local network (${devnet.ids.length} supplier nodes on 127.0.0.1; no bootstrap peers given)`
           : `  Network:         ${config.bootstrap.length} bootstrap peer(s)`,
         `  Data:            ${dataDir}`,
         "Press Ctrl-C to stop.",

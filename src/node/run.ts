@@ -253,7 +253,7 @@ export function nodeApiBackend(
     status: () => ({
       ...node.status(),
       devnet: devnet
-        ? { running: true, suppliers: devnet.nodes.length }
+        ? { running: true, suppliers: devnet.ids.length }
         : { running: false, suppliers: 0 },
     }),
     peers: () => node.peers(),
