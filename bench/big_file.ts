@@ -1,7 +1,8 @@
 /**
  * A large file through a real `mote start` (embedded network, file-system shard stores): put and
- * get a file of `--gib` GiB (default 2) from disk, sampling the node process's resident memory
- * (VmRSS) every 200 ms, and check the bytes that come back. Linux only (reads /proc).
+ * get a file of `--gib` GiB (default 2) from disk, sampling the resident memory (VmRSS) of each
+ * role every 200 ms: the user's node process, and the embedded suppliers' process. Checks the
+ * bytes that come back. Linux only (reads /proc).
  *
  * `deno run -A bench/big_file.ts [--gib 2]`
  */
@@ -55,27 +56,43 @@ const node = new Deno.Command(Deno.execPath(), {
 }).spawn();
 const line = (await node.stdout.getReader().read()).value!;
 const info = JSON.parse(new TextDecoder().decode(line).split("\n")[0]!);
-const rss = () =>
-  Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${info.pid}/status`))?.[1] ?? 0) * 1024;
+const rssOf = (pid: number) => {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+};
+// The suppliers' process is the node's child.
+const children = Deno.readTextFileSync(`/proc/${info.pid}/task/${info.pid}/children`).trim();
+const devnetPid = Number(children.split(/\s+/)[0]);
+const rss = () => rssOf(info.pid);
 for (let i = 0; i < 100; i++) {
   const r = await run(["suppliers", "--json"]);
   if (r.code === 0 && JSON.parse(new TextDecoder().decode(r.stdout)).suppliers.length >= 6) break;
   await new Promise((r) => setTimeout(r, 300));
 }
-const idle = rss();
-let peak = 0;
-const sampler = setInterval(() => (peak = Math.max(peak, rss())), 200);
+const idle = rss(), devnetIdle = rssOf(devnetPid);
+let peak = 0, devnetPeak = 0;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, rss());
+  devnetPeak = Math.max(devnetPeak, rssOf(devnetPid));
+}, 200);
 let t = performance.now();
 const put = await run(["put", `${work}/big.bin`, "/big.bin", "-q"]);
 const putMs = performance.now() - t;
-const putPeak = peak;
+const putPeak = peak, devnetPutPeak = devnetPeak;
 peak = 0;
+devnetPeak = 0;
 t = performance.now();
 const get = await run(["get", "/big.bin", `${work}/back.bin`, "-q"]);
 const getMs = performance.now() - t;
 clearInterval(sampler);
 if (put.code !== 0 || get.code !== 0) {
   console.error(new TextDecoder().decode(put.stderr), new TextDecoder().decode(get.stderr));
+  const log = await Deno.readTextFile(`${work}/data/logs/mote.log`).catch(() => "");
+  console.error(log.split("\n").filter((l) => / (WARN|ERROR) /.test(l)).slice(-30).join("\n"));
 }
 const same =
   (await new Deno.Command("cmp", { args: [`${work}/big.bin`, `${work}/back.bin`] }).output())
@@ -88,9 +105,10 @@ console.log(
     `identical: ${same}; node RSS idle ${(idle / 2 ** 20).toFixed(0)} MiB, peak during put ${
       (putPeak / 2 ** 20).toFixed(0)
     } MiB, ` +
-    `peak during get ${
-      (peak / 2 ** 20).toFixed(0)
-    } MiB (the node process also runs the 8 embedded suppliers)`,
+    `peak during get ${(peak / 2 ** 20).toFixed(0)} MiB; ` +
+    `the 8 suppliers' process: idle ${(devnetIdle / 2 ** 20).toFixed(0)} MiB, peak during put ${
+      (devnetPutPeak / 2 ** 20).toFixed(0)
+    } MiB, during get ${(devnetPeak / 2 ** 20).toFixed(0)} MiB`,
 );
 node.kill("SIGTERM");
 await node.status;

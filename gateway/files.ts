@@ -12,7 +12,8 @@
  *   per entry in the same order). They are stored with one folder update: tiny files inline, the
  *   rest packed together; unchanged files (same size, mtime and keyed hash) are skipped.
  * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
- *   `POST /api/v1/prune` `{ "path", "keep" }`; `GET /api/v1/suppliers`; `GET /api/v1/du`.
+ *   `POST /api/v1/prune` `{ "path", "keep"?, "days"? }` (a file, or every file under a folder;
+ *   a version stays if among the newest `keep` or younger than `days`); `GET /api/v1/suppliers`; `GET /api/v1/du`.
  *
  * Path segments are percent-decoded one by one; traversal (`..`, `.`, separators, NUL) is
  * refused by the catalog with 400.
@@ -43,7 +44,7 @@ export interface FilesBackend {
   remove(path: string): Promise<void>;
   list(path: string): Promise<unknown[]>;
   versions(path: string): Promise<unknown[]>;
-  prune(path: string, keep: number): Promise<number>;
+  prune(path: string, rule: { keep?: number; days?: number }): Promise<number>;
   suppliers(): Promise<unknown>;
   /** Changes how many suppliers to hire; returns the new code. */
   setSupplierCount(count: number): Promise<{ k: number; m: number }>;
@@ -161,14 +162,27 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     async (c) => c.json({ versions: await b.versions(pathAfter(c.req.path, "/api/v1/versions/")) }),
   );
   app.post("/api/v1/prune", async (c) => {
-    const body = await c.req.json().catch(() => null) as { path?: unknown; keep?: unknown } | null;
+    const body = await c.req.json().catch(() => null) as
+      | { path?: unknown; keep?: unknown; days?: unknown }
+      | null;
+    const keepOk = body?.keep === undefined ||
+      (Number.isInteger(body.keep) && (body.keep as number) >= 1);
+    const daysOk = body?.days === undefined ||
+      (typeof body.days === "number" && Number.isFinite(body.days) && body.days >= 0);
     if (
-      !body || typeof body.path !== "string" || !Number.isInteger(body.keep) ||
-      (body.keep as number) < 1
+      !body || typeof body.path !== "string" || !keepOk || !daysOk ||
+      (body.keep === undefined && body.days === undefined)
     ) {
-      throw new HttpError(400, 'Body must be JSON {"path": "/file", "keep": N ≥ 1}');
+      throw new HttpError(
+        400,
+        'Body must be JSON {"path": "/file-or-folder", "keep": N ≥ 1, "days": D ≥ 0} (keep, days or both)',
+      );
     }
-    return c.json({ deleted: await b.prune(body.path, body.keep as number) });
+    const rule = {
+      ...(body.keep !== undefined ? { keep: body.keep as number } : {}),
+      ...(body.days !== undefined ? { days: body.days as number } : {}),
+    };
+    return c.json({ deleted: await b.prune(body.path, rule) });
   });
   app.get("/api/v1/suppliers", async (c) => c.json(await b.suppliers()));
   app.post("/api/v1/suppliers", async (c) => {

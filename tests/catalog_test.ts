@@ -74,6 +74,39 @@ Deno.test({
       assertEquals(await collect((await catalog.get("/photos/2024/big.bin")).stream), v2);
     });
 
+    await t.step(
+      "prune keeps the newest N and those younger than D days, file or folder",
+      async () => {
+        const bytes = () => randomBytes(BS + 5);
+        for (let i = 0; i < 3; i++) await catalog.put("/logs/deep/b.bin", chunks(bytes()), BS + 5);
+        await catalog.put("/logs/a.bin", chunks(bytes()), BS + 5);
+        await new Promise((r) => setTimeout(r, 1_000));
+        for (let i = 0; i < 2; i++) await catalog.put("/logs/a.bin", chunks(bytes()), BS + 5);
+        const [, middle, oldest] = await catalog.versions("/logs/a.bin");
+        // An age between the first version's and the second's: the two recent versions stay.
+        const age = Date.now() - (oldest!.added + middle!.added) / 2;
+        assertEquals(await catalog.prune("/logs/a.bin", { days: age / 86_400_000 }), 1);
+        assertEquals((await catalog.versions("/logs/a.bin")).length, 2);
+        const ids =
+          (await import("../src/files/mod.ts")).decodeManifest(oldest!.manifest!).blocks[0]!
+            .shards;
+        const held = await Promise.all(net.hired.map((s) => net.customer.has(s, [ids[0]!])));
+        assert(held.every((h) => h[0] === false), "the pruned version's shards are deleted");
+        // A whole folder, recursively: keep the newest of every file.
+        assertEquals(await catalog.prune("/logs", { keep: 1 }), 3);
+        assertEquals((await catalog.versions("/logs/a.bin")).length, 1);
+        assertEquals((await catalog.versions("/logs/deep/b.bin")).length, 1);
+        // Age alone never removes the newest version.
+        assertEquals(await catalog.prune("/logs", { days: 0 }), 0);
+        await assertRejects(() => catalog.prune("/logs/none", 1), NotFoundError);
+        await assertRejects(() => catalog.prune("/logs", { keep: 0 }), RangeError);
+        await catalog.remove("/logs/a.bin");
+        await catalog.remove("/logs/deep/b.bin");
+        await catalog.remove("/logs/deep");
+        await catalog.remove("/logs");
+      },
+    );
+
     await t.step("skipping unchanged files compares size, mtime and the keyed hash", async () => {
       const v = (await catalog.versions("/photos/small.bin"))[0]!;
       assert(await catalog.unchanged("/photos/small.bin", v.size, v.mtime, v.hash));

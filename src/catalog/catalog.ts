@@ -95,6 +95,14 @@ interface LoadedFolder {
   pointer: Uint8Array | null;
 }
 
+/** Which versions {@linkcode Catalog.prune} keeps (either or both; the newest always stays). */
+export interface PruneRule {
+  /** Keep the newest N versions. */
+  keep?: number;
+  /** Keep versions added within the last D days. */
+  days?: number;
+}
+
 /** One small file of {@linkcode Catalog.putBatch}. */
 export interface BatchItem {
   name: string;
@@ -471,21 +479,65 @@ export class Catalog {
     });
   }
 
-  /** Deletes all but the newest `keep` versions of a file; returns how many were deleted. */
-  prune(path: string, keep: number): Promise<number> {
+  /**
+   * Deletes old versions of a file, or of every file under a folder (one folder update per
+   * folder). A version stays if it is among the newest `keep` or younger than `days`; the newest
+   * always stays. A bare number means `{ keep }`. Returns how many versions were deleted.
+   */
+  prune(path: string, rule: PruneRule | number): Promise<number> {
+    const r = typeof rule === "number" ? { keep: rule } : rule;
+    if (r.keep === undefined && r.days === undefined) {
+      throw new RangeError("Give a rule: keep the newest N versions, or those younger than D days");
+    }
+    if (r.keep !== undefined && (!Number.isInteger(r.keep) || r.keep < 1)) {
+      throw new RangeError(`keep must be a whole number of at least 1, got ${r.keep}`);
+    }
+    if (r.days !== undefined && !(Number.isFinite(r.days) && r.days >= 0)) {
+      throw new RangeError(`days must be a number of at least 0, got ${r.days}`);
+    }
+    const cutoff = r.days === undefined ? Infinity : Date.now() - r.days * 86_400_000;
+    // Without a keep count, only age decides (the newest is kept regardless).
+    const keep = r.keep ?? (r.days === undefined ? 1 : 0);
+    const stays = (v: FileVersion, i: number) => i === 0 || i < keep || v.added >= cutoff;
     return this.#serial(async () => {
       const parts = splitPath(path);
-      const name = parts.pop()!;
+      const name = parts.pop();
+      if (name === undefined) return await this.#pruneFolder(await this.#walk([]), stays);
       const folder = await this.#walk(parts);
       const e = folder.version.entries[name];
-      if (!e || e.t !== "f") throw new NotFoundError(`No file at ${path}`);
-      const kept = e.versions.slice(0, Math.max(1, keep)), dropped = e.versions.slice(kept.length);
+      if (!e) throw new NotFoundError(`Nothing at ${path}`);
+      if (e.t === "d") return await this.#pruneFolder(await this.#load(e), stays);
+      const dropped = e.versions.filter((v, i) => !stays(v, i));
       if (dropped.length === 0) return 0;
-      const entries = { ...folder.version.entries, [name]: { t: "f" as const, versions: kept } };
+      const versions = e.versions.filter(stays);
+      const entries = { ...folder.version.entries, [name]: { t: "f" as const, versions } };
       await this.#update(folder, entries);
       await this.#deleteVersions(dropped, entries);
       return dropped.length;
     });
+  }
+
+  async #pruneFolder(
+    folder: LoadedFolder,
+    stays: (v: FileVersion, i: number) => boolean,
+  ): Promise<number> {
+    let deleted = 0;
+    const entries = { ...folder.version.entries };
+    const dropped: FileVersion[] = [];
+    for (const [name, e] of Object.entries(folder.version.entries)) {
+      if (e.t === "d") {
+        deleted += await this.#pruneFolder(await this.#load(e), stays);
+        continue;
+      }
+      const gone = e.versions.filter((v, i) => !stays(v, i));
+      if (gone.length === 0) continue;
+      dropped.push(...gone);
+      entries[name] = { t: "f", versions: e.versions.filter(stays) };
+    }
+    if (dropped.length === 0) return deleted;
+    await this.#update(folder, entries);
+    await this.#deleteVersions(dropped, entries);
+    return deleted + dropped.length;
   }
 
   /**

@@ -362,15 +362,28 @@ export async function versionsCommand(args: string[], dataDir: string, out: Out)
 
 /** `mote prune <remote> --keep N` */
 export async function pruneCommand(args: string[], dataDir: string, out: Out): Promise<number> {
-  const { values, positionals } = parseArgs("prune", args, { keep: { type: "string" } });
+  const { values, positionals } = parseArgs("prune", args, {
+    keep: { type: "string" },
+    days: { type: "string" },
+  });
   expectPositionals("prune", positionals, 1, 1);
-  const keep = Number(values.keep ?? "1");
-  if (!Number.isInteger(keep) || keep < 1) {
-    throw new UsageError("--keep takes a whole number of at least 1", "prune");
+  const rule: { keep?: number; days?: number } = {};
+  if (values.keep !== undefined) {
+    rule.keep = Number(values.keep);
+    if (!Number.isInteger(rule.keep) || rule.keep < 1) {
+      throw new UsageError("--keep takes a whole number of at least 1", "prune");
+    }
   }
+  if (values.days !== undefined) {
+    rule.days = Number(values.days);
+    if (!/^\d+(\.\d+)?$/.test(String(values.days))) {
+      throw new UsageError("--days takes a number of days of at least 0", "prune");
+    }
+  }
+  if (rule.keep === undefined && rule.days === undefined) rule.keep = 1;
   const r = await (await connectToNode(dataDir)).post<{ deleted: number }>("/api/v1/prune", {
     path: normalizeRemote(positionals[0]!),
-    keep,
+    ...rule,
   });
   out(values.json ? json(r) : `Deleted ${r.deleted} old version${r.deleted === 1 ? "" : "s"}.`);
   return 0;

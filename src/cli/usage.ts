@@ -24,7 +24,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   ls: { args: "[remote]", about: "List a folder of your stored files" },
   rm: { args: "<remote>", about: "Remove a file (or an empty folder) and delete its shards" },
   versions: { args: "<remote>", about: "List the stored versions of a file" },
-  prune: { args: "<remote> --keep N", about: "Delete all but the newest N versions of a file" },
+  prune: {
+    args: "<remote> [--keep N] [--days D]",
+    about: "Delete old versions of a file or of every file under a folder",
+  },
   suppliers: {
     args: "[--count N]",
     about: "Hired suppliers and their contracts; --count sets how many to hire",

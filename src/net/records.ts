@@ -60,14 +60,27 @@ export class RecordRouting {
   ): Promise<Uint8Array | undefined> {
     if (this.#p2p.getPeers().length === 0) return undefined;
     const ks = formatRecordKey(key);
-    const signal = withTimeout(opts.signal, opts.timeout ?? 15_000);
+    // kad-dht's query runs on to every close peer; once a few copies are in, or a moment after
+    // the first, the best of them is the answer (records converge through republishing), so a
+    // lookup costs milliseconds rather than the whole query.
+    const enough = new AbortController();
+    const signal = AbortSignal.any([
+      withTimeout(opts.signal, opts.timeout ?? 15_000),
+      enough.signal,
+    ]);
     const found: Uint8Array[] = [];
+    let settle: ReturnType<typeof setTimeout> | undefined;
     try {
       for await (const ev of this.#p2p.services.dht.get(utf8(ks), { signal })) {
-        if (ev.name === "VALUE") found.push(ev.value);
+        if (ev.name !== "VALUE") continue;
+        found.push(ev.value);
+        if (found.length >= QUORUM) break;
+        settle ??= setTimeout(() => enough.abort(), SETTLE_MS);
       }
     } catch (e) {
       if (found.length === 0 && !signal.aborted && !/not found|no peers/i.test(String(e))) throw e;
+    } finally {
+      clearTimeout(settle);
     }
     if (found.length === 0) return undefined;
     try {
@@ -77,6 +90,11 @@ export class RecordRouting {
     }
   }
 }
+
+/** Copies of a record after which a lookup stops. */
+const QUORUM = 3;
+/** How long a lookup waits for more copies after the first (ms). */
+const SETTLE_MS = 400;
 
 function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
   return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);

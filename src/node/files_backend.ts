@@ -83,8 +83,8 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         stored: v.inline ? "inline" : v.pack ? "packed" : "shards",
       }));
     },
-    async prune(path, keep) {
-      return await (await storage.catalog()).prune(path, keep);
+    async prune(path, rule) {
+      return await (await storage.catalog()).prune(path, rule);
     },
     suppliers() {
       const { k, m } = storage.ecc;
