@@ -5,7 +5,10 @@
  *   a chunked body, `X-Mote-Size`) is required; `X-Mote-Mtime` (ms) records the source's modification time; with
  *   `X-Mote-Skip-Unchanged: 1` an upload whose size, mtime and keyed hash match the newest
  *   version is skipped (`{"skipped": true}`), and one that only looks unchanged answers 409 so
- *   the client sends it again without the header.
+ *   the client sends it again without the header. An upload with an mtime that was interrupted
+ *   resumes when sent again with the same path, size and mtime (`"resumed"` counts the bytes
+ *   already stored); if the content changed meanwhile it answers 409, and sending it again
+ *   stores it as a new version.
  * - `GET /api/v1/files/<path>[?version=N]`: streams a file, with single `Range` requests (206).
  * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
  *   `POST /api/v1/prune` `{ "path", "keep" }`; `GET /api/v1/suppliers`; `GET /api/v1/du`.
