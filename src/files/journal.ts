@@ -11,8 +11,8 @@
  *
  * One entry per put in progress, found by remote path, size and mtime (only puts with an mtime
  * are journalled). On disk it is one append-only log (`_journal_codec.ts`): a synced append of
- * a few hundred bytes costs about 1.2 ms here (BENCHMARKS.md) whatever the file's size, where
- * rewriting the whole journal for every block would grow with the upload. Appends waiting while
+ * a record costs 0.6 to 1 ms here (BENCHMARKS.md) whatever the file's size, where rewriting the
+ * whole journal for every block would grow with the upload. Appends waiting while
  * one is written go out together as one. A torn last frame is dropped (a torn `started` record
  * was never synced, so its block was never encrypted); damage before the end drops every entry,
  * since a later `started` record may be lost (a fresh key is always safe: only the resume is

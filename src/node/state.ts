@@ -77,7 +77,7 @@ export function dirState(dir: string): NodeState {
       using f = await Deno.open(path, { append: true, create: true, mode: 0o600 });
       for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
       if (opts.sync) {
-        // Measured on ext4 (BENCHMARKS.md): about 1.2 ms per synced append of a few hundred bytes.
+        // Measured on ext4 (BENCHMARKS.md): 0.6 to 1 ms per synced append of a few dozen bytes.
         await f.syncData();
         if (isNew) await syncDir(dir);
       }
