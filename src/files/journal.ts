@@ -20,7 +20,8 @@
  * outweigh live ones.
  *
  * Bounds: at most 64 entries (the oldest goes), none older than 7 days, at most 128 MiB of
- * records (a put that could need more is not journalled: it works, but cannot resume).
+ * records. A put that could need more (beyond about 960 GiB in 4 MiB blocks with 4+2) is not
+ * journalled: it works, but cannot resume.
  */
 import { blockCount } from "../crypto/block.ts";
 import { randomBytes } from "../crypto/hash.ts";
@@ -240,7 +241,9 @@ export class UploadJournal {
     if (!e) return; // a record after its entry's end: nothing to apply
     if (r.t === "end") this.#entries.delete(r.id);
     else {
-      e.bytes += bytes;
+      // A record repeated for one block (placed again after a resume) leaves dead bytes behind.
+      const map = r.t === "started" ? e.started : e.placed;
+      if (!map.has(r.i)) e.bytes += bytes;
       if (r.t === "started") e.started.set(r.i, r.h);
       else e.placed.set(r.i, { len: r.len, shards: r.shards });
     }
@@ -322,11 +325,11 @@ export class UploadJournal {
 }
 
 /**
- * A generous estimate of the bytes an entry's records may take: a started record is about 70
- * bytes, a placed one about 60 per shard id.
+ * A generous estimate of the bytes an entry's records may take, per block: a started frame is
+ * 85 bytes, a placed one about 60 plus 54 per shard id (382 bytes for 4+2).
  */
-function needBytes(b: Pick<JournalEntry, "size" | "blockSize" | "k" | "m">): number {
-  return 200 + blockCount(b.size, b.blockSize) * (80 + 60 * (b.k + b.m));
+function needBytes(b: Pick<JournalEntry, "path" | "size" | "blockSize" | "k" | "m">): number {
+  return 200 + 4 * b.path.length + blockCount(b.size, b.blockSize) * (160 + 64 * (b.k + b.m));
 }
 
 /** The records that rebuild an entry. */
