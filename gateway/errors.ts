@@ -37,6 +37,7 @@ const BY_NAME: Record<string, ContentfulStatusCode> = {
   ContractError: 409,
   SupplierError: 502,
   ChangedError: 409,
+  ResumeMismatchError: 409,
 };
 
 /** Turns any thrown value into a JSON error response. */

@@ -5,7 +5,10 @@
  *   a chunked body, `X-Mote-Size`) is required; `X-Mote-Mtime` (ms) records the source's modification time; with
  *   `X-Mote-Skip-Unchanged: 1` an upload whose size, mtime and keyed hash match the newest
  *   version is skipped (`{"skipped": true}`), and one that only looks unchanged answers 409 so
- *   the client sends it again without the header.
+ *   the client sends it again without the header. An upload with an mtime that was interrupted
+ *   resumes when sent again with the same path, size and mtime (`"resumed"` counts the bytes
+ *   already stored); if the content changed meanwhile it answers 409, and sending it again
+ *   stores it as a new version.
  * - `GET /api/v1/files/<path>[?version=N]`: streams a file, with single `Range` requests (206).
  * - `POST /api/v1/batch/<folder>`: several small files of one folder in one request
  *   (`multipart/form-data`: a `meta` field, JSON `[{ "name", "mtime"? }]`, then one `file` part

@@ -1,6 +1,7 @@
 /**
  * An upload interrupted with Ctrl-C changes nothing: the previous version stays the newest and
- * reads back intact, and running the same command again completes the new version.
+ * reads back intact, and running the same command again completes the new version, resuming it
+ * (what the node had stored before the Ctrl-C is not sent again).
  */
 import { randomBytes } from "../src/crypto/hash.ts";
 import { assert, assertEquals } from "./_assert.ts";
@@ -38,7 +39,23 @@ Deno.test({
         stderr: "piped",
         env: { NO_COLOR: "1" },
       }).spawn();
-      // Interrupt as soon as the first progress line shows the upload is under way.
+      // Interrupt once the node reports some blocks stored (its progress events) and the first
+      // progress line shows the upload under way.
+      const token = (await Deno.readTextFile(`${work}/data/api-token`)).trim();
+      const events = await fetch(`${node.info.api}/api/v1/events`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const progress = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const until = Date.now() + 60_000;
+      for (let text = "", stored = 0; stored < 8 << 20 && Date.now() < until;) {
+        const { value, done } = await progress.read();
+        if (done) break;
+        text = (text + value).slice(-4096);
+        for (const m of text.matchAll(/event: put:progress\ndata: (.*)\n/g)) {
+          stored = Math.max(stored, JSON.parse(m[1]!).bytes);
+        }
+      }
+      await progress.cancel();
       const reader = child.stderr.getReader();
       let err = "";
       const deadline = Date.now() + 30_000;
@@ -65,6 +82,7 @@ Deno.test({
 
       const again = await mote(["put", `${work}/f.bin`, "/f.bin", "-q", ...data], 120_000);
       assertEquals(again.code, 0, again.stderr);
+      assert(/Resumed: [\d.]+ MiB was already stored/.test(again.stdout), again.stdout);
       assertEquals(
         JSON.parse((await mote(["versions", "/f.bin", "--json", ...data])).stdout).length,
         2,

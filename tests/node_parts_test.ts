@@ -377,7 +377,19 @@ for (const [impl, withState] of IMPLEMENTATIONS) {
       for (const name of BAD_NAMES) {
         await assertRejects(() => s.read(name), TypeError, "Invalid state file name");
         await assertRejects(() => s.write(name, new Uint8Array(1)), TypeError);
+        await assertRejects(() => s.append(name, new Uint8Array(1)), TypeError);
       }
+    }));
+
+  Deno.test(`${impl} appends to the end of a file, creating it, synced or not`, () =>
+    withState(async (s) => {
+      await s.append("log", new Uint8Array([1, 2]));
+      await s.append("log", new Uint8Array([3]), { sync: true });
+      await s.append("log", new Uint8Array(0));
+      assertEquals(await s.read("log"), new Uint8Array([1, 2, 3]));
+      await s.write("log", new Uint8Array([9]), { secret: true, sync: true });
+      await s.append("log", new Uint8Array([8]), { sync: true });
+      assertEquals(await s.read("log"), new Uint8Array([9, 8]));
     }));
 
   Deno.test(`${impl} reports a bad name as a rejected promise, not a synchronous throw`, () =>
@@ -429,6 +441,9 @@ Deno.test("dirState() writes secrets owner-only in an owner-only directory", {
       0,
       "not writable by others",
     );
+    // An appended file may hold secrets (the upload journal holds data keys): owner-only.
+    await s.append("journal.log", new Uint8Array([1]), { sync: true });
+    assertEquals((await Deno.stat(`${where}/journal.log`)).mode! & 0o777, 0o600);
     // Rewriting a public file as a secret tightens it.
     await s.write("public.txt", new Uint8Array([3]), { secret: true });
     assertEquals((await Deno.stat(`${where}/public.txt`)).mode! & 0o777, 0o600);

@@ -15,7 +15,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { generateDataKey } from "../crypto/block.ts";
+import { DEFAULT_BLOCK_SIZE, generateDataKey } from "../crypto/block.ts";
 import { randomBytes, sha256 } from "../crypto/hash.ts";
 import { concat, equals, toHex, utf8 } from "../encoding/bytes.ts";
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
@@ -27,8 +27,10 @@ import type { Customer } from "../suppliers/customer.ts";
 import { decodeManifest, encodeManifest, type FileManifest } from "../files/manifest.ts";
 import { getFile, type ReadStats } from "../files/get.ts";
 import type { ShardLocator } from "../files/locator.ts";
+import type { UploadJournal } from "../files/journal.ts";
 import { RepairQueue } from "../files/repair.ts";
-import { type PendingShard, putFile, type PutProgress } from "../files/put.ts";
+import { ResumeMismatchError } from "../files/resume.ts";
+import { type PendingShard, putFile, type PutProgress, type PutStats } from "../files/put.ts";
 import {
   checkName,
   decodeFolder,
@@ -43,6 +45,7 @@ import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
 import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder } from "./pack.ts";
 import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
+import { forget, openEntry, resumeOptions } from "./_resume.ts";
 
 /** Packs kept after a read (each at most 4 MiB). */
 const PACKS_CACHED = 8;
@@ -76,6 +79,8 @@ export interface CatalogOptions {
   suppliers: () => string[];
   /** Where shards a put could not place are queued (kept in memory when absent). */
   repairs?: RepairQueue;
+  /** Where puts with an mtime record their progress, so an interrupted one can resume. */
+  journal?: UploadJournal;
   k: number;
   m: number;
   blockSize?: number;
@@ -253,12 +258,23 @@ export class Catalog {
     );
   }
 
-  /** Stores a new version of the file at `path` (creating folders on the way). */
+  /**
+   * Stores a new version of the file at `path` (creating folders on the way). With an `mtime`
+   * and a journal, a put interrupted earlier with the same path, size and mtime resumes under
+   * its saved key; if the source changed meanwhile, this throws {@linkcode ResumeMismatchError}
+   * and drops the saved state, so putting it again starts a new version with a fresh key.
+   * `stats.resumed` tells how many bytes were already stored.
+   */
   put(
     path: string,
     source: AsyncIterable<Uint8Array>,
     size: number,
-    opts: { mtime?: number; signal?: AbortSignal; onProgress?: (p: PutProgress) => void } = {},
+    opts: {
+      mtime?: number;
+      signal?: AbortSignal;
+      onProgress?: (p: PutProgress) => void;
+      stats?: PutStats;
+    } = {},
   ): Promise<FileVersion> {
     return this.#serial(async () => {
       const parts = splitPath(path);
@@ -266,7 +282,11 @@ export class Catalog {
       if (!name) throw new SyntaxError("Give a file path, not the root");
       const hasher = new ContentHasher(this.contentKey());
       const hashed = hasher.wrap(source);
-      const key = generateDataKey();
+      const { journal } = this.options, log = this.options.node.log;
+      const entry = size > INLINE_MAX && opts.mtime !== undefined
+        ? await this.#openEntry([...parts, name].join("/"), size, opts.mtime)
+        : undefined;
+      const key = entry?.key ?? generateDataKey();
       const stamp = async () => ({
         size,
         mtime: opts.mtime ?? Date.now(),
@@ -284,20 +304,30 @@ export class Catalog {
         }
         version = { ...await stamp(), inline };
       } else {
-        const { manifest, pending } = await putFile(hashed, size, {
-          ...this.#placement(),
-          key,
-          signal: opts.signal,
-          onProgress: opts.onProgress,
-        });
-        await this.#queue(manifest, pending);
-        version = { ...await stamp(), manifest: encodeManifest(manifest) };
+        let put;
+        try {
+          put = await putFile(hashed, size, {
+            ...this.#placement(),
+            key,
+            signal: opts.signal,
+            onProgress: opts.onProgress,
+            ...(entry && journal ? resumeOptions(journal, entry) : {}),
+          });
+        } catch (e) {
+          if (e instanceof ResumeMismatchError && entry) await forget(journal!, entry, log);
+          throw e;
+        }
+        if (opts.stats) opts.stats.resumed = put.resumed;
+        await this.#queue(put.manifest, put.pending);
+        version = { ...await stamp(), manifest: encodeManifest(put.manifest) };
       }
       const folder = await this.#walk(parts, true);
       const prev = folder.version.entries[name];
       if (prev?.t === "d") throw new SyntaxError(`${path} is a folder`);
       const versions = [version, ...(prev?.t === "f" ? prev.versions : [])];
       await this.#update(folder, { ...folder.version.entries, [name]: { t: "f", versions } });
+      // Only now: a crash before this leaves the entry, and the next put finds its key in use.
+      if (entry) await forget(journal!, entry, log);
       return version;
     });
   }
@@ -382,6 +412,26 @@ export class Catalog {
       if (results.some((r) => !r.skipped)) await this.#update(folder, entries);
       return results;
     });
+  }
+
+  /** The journal entry of a put with an mtime (`_resume.ts`), if there is a journal. */
+  #openEntry(path: string, size: number, mtime: number) {
+    const { journal, k, m, blockSize = DEFAULT_BLOCK_SIZE } = this.options;
+    if (!journal) return Promise.resolve(undefined);
+    const keyInUse = async (key: Uint8Array) => {
+      try {
+        return (await this.versions(path)).some((v) => equals(v.key, key));
+      } catch (e) {
+        if (e instanceof NotFoundError) return false;
+        throw e;
+      }
+    };
+    return openEntry(
+      journal,
+      { path, size, mtime, k, m, blockSize },
+      keyInUse,
+      this.options.node.log,
+    );
   }
 
   /** Streams a file (its newest version, or `version` counting from 0 = newest). */
@@ -629,6 +679,17 @@ export class Catalog {
       }
     };
     await visit({ t: "d", ...this.#root! });
+    // Blocks an interrupted put already placed stay kept while its journal entry lives, so a
+    // resume days later still finds them (the entry expires after 7 days).
+    for (const e of this.options.journal?.entries ?? []) {
+      if (e.placed.size === 0) continue;
+      objects.push({
+        id: await sha256(utf8(`journal:${e.id}`)),
+        k: e.k,
+        m: e.m,
+        blocks: [...e.placed.values()].map((b) => [...b.shards]),
+      });
+    }
     return { records, objects };
   }
 

@@ -2,7 +2,8 @@
  * File commands: `put`, `get`, `ls`, `rm`, `versions`, `prune`, `suppliers`, `du`. They stream
  * through the running node's API. `put` of a folder skips files whose size, mtime and keyed hash
  * match the newest version; Ctrl-C cancels cleanly (an interrupted upload adds no version, and
- * `get` writes to a temporary file that is renamed only when complete).
+ * running the put again resumes it, sending only what was not stored yet; `get` writes to a
+ * temporary file that is renamed only when complete).
  */
 import { basename, dirname, join } from "node:path";
 import { formatSize } from "../config/mod.ts";
@@ -109,6 +110,10 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
       } unchanged, ` +
         `${formatSize(sent.reduce((a, r) => a + r.size, 0))} uploaded`,
     );
+    const resumed = results.reduce((a, r) => a + r.resumed, 0);
+    if (resumed > 0) {
+      out(`Resumed: ${formatSize(resumed)} was already stored by an interrupted put.`);
+    }
     const under = results.filter((r) => r.underReplicated > 0).length;
     if (under) {
       out(
@@ -134,6 +139,8 @@ interface PutResult {
   size: number;
   skipped: boolean;
   underReplicated: number;
+  /** Bytes an interrupted put had already stored. */
+  resumed: number;
 }
 
 /** Sends small files of one remote folder in one request. */
@@ -173,6 +180,7 @@ async function putBatch(
     size: x.size,
     skipped: x.skipped,
     underReplicated: r.underReplicated,
+    resumed: 0,
   }));
 }
 
@@ -199,13 +207,22 @@ async function putOne(
         },
         signal,
       });
-      const r = await res.json() as { size: number; skipped?: boolean; underReplicated?: number };
-      progress.finish(r.skipped ? "unchanged" : "stored");
+      const r = await res.json() as {
+        size: number;
+        skipped?: boolean;
+        underReplicated?: number;
+        resumed?: number;
+      };
+      const resumed = r.resumed ?? 0;
+      progress.finish(
+        r.skipped ? "unchanged" : resumed ? `stored (resumed ${formatSize(resumed)})` : "stored",
+      );
       return {
         path: remote,
         size: r.size,
         skipped: r.skipped === true,
         underReplicated: r.underReplicated ?? 0,
+        resumed,
       };
     } finally {
       try {
@@ -213,12 +230,15 @@ async function putOne(
       } catch { /* the body stream closed it */ }
     }
   };
-  try {
-    return await send(mtime !== undefined);
-  } catch (e) {
-    // Same size and time but new content: the node asks for the whole file.
-    if ((e as { status?: number }).status === 409) return await send(false);
-    throw e;
+  // 409 means: same size and time as the newest version but new content, or content that
+  // changed since an interrupted upload of it. Either way the node asks for the whole file again,
+  // and at most once each.
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await send(attempt === 0 && mtime !== undefined);
+    } catch (e) {
+      if ((e as { status?: number }).status !== 409 || attempt === 2) throw e;
+    }
   }
 }
 

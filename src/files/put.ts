@@ -9,14 +9,27 @@
  * A block counts as stored once at least k + 1 of its shards are placed. A shard whose supplier
  * refuses or vanishes goes to a spare supplier if there is one, otherwise into the returned
  * pending list (the caller saves it as a repair queue and reports the file under-replicated).
+ *
+ * With `resume`, the put continues one that was interrupted under the same key (`resume.ts`);
+ * `onBlockStarted` is awaited before a block is first encrypted, so a journal can record its
+ * plaintext hash first (`journal.ts`).
  */
-import { blockCount, DEFAULT_BLOCK_SIZE, encryptBlock, importDataKey } from "../crypto/block.ts";
+import {
+  BLOCK_TAG_BYTES,
+  blockCount,
+  DEFAULT_BLOCK_SIZE,
+  encryptBlock,
+  importDataKey,
+} from "../crypto/block.ts";
+import { sha256 } from "../crypto/hash.ts";
 import { shardId } from "../crypto/merkle.ts";
+import { equals } from "../encoding/bytes.ts";
 import { createCodec } from "../erasure/mod.ts";
 import { splitBlock } from "../erasure/split.ts";
 import type { Customer } from "../suppliers/customer.ts";
 import type { ShardLocator } from "./locator.ts";
 import type { BlockRef, FileManifest } from "./manifest.ts";
+import { confirmPlaced, ResumeMismatchError, type ResumeState } from "./resume.ts";
 
 /** A shard that could not be placed yet. */
 export interface PendingShard {
@@ -43,13 +56,31 @@ export interface PutFileOptions {
   suppliers: readonly string[];
   k: number;
   m: number;
-  /** The version's data key: fresh for every version, never reused. */
+  /**
+   * The version's data key: fresh for every version, never reused except to resume the same
+   * version's interrupted put (with `resume`).
+   */
   key: Uint8Array;
   blockSize?: number;
   /** Blocks in flight (default 3). */
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PutProgress) => void;
+  /** What an interrupted put under this same key left (its blocks are checked, then reused). */
+  resume?: ResumeState;
+  /**
+   * Awaited before block `index` is first encrypted under this key, with its plaintext's
+   * SHA-256: it must make the hash durable before resolving (write-ahead).
+   */
+  onBlockStarted?: (index: number, plainHash: Uint8Array) => Promise<void>;
+  /** Called once block `index` is placed (awaited). */
+  onBlockPlaced?: (index: number, ref: BlockRef) => void | Promise<void>;
+}
+
+/** What a put did, beyond its manifest. */
+export interface PutStats {
+  /** Plaintext bytes whose blocks an interrupted put had already placed, reused as they were. */
+  resumed: number;
 }
 
 /** Raised when a block cannot reach k + 1 suppliers. */
@@ -67,7 +98,7 @@ export async function putFile(
   source: AsyncIterable<Uint8Array>,
   size: number,
   opts: PutFileOptions,
-): Promise<{ manifest: FileManifest; pending: PendingShard[] }> {
+): Promise<{ manifest: FileManifest; pending: PendingShard[] } & PutStats> {
   const { k, m } = opts;
   const n = k + m;
   if (opts.suppliers.length < n) {
@@ -83,9 +114,32 @@ export async function putFile(
   const pending: PendingShard[] = [];
   const inFlight = new Set<Promise<void>>();
   const limit = Math.max(1, opts.concurrency ?? 3);
-  let done = 0, sent = 0, failure: unknown;
+  let done = 0, sent = 0, resumed = 0, failure: unknown;
+  const reusable = opts.resume?.placed.size
+    ? await confirmPlaced(opts.resume.placed, { ...opts, n, signal: opts.signal })
+    : new Map<number, BlockRef>();
+
+  const finish = (index: number, ref: BlockRef, bytes: number) => {
+    blocks[index] = ref;
+    done++;
+    sent += bytes;
+    opts.onProgress?.({ bytes: sent, total: size, blocks: done, blockCount: count });
+  };
 
   const storeBlock = async (index: number, plain: Uint8Array) => {
+    if (opts.resume || opts.onBlockStarted) {
+      const hash = await sha256(plain);
+      const was = opts.resume?.started.get(index);
+      if (was && !equals(was, hash)) throw new ResumeMismatchError(index);
+      const ref = was && reusable.get(index);
+      if (ref && ref.len === plain.length + BLOCK_TAG_BYTES) {
+        resumed += plain.length;
+        return finish(index, ref, plain.length);
+      }
+      // Never encrypt under this key before the hash is durable: a resume compares against it.
+      if (!was) await opts.onBlockStarted?.(index, hash);
+    }
+    opts.signal?.throwIfAborted();
     const ct = await encryptBlock(key, index, count, plain);
     const { shards } = splitBlock(ct, k);
     const all = [...shards, ...codec.encode(shards)];
@@ -97,10 +151,9 @@ export async function putFile(
         `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed`,
       );
     }
-    blocks[index] = { len: ct.length, shards: ids };
-    done++;
-    sent += plain.length;
-    opts.onProgress?.({ bytes: sent, total: size, blocks: done, blockCount: count });
+    const ref = { len: ct.length, shards: ids };
+    await opts.onBlockPlaced?.(index, ref);
+    finish(index, ref, plain.length);
   };
 
   const place = async (
@@ -135,34 +188,39 @@ export async function putFile(
 
   let buf = new Uint8Array(Math.min(blockSize, Math.max(size, 0)));
   let fill = 0;
-  for await (const chunk of source) {
-    opts.signal?.throwIfAborted();
-    if (failure) break;
-    read += chunk.length;
-    if (read > size) {
-      throw new SourceChangedError(`The source grew past ${size} bytes while it was read`);
-    }
-    let off = 0;
-    while (off < chunk.length) {
-      const take = Math.min(buf.length - fill, chunk.length - off);
-      buf.set(chunk.subarray(off, off + take), fill);
-      fill += take;
-      off += take;
-      if (fill === buf.length && index < count - 1) {
-        await launch(buf);
-        buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
-        fill = 0;
+  try {
+    for await (const chunk of source) {
+      opts.signal?.throwIfAborted();
+      if (failure) break;
+      read += chunk.length;
+      if (read > size) {
+        throw new SourceChangedError(`The source grew past ${size} bytes while it was read`);
+      }
+      let off = 0;
+      while (off < chunk.length) {
+        const take = Math.min(buf.length - fill, chunk.length - off);
+        buf.set(chunk.subarray(off, off + take), fill);
+        fill += take;
+        off += take;
+        if (fill === buf.length && index < count - 1) {
+          await launch(buf);
+          buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
+          fill = 0;
+        }
       }
     }
-  }
-  if (!failure) {
-    if (read !== size) {
-      throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
+    if (!failure) {
+      if (read !== size) {
+        throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
+      }
+      await launch(buf.subarray(0, fill));
     }
-    await launch(buf.subarray(0, fill));
+  } finally {
+    // No block may outlive the put, even a failed one: a resume that starts next must not meet
+    // it still recording or encrypting under the same key.
+    await Promise.all(inFlight);
   }
-  await Promise.all(inFlight);
   if (failure) throw failure;
   await opts.locator.save();
-  return { manifest: { v: 1, size, blockSize, k, m, blocks }, pending };
+  return { manifest: { v: 1, size, blockSize, k, m, blocks }, pending, resumed };
 }

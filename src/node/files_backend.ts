@@ -1,7 +1,7 @@
 /**
- * The node API's file routes over the storage service: uploads (with skip-if-unchanged and
- * progress events), downloads with ranges, listing, versions, removal, pruning, suppliers and
- * space used per supplier.
+ * The node API's file routes over the storage service: uploads (with skip-if-unchanged, resume of
+ * an interrupted upload, and progress events), downloads with ranges, listing, versions, removal,
+ * pruning, suppliers and space used per supplier.
  */
 import type { FilesBackend } from "../../gateway/files.ts";
 import { ContentHasher } from "../catalog/mod.ts";
@@ -31,9 +31,13 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         }
       }
       let last = 0;
+      const stats = { resumed: 0 };
+      // A ResumeMismatchError (the source changed since the interrupted upload) answers 409
+      // without reading the rest of the body; sending the file again starts a new version.
       const version = await catalog.put(path, body, size, {
         mtime: opts.mtime,
         signal: opts.signal,
+        stats,
         onProgress: (p) => {
           const now = Date.now();
           if (now - last < 250 && p.bytes < p.total) return;
@@ -48,6 +52,7 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         added: version.added,
         versions: (await catalog.versions(path)).length,
         underReplicated: catalog.pending,
+        resumed: stats.resumed,
       };
     },
     async putBatch(dir, items, signal) {

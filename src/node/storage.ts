@@ -6,7 +6,7 @@
 import { shardId } from "../crypto/merkle.ts";
 import { Catalog } from "../catalog/mod.ts";
 import { eccForSuppliers } from "../erasure/mod.ts";
-import { RepairQueue, ShardLocator } from "../files/mod.ts";
+import { RepairQueue, ShardLocator, UploadJournal } from "../files/mod.ts";
 import { Customer, isLive } from "../suppliers/mod.ts";
 import type { MoteNode } from "./node.ts";
 import type { NodeState } from "./state.ts";
@@ -39,6 +39,8 @@ export class StorageService {
   readonly customer: Customer;
   readonly locator: ShardLocator;
   readonly repairs: RepairQueue;
+  /** Puts in progress, so an interrupted one resumes under its saved key. */
+  readonly journal: UploadJournal;
   readonly options: StorageOptions;
   #catalog?: Catalog;
   #opening?: Promise<Catalog>;
@@ -55,6 +57,7 @@ export class StorageService {
     this.customer = new Customer(node, state, { shardId, maxShard: 4 << 20, timeout: 30_000 });
     this.locator = new ShardLocator(state);
     this.repairs = new RepairQueue(state);
+    this.journal = new UploadJournal(state, { log: node.log.child("journal") });
   }
 
   /** The erasure code in use. */
@@ -75,6 +78,7 @@ export class StorageService {
     await this.customer.load();
     await this.locator.load();
     await this.repairs.load();
+    await this.journal.load();
     const tick = () => {
       this.#tick().catch((e) => {
         this.#lastError = (e as Error).message;
@@ -144,6 +148,7 @@ export class StorageService {
         locator: this.locator,
         suppliers: () => this.#readers(),
         repairs: this.repairs,
+        journal: this.journal,
         k,
         m,
         blockSize: this.options.blockSize,
