@@ -50,6 +50,8 @@ export interface PutFileOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PutProgress) => void;
+  /** Called for every shard placed, so a caller that drops the result can delete them. */
+  onPlaced?: (id: string, supplier: string) => void;
 }
 
 /** Raised when a block cannot reach k + 1 suppliers. */
@@ -114,6 +116,7 @@ export async function putFile(
       try {
         await opts.customer.putShard(supplier, id, bytes, opts.signal);
         opts.locator.record(id, supplier);
+        opts.onPlaced?.(id, supplier);
         return true;
       } catch (e) {
         if (opts.signal?.aborted) throw e;
@@ -135,31 +138,38 @@ export async function putFile(
 
   let buf = new Uint8Array(Math.min(blockSize, Math.max(size, 0)));
   let fill = 0;
-  for await (const chunk of source) {
-    opts.signal?.throwIfAborted();
-    if (failure) break;
-    read += chunk.length;
-    if (read > size) {
-      throw new SourceChangedError(`The source grew past ${size} bytes while it was read`);
-    }
-    let off = 0;
-    while (off < chunk.length) {
-      const take = Math.min(buf.length - fill, chunk.length - off);
-      buf.set(chunk.subarray(off, off + take), fill);
-      fill += take;
-      off += take;
-      if (fill === buf.length && index < count - 1) {
-        await launch(buf);
-        buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
-        fill = 0;
+  try {
+    for await (const chunk of source) {
+      opts.signal?.throwIfAborted();
+      if (failure) break;
+      read += chunk.length;
+      if (read > size) {
+        throw new SourceChangedError(`The source grew past ${size} bytes while it was read`);
+      }
+      let off = 0;
+      while (off < chunk.length) {
+        const take = Math.min(buf.length - fill, chunk.length - off);
+        buf.set(chunk.subarray(off, off + take), fill);
+        fill += take;
+        off += take;
+        if (fill === buf.length && index < count - 1) {
+          await launch(buf);
+          buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
+          fill = 0;
+        }
       }
     }
-  }
-  if (!failure) {
-    if (read !== size) {
-      throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
+    if (!failure) {
+      if (read !== size) {
+        throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
+      }
+      await launch(buf.subarray(0, fill));
     }
-    await launch(buf.subarray(0, fill));
+  } catch (e) {
+    // A failing source (or abort) must not leave blocks placing shards after this returns: a
+    // caller that cleans up what was placed needs to see all of it.
+    await Promise.allSettled(inFlight);
+    throw e;
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
