@@ -37,10 +37,10 @@ export interface StorageNet extends AsyncDisposable {
   hired: string[];
 }
 
-/** Starts `count` suppliers and an owner that hires them all. */
+/** Starts `count` suppliers and an owner that hires `hire` of them (default all). */
 export async function startStorageNet(
   count: number,
-  opts: { timeout?: number; overrides?: NodeOverrides } = {},
+  opts: { timeout?: number; overrides?: NodeOverrides; hire?: number } = {},
 ): Promise<StorageNet> {
   const cluster = await startCluster(count + 1, opts.overrides);
   try {
@@ -53,9 +53,10 @@ export async function startStorageNet(
       timeout: opts.timeout ?? 5_000,
     });
     await customer.load();
-    const contracts = await customer.hire(count, 256 << 20, 3_600_000);
-    if (contracts.length !== count) {
-      throw new Error(`hired ${contracts.length} of ${count} suppliers`);
+    const wanted = opts.hire ?? count;
+    const contracts = await customer.hire(wanted, 256 << 20, 3_600_000);
+    if (contracts.length !== wanted) {
+      throw new Error(`hired ${contracts.length} of ${wanted} suppliers`);
     }
     return {
       cluster,
