@@ -2,13 +2,18 @@
  * Moving stored files to a new erasure map, on real nodes: files stored on 1+1 over two
  * suppliers move to 2+2 once four are hired; every version reads back, old shards leave the
  * suppliers, reads in progress are not cut off, and a prune racing the migration leaves neither
- * orphans nor damage.
+ * orphans nor damage. Then the same through the storage service, as `mote suppliers --count`
+ * drives it.
  */
 import { randomBytes } from "../src/crypto/hash.ts";
 import { Catalog, type MigrationResult } from "../src/catalog/mod.ts";
 import { decodeManifest } from "../src/files/mod.ts";
+import { memoryState } from "../src/node/state.ts";
+import { StorageService } from "../src/node/storage.ts";
+import { storageFilesBackend } from "../src/node/files_backend.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { waitFor } from "./_harness.ts";
+import { type MigrationLine, migrationLine } from "../src/cli/file_commands.ts";
 import { chunks, collect, startStorageNet, type StorageNet } from "./_storage_net.ts";
 
 const BS = 16 * 1024;
@@ -247,4 +252,87 @@ Deno.test({
       });
     }
   },
+});
+
+Deno.test({
+  name: "the storage service migrates in the background after setSupplierCount, with events",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await startStorageNet(4, { hire: 0 });
+    const storage = new StorageService(net.owner, memoryState(), {
+      supplierCount: 2,
+      quota: 256 << 20,
+      term: 3_600_000,
+      blockSize: BS,
+      checkEvery: 300,
+    });
+    const events = net.owner.events.subscribe({ maxQueue: 1000 });
+    try {
+      await storage.start();
+      let catalog: Catalog | undefined;
+      await waitFor(
+        async () => !!(catalog = await storage.catalog().catch(() => undefined)),
+        30_000,
+        "the catalog",
+      );
+      const a = randomBytes(5 * BS), b = randomBytes(3 * BS + 9);
+      await catalog!.put("/x/a.bin", chunks(a), a.length);
+      await catalog!.put("/b.bin", chunks(b), b.length);
+      const backend = storageFilesBackend(storage);
+      assertEquals(storage.migration.code, "1+1");
+
+      assertEquals(storage.setSupplierCount(4), { k: 2, m: 2 });
+      await waitFor(
+        () => {
+          const s = storage.migration;
+          return storage.suppliers().length === 4 && s.code === "2+2" && s.state === "idle" &&
+            s.files === 0 && s.folders === 0;
+        },
+        60_000,
+        "the migration to finish",
+      );
+      const answer = await backend.suppliers() as { code: string; migration: unknown };
+      assertEquals(answer.code, "2+2");
+      assertEquals(answer.migration, { code: "2+2", state: "idle", files: 0, folders: 0 });
+      for (const [path, bytes] of [["/x/a.bin", a], ["/b.bin", b]] as const) {
+        const v = (await catalog!.versions(path))[0]!;
+        assertEquals(decodeManifest(v.manifest!).k, 2);
+        assertEquals(await collect((await catalog!.get(path)).stream), bytes);
+      }
+      await storage.stop();
+      events.close();
+      const seen = [];
+      for await (const e of events) seen.push(e);
+      const moved = seen.filter((e) => e.type === "storage:migrated").map((e) => e.data.path);
+      assertEquals(moved.sort(), ["/b.bin", "/x/a.bin"]);
+      const finished = seen.find((e) =>
+        e.type === "storage:migration" && e.data.state === "finished"
+      );
+      assertEquals(finished?.data.files, 2);
+      assertEquals(finished?.data.code, "2+2");
+    } finally {
+      await storage.stop();
+      events.close();
+    }
+  },
+});
+
+Deno.test("migrationLine() says what is left to move, and nothing when all is moved", async (t) => {
+  const cases: [MigrationLine, string | undefined][] = [
+    [{ code: "4+2", state: "migrating", files: 3, folders: 0 }, "Migrating to 4+2: 3 files left."],
+    [
+      { code: "2+2", state: "migrating", files: 1, folders: 2 },
+      "Migrating to 2+2: 1 file and 2 folders left.",
+    ],
+    [
+      { code: "7+3", state: "waiting", files: 5, folders: 1 },
+      "Migrating to 7+3: 5 files and 1 folder left (waiting for enough suppliers).",
+    ],
+    [{ code: "4+2", state: "idle", files: 0, folders: 0 }, undefined],
+    [{ code: "4+2", state: "counting", files: null, folders: null }, undefined],
+  ];
+  for (const [status, line] of cases) {
+    await t.step(JSON.stringify(status), () => assertEquals(migrationLine(status), line));
+  }
 });

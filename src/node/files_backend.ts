@@ -83,6 +83,7 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         code: `${k}+${m}`,
         wanted: storage.options.supplierCount,
         suppliers: storage.describe(),
+        migration: storage.migration,
       });
     },
     setSupplierCount(count) {
