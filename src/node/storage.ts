@@ -92,7 +92,7 @@ export class StorageService {
       this.#tick().catch((e) => {
         this.#lastError = (e as Error).message;
         this.node.log.debug("storage upkeep failed", { error: e });
-      });
+      }).finally(() => this.migrator.tick());
     };
     tick();
     this.#timer = setInterval(tick, this.options.checkEvery ?? 30_000);
@@ -129,7 +129,6 @@ export class StorageService {
       const catalog = await this.catalog().catch(() => undefined);
       if (catalog?.keepListDue) await catalog.publishKeepList();
     }
-    this.migrator.tick();
   }
 
   /** Files and folders still on an old erasure map, and what the migration is doing. */
