@@ -166,8 +166,9 @@ export async function migrateCatalog(
       const path = "/" + [...parts, name].join("/");
       try {
         const moved = await migrateVersion(host, parts, name, version, map, opts);
-        r.left.files--;
-        r.left.bytes -= version.size;
+        // Clamped: the tree may have changed since it was counted.
+        r.left.files = Math.max(0, r.left.files - 1);
+        r.left.bytes = Math.max(0, r.left.bytes - version.size);
         if (moved) {
           r.files++;
           r.bytes += version.size;
@@ -188,7 +189,7 @@ export async function migrateCatalog(
           (f) => f.manifest && !sameMap(f.manifest, map) ? f.version.entries : null,
         );
         r.folders++;
-        r.left.folders--;
+        r.left.folders = Math.max(0, r.left.folders - 1);
       } catch (e) {
         if (signal?.aborted) throw e;
         r.failed++;
