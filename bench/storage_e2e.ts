@@ -26,7 +26,7 @@ import { startStorageNet } from "../tests/_storage_net.ts";
 import { startDevnet } from "../src/node/devnet.ts";
 import { MoteNode } from "../src/node/node.ts";
 import { memoryState } from "../src/node/state.ts";
-import { Customer } from "../src/suppliers/mod.ts";
+import { Customer, MAX_SHARD } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
 import { createLogger } from "../src/log/mod.ts";
 import { quietNodeOptions } from "./_util.ts";
@@ -125,7 +125,7 @@ const report = (what: string, r: { put: number; get: number; peak: number }) =>
   await owner.start();
   const customer = new Customer(owner, memoryState(), {
     shardId,
-    maxShard: 4 << 20,
+    maxShard: MAX_SHARD,
     timeout: 60_000,
   });
   await customer.load();

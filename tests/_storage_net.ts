@@ -9,7 +9,7 @@ import { concat } from "../src/encoding/bytes.ts";
 import type { MoteNode } from "../src/node/node.ts";
 import { memoryState } from "../src/node/state.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
-import { Customer, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
+import { Customer, MAX_SHARD, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
 import { Catalog } from "../src/catalog/mod.ts";
 import { type Cluster, type NodeOverrides, startCluster } from "./_harness.ts";
@@ -37,10 +37,10 @@ export interface StorageNet extends AsyncDisposable {
   hired: string[];
 }
 
-/** Starts `count` suppliers and an owner that hires them all. */
+/** Starts `count` suppliers and an owner that hires `hire` of them (default all). */
 export async function startStorageNet(
   count: number,
-  opts: { timeout?: number; overrides?: NodeOverrides } = {},
+  opts: { timeout?: number; overrides?: NodeOverrides; hire?: number } = {},
 ): Promise<StorageNet> {
   const cluster = await startCluster(count + 1, opts.overrides);
   try {
@@ -49,13 +49,14 @@ export async function startStorageNet(
     await Promise.all(suppliers.map((s) => s.announce()));
     const customer = new Customer(owner!, memoryState(), {
       shardId,
-      maxShard: 4 << 20,
+      maxShard: MAX_SHARD,
       timeout: opts.timeout ?? 5_000,
     });
     await customer.load();
-    const contracts = await customer.hire(count, 256 << 20, 3_600_000);
-    if (contracts.length !== count) {
-      throw new Error(`hired ${contracts.length} of ${count} suppliers`);
+    const wanted = opts.hire ?? count;
+    const contracts = await customer.hire(wanted, 256 << 20, 3_600_000);
+    if (contracts.length !== wanted) {
+      throw new Error(`hired ${contracts.length} of ${wanted} suppliers`);
     }
     return {
       cluster,
@@ -94,7 +95,7 @@ export async function restoredCatalog(
 ): Promise<{ catalog: Catalog; serving: string[] }> {
   const customer = new Customer(device, memoryState(), {
     shardId,
-    maxShard: 4 << 20,
+    maxShard: MAX_SHARD,
     timeout: 5_000,
   });
   const serving = (await customer.findServing()).map((s) => s.id);

@@ -240,6 +240,7 @@ Deno.test("DEFAULTS holds every option's default in bytes and milliseconds", () 
     maxRecordsPerSigner: 1024,
     rateLimit: 100,
     supply: 0,
+    supplyStore: { driver: "fs", options: {} },
     devnetSupply: 10 * 1024 ** 3,
     supplierCount: 6,
   });
@@ -437,6 +438,35 @@ Deno.test("loadConfig() reads string flags like env and other flags like JSON", 
   });
 });
 
+Deno.test("loadConfig() reads supplyStore from config.json and from MOTE_SUPPLY_STORE as JSON", async () => {
+  const store = { driver: "fs-lite", options: { base: "shards-lite" } };
+  await withConfigFile({ supplyStore: store }, async (dataDir) => {
+    const { config, sources } = await loadConfig({ dataDir });
+    assertEquals([config.supplyStore, sources.supplyStore], [store, "file"]);
+    const env = { MOTE_SUPPLY_STORE: '{"driver":"memory"}' };
+    const fromEnv = await loadConfig({ dataDir, env });
+    assertEquals([fromEnv.config.supplyStore, fromEnv.sources.supplyStore], [
+      { driver: "memory" },
+      "env",
+    ]);
+    await assertRejects(
+      () => loadConfig({ dataDir, env: { MOTE_SUPPLY_STORE: "memory" } }),
+      ConfigError,
+      'Invalid value for MOTE_SUPPLY_STORE: expected a JSON object, as JSON text, received "memory"',
+    );
+    await assertRejects(
+      () => loadConfig({ dataDir, flags: { supplyStore: '{"driver":"memory"}' } }),
+      ConfigError,
+      'Option "supplyStore" has no command-line flag',
+    );
+  });
+  await withDir(async (dataDir) => {
+    const { config } = await loadConfig({ dataDir });
+    config.supplyStore.options!.base = "/elsewhere"; // the result is the caller's to change
+    assertEquals(DEFAULTS.supplyStore, { driver: "fs", options: {} });
+  });
+});
+
 Deno.test("loadConfig() rejects unknown keys and lists the known ones", async () => {
   await withConfigFile({ port: 1, prot: 2, gateway_port: 3 }, async (dataDir, file) => {
     const error = await assertRejects(() => loadConfig({ dataDir }), ConfigError, file);
@@ -509,6 +539,42 @@ Deno.test("loadConfig() rejects values of the wrong type, naming key, type and v
       "apiHost look-alike",
       { apiHost: "127.0.0.300" },
       "remote access to the node API is not supported yet",
+    ],
+    ["supplyStore as a string", { supplyStore: "fs" }, 'expected a JSON object, received "fs"'],
+    ["supplyStore as an array", { supplyStore: [] }, "expected a JSON object, received []"],
+    ["supplyStore without a driver", { supplyStore: {} }, "received undefined"],
+    [
+      "supplyStore driver as a path",
+      { supplyStore: { driver: "../../evil" } },
+      'an unstorage driver name (lower-case letters, digits and -, like "fs-lite"), received "../../evil"',
+    ],
+    ["supplyStore driver with a slash", { supplyStore: { driver: "fs/x" } }, '"fs/x"'],
+    ["supplyStore driver upper case", { supplyStore: { driver: "Redis" } }, '"Redis"'],
+    ["supplyStore driver too long", { supplyStore: { driver: "a".repeat(49) } }, "received"],
+    [
+      "supplyStore unknown key",
+      { supplyStore: { driver: "memory", option: {} } },
+      'unknown key "option"; a supply store has "driver" and "options"',
+    ],
+    [
+      "supplyStore options as a string",
+      { supplyStore: { driver: "fs-lite", options: "/srv" } },
+      '"options" must be an object, received "/srv"',
+    ],
+    [
+      "supplyStore options too long",
+      { supplyStore: { driver: "s3", options: { x: "y".repeat(17_000) } } },
+      '"options" is longer than 16384 bytes',
+    ],
+    [
+      "supplyStore fs with a foreign option",
+      { supplyStore: { driver: "fs", options: { fsync: false } } },
+      'the fs store takes only "base", not "fsync"',
+    ],
+    [
+      "supplyStore fs base not a path",
+      { supplyStore: { driver: "fs", options: { base: 3 } } },
+      '"base" must be a directory path',
     ],
   ];
   for (const [name, content, message] of cases) {

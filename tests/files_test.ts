@@ -222,3 +222,28 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a 1+1 code stores whole 4 MiB blocks (one data shard each, tag included)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await startStorageNet(2);
+    const data = randomBytes((4 << 20) * 2 + 99), key = generateDataKey();
+    const { manifest } = await putFile(chunks(data, 1 << 20), data.length, {
+      customer: net.customer,
+      locator: net.locator,
+      suppliers: net.hired,
+      k: 1,
+      m: 1,
+      key,
+    });
+    assertEquals(manifest.blocks.length, 3);
+    const got = getFile(manifest, key, {
+      customer: net.customer,
+      locator: net.locator,
+      fallback: net.hired,
+    });
+    assertEquals(await collect(got), data);
+  },
+});

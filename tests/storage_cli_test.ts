@@ -171,6 +171,45 @@ Deno.test({
         assert(gone.stderr.includes("404"), gone.stderr);
       });
 
+      await t.step(
+        "mote suppliers --count 4 moves stored files to 2+2 in the background",
+        async () => {
+          const set = await mote(["suppliers", "--count", "4", "--data", dataA]);
+          assertEquals(set.code, 0, set.stderr);
+          assert(set.stdout.includes("New files use 2+2 now"), set.stdout);
+          await waitFor(
+            async () => {
+              const m = JSON.parse((await mote(["suppliers", "--json", "--data", dataA])).stdout)
+                .migration;
+              return m.code === "2+2" && m.state === "idle" && m.files === 0 && m.folders === 0;
+            },
+            60_000,
+            "the migration to 2+2",
+          );
+          const shown = await mote(["suppliers", "--data", dataA]);
+          assert(shown.stdout.startsWith("New files use 2+2 over 4 suppliers"), shown.stdout);
+          assert(!shown.stdout.includes("Migrating"), shown.stdout);
+          const log = await Deno.readTextFile(`${dataA}/logs/mote.log`);
+          assert(
+            /erasure map migration pass finished code=2\+2 files=[1-9]/.test(log),
+            "no pass in the log",
+          );
+          const got = await mote([
+            "get",
+            "/backup/big.bin",
+            `${work}/big.bin`,
+            "-q",
+            "--data",
+            dataA,
+          ]);
+          assertEquals(got.code, 0, got.stderr);
+          assertEquals(
+            await Deno.readFile(`${work}/big.bin`),
+            await Deno.readFile(`${src}/big.bin`),
+          );
+        },
+      );
+
       await t.step("a fresh data dir with only the key file restores every file", async () => {
         assertEquals((await mote(["key", "export", `${work}/me.key`, "--data", dataA])).code, 0);
         const boot = a.info.addresses.find((x) => !x.includes("/ws"))!;

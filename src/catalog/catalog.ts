@@ -43,6 +43,15 @@ import {
 } from "./folder.ts";
 import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
 import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder } from "./pack.ts";
+import {
+  countUnmigrated,
+  migrateCatalog,
+  type MigrateOptions,
+  type MigrationHost,
+  type MigrationResult,
+  ReadTracker,
+  type Unmigrated,
+} from "./migrate.ts";
 import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
 import { forget, openEntry, resumeOptions } from "./_resume.ts";
@@ -142,6 +151,8 @@ export class Catalog {
   #packs = new Map<string, Promise<Uint8Array>>();
   /** Decoded folders by write key, valid while their record is unchanged (bounded). */
   #folders = new Map<string, LoadedFolder>();
+  /** Reads in progress, so a migration deletes a version's old shards only after them. */
+  #reads = new ReadTracker();
 
   #keepSeq = 0;
   #keepRetryAt = 0;
@@ -461,14 +472,17 @@ export class Catalog {
     }
     return {
       version: v,
-      stream: getFile(decodeManifest(v.manifest!), v.key, {
-        customer: this.options.customer,
-        locator: this.options.locator,
-        fallback: this.options.suppliers(),
-        range: opts.range,
-        signal: opts.signal,
-        stats: opts.stats,
-      }),
+      stream: this.#reads.track(
+        v.key,
+        getFile(decodeManifest(v.manifest!), v.key, {
+          customer: this.options.customer,
+          locator: this.options.locator,
+          fallback: this.options.suppliers(),
+          range: opts.range,
+          signal: opts.signal,
+          stats: opts.stats,
+        }),
+      ),
     };
   }
 
@@ -691,6 +705,57 @@ export class Catalog {
       });
     }
     return { records, objects };
+  }
+
+  /** What is still stored on another erasure map than the current one (walks every folder). */
+  unmigrated(signal?: AbortSignal): Promise<Unmigrated> {
+    return countUnmigrated(this.#migrationHost(), undefined, signal);
+  }
+
+  /**
+   * Moves every file version and folder object stored on another erasure map than the current
+   * (k, m) to it, one file at a time (see `migrate.ts`). Unless `ready` says otherwise, it runs
+   * only while `suppliers()` lists at least k + m suppliers.
+   */
+  migrate(opts: MigrateOptions = {}): Promise<MigrationResult> {
+    const ready = opts.ready ??
+      (() => this.options.suppliers().length >= this.options.k + this.options.m);
+    return migrateCatalog(this.#migrationHost(), { ...opts, ready });
+  }
+
+  #migrationHost(): MigrationHost {
+    const folder = async (parts: string[]) => {
+      try {
+        return await this.#walk(parts);
+      } catch (e) {
+        if (e instanceof NotFoundError) return null;
+        throw e;
+      }
+    };
+    return {
+      target: () => ({ k: this.options.k, m: this.options.m }),
+      folder,
+      edit: (parts, change) =>
+        this.#serial(async () => {
+          const f = await folder(parts);
+          const entries = f && change(f);
+          if (!f || !entries) return false;
+          await this.#update(f, entries);
+          return true;
+        }),
+      read: (manifest, key, signal) =>
+        getFile(manifest, key, {
+          customer: this.options.customer,
+          locator: this.options.locator,
+          fallback: this.options.suppliers(),
+          signal,
+        }),
+      store: (source, size, key, { map, signal, onPlaced }) =>
+        putFile(source, size, { ...this.#placement(), ...map, key, signal, onPlaced }),
+      queue: (manifest, pending) => this.#queue(manifest, pending),
+      deleteShards: (ids) => this.#deleteShards(ids),
+      reads: this.#reads,
+    };
   }
 
   /**

@@ -5,5 +5,6 @@
  */
 export * from "./catalog.ts";
 export * from "./folder.ts";
+export * from "./migrate.ts";
 export * from "./records.ts";
 export * from "./seal.ts";

@@ -425,6 +425,7 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
       health: string;
       lastContact: number | null;
     }[];
+    migration?: MigrationLine;
   }>("/api/v1/suppliers");
   if (values.json) return out(json(r)), 0;
   const live = r.suppliers.filter((s) => s.live).length;
@@ -433,6 +434,8 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
       live < r.wanted ? ", looking for more" : ""
     }.`,
   );
+  const migrating = r.migration && migrationLine(r.migration);
+  if (migrating) out(migrating);
   if (r.suppliers.length) {
     out(table(
       ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "CONTRACT", "HEALTH", "LAST CONTACT"],
@@ -447,6 +450,24 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
     ));
   }
   return 0;
+}
+
+/** The migration status in the `/api/v1/suppliers` answer. */
+export interface MigrationLine {
+  code: string;
+  state: string;
+  files: number | null;
+  folders: number | null;
+}
+
+/** "Migrating to 4+2: 3 files left.", or nothing when nothing is left on an old map. */
+export function migrationLine(m: MigrationLine): string | undefined {
+  const files = m.files ?? 0, folders = m.folders ?? 0;
+  if (files + folders === 0) return undefined;
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  return `Migrating to ${m.code}: ${plural(files, "file")}${
+    folders ? ` and ${plural(folders, "folder")}` : ""
+  } left${m.state === "waiting" ? " (waiting for enough suppliers)" : ""}.`;
 }
 
 /** `mote du` */
@@ -500,7 +521,7 @@ async function setCount(text: string, dataDir: string, out: Out): Promise<number
     code = " It applies when the node starts.";
   }
   out(
-    `Saved supplierCount ${count} in ${file}.${code} Files already stored keep their code and stay readable.`,
+    `Saved supplierCount ${count} in ${file}.${code} Files already stored stay readable and move to the new code in the background.`,
   );
   return 0;
 }

@@ -59,8 +59,9 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const file = join(options.dataDir, "config.json");
-  // Copy the default lists: DEFAULTS is frozen, and the result is the caller's to change.
-  const copy = (value: unknown) => Array.isArray(value) ? [...value] : value;
+  // Copy the default lists and objects: DEFAULTS is frozen, and the result is the caller's.
+  const copy = (value: unknown) =>
+    typeof value === "object" && value !== null ? structuredClone(value) : value;
   const values: Record<string, unknown> = Object.fromEntries(
     Object.entries(DEFAULTS).map(([key, value]) => [key, copy(value)]),
   );
@@ -157,6 +158,7 @@ function expected(option: OptionSpec, textual: boolean): string {
     duration: `a duration like "5s" or "1h30m" or a number of ms${range(formatDuration)}`,
     "string[]": textual ? "a comma-separated list" : "an array of strings",
     port: "a port (an integer from 0 to 65535)",
+    object: textual ? "a JSON object, as JSON text" : "a JSON object",
   }[option.type];
   if (!option.nullable) return base;
   return textual ? `${base}, or "auto"` : `${base}, or null (automatic)`;
@@ -178,6 +180,12 @@ function fromText(option: OptionSpec, text: string): unknown {
     }
     case "string[]":
       return trimmed.split(",").map((item) => item.trim()).filter((item) => item !== "");
+    case "object":
+      try {
+        return JSON.parse(trimmed);
+      } catch {
+        return text;
+      }
     default:
       return trimmed;
   }
@@ -226,6 +234,11 @@ function checkValue(option: OptionSpec, raw: unknown, where: string, textual: bo
     case "string[]": {
       if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) return fail();
       return value.map((item: string) => checkString(option, item, fail));
+    }
+    case "object": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return fail();
+      const problem = option.checkObject?.(value as Record<string, unknown>);
+      return problem === undefined ? value : fail(problem);
     }
   }
 }

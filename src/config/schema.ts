@@ -7,6 +7,16 @@
 import type { LogLevel } from "../log/mod.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
+/**
+ * Where a supplier keeps the shards it holds: `fs` is Mote's own file-system store (atomic
+ * writes) at `<data>/shards` or `options.base`; any other name is an unstorage driver, loaded
+ * from `unstorage/drivers/<driver>` and given `options`.
+ */
+export interface SupplyStoreSetting {
+  driver: string;
+  options?: Record<string, unknown>;
+}
+
 /** The options as a user sets them; `null` means "work it out" (see each option). */
 export interface Settings {
   /** Human nickname for the identity document; `""` lets the node pick one. */
@@ -49,6 +59,8 @@ export interface Settings {
   rateLimit: number;
   /** Bytes of disk this node offers to other nodes as a supplier; 0 offers none. */
   supply: number;
+  /** Where this node keeps shards as a supplier. */
+  supplyStore: SupplyStoreSetting;
   /** Bytes each supplier of the embedded network offers. */
   devnetSupply: number;
   /** How many suppliers to hire; the erasure code follows (6 → 4 data + 2 parity shards). */
@@ -71,7 +83,8 @@ export type OptionType =
   | "size"
   | "duration"
   | "string[]"
-  | "port";
+  | "port"
+  | "object";
 
 /** One row of {@linkcode OPTIONS}. */
 export interface OptionSpec {
@@ -80,7 +93,13 @@ export interface OptionSpec {
   /** How the value is written and checked. */
   readonly type: OptionType;
   /** The default as written in config.json (`"10MiB"`, `"36h"`); `null` means automatic. */
-  readonly default: string | number | boolean | readonly string[] | null;
+  readonly default:
+    | string
+    | number
+    | boolean
+    | readonly string[]
+    | Readonly<Record<string, unknown>>
+    | null;
   /** Whether `null` ("auto" in the environment and flags) is accepted. */
   readonly nullable: boolean;
   /** The environment variable: `MOTE_` and the key in SCREAMING_SNAKE case. */
@@ -99,6 +118,8 @@ export interface OptionSpec {
   readonly max?: number;
   /** Further rule for a string or each string of a list: returns what is wrong, if anything. */
   readonly check?: (value: string) => string | undefined;
+  /** The rule for an object: returns what is wrong, if anything. */
+  readonly checkObject?: (value: Record<string, unknown>) => string | undefined;
 }
 
 type Row = Omit<OptionSpec, "key" | "env" | "flag" | "nullable"> & {
@@ -111,6 +132,40 @@ function isLoopback(host: string): boolean {
   if (h === "localhost" || h === "::1" || h === "[::1]") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
   return m !== null && m.slice(1).every((part) => Number(part) <= 255);
+}
+
+/** Driver names allowed: a file name in `unstorage/drivers/`, never a path. */
+export const DRIVER_NAME_RE = /^[a-z0-9][a-z0-9-]{0,47}$/;
+
+/** Most bytes of a supply store's options as JSON (they are settings, not data). */
+const MAX_STORE_OPTIONS = 16 * 1024;
+
+function checkSupplyStore(value: Record<string, unknown>): string | undefined {
+  const extra = Object.keys(value).filter((k) => k !== "driver" && k !== "options");
+  if (extra.length > 0) {
+    return `unknown key ${JSON.stringify(extra[0])}; a supply store has "driver" and "options"`;
+  }
+  const { driver, options } = value;
+  if (typeof driver !== "string" || !DRIVER_NAME_RE.test(driver)) {
+    return `the driver must be "fs" or an unstorage driver name (lower-case letters, digits ` +
+      `and -, like "fs-lite"), received ${JSON.stringify(driver)?.slice(0, 60)}`;
+  }
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return `"options" must be an object, received ${JSON.stringify(options)?.slice(0, 60)}`;
+  }
+  if (JSON.stringify(options).length > MAX_STORE_OPTIONS) {
+    return `"options" is longer than ${MAX_STORE_OPTIONS} bytes of JSON`;
+  }
+  if (driver === "fs") {
+    const bad = Object.keys(options).find((k) => k !== "base");
+    if (bad !== undefined) return `the fs store takes only "base", not ${JSON.stringify(bad)}`;
+    const base = (options as Record<string, unknown>).base;
+    if (base !== undefined && (typeof base !== "string" || base.trim() === "")) {
+      return `"base" must be a directory path`;
+    }
+  }
+  return undefined;
 }
 
 // Declared as a record over Settings so the compiler proves every option has exactly one row;
@@ -245,6 +300,14 @@ const ROWS: { readonly [K in keyof Settings]: Row } = {
     description:
       "Disk space offered to other nodes as a supplier (shards kept in <data>/shards); 0 offers none",
   },
+  supplyStore: {
+    type: "object",
+    default: { driver: "fs", options: {} },
+    noFlag: true,
+    description:
+      "Where supplied shards are kept: driver fs (<data>/shards, or options.base) or an unstorage driver name with its options",
+    checkObject: checkSupplyStore,
+  },
   devnetSupply: {
     type: "size",
     default: "10GiB",
@@ -278,8 +341,17 @@ export function findOption(key: string): OptionSpec | undefined {
   return OPTIONS.find((option) => option.key === key);
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function defaultValue(option: OptionSpec): unknown {
   const value = option.default;
+  if (option.type === "object" && value !== null) return deepFreeze(structuredClone(value));
   if (option.type === "size" && value !== null) return parseSize(value as string | number);
   if (option.type === "duration" && value !== null) return parseDuration(value as string | number);
   return Array.isArray(value) ? Object.freeze([...value]) : value;

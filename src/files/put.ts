@@ -75,6 +75,8 @@ export interface PutFileOptions {
   onBlockStarted?: (index: number, plainHash: Uint8Array) => Promise<void>;
   /** Called once block `index` is placed (awaited). */
   onBlockPlaced?: (index: number, ref: BlockRef) => void | Promise<void>;
+  /** Called for every shard placed, so a caller that drops the result can delete them. */
+  onPlaced?: (id: string, supplier: string) => void;
 }
 
 /** What a put did, beyond its manifest. */
@@ -167,6 +169,7 @@ export async function putFile(
       try {
         await opts.customer.putShard(supplier, id, bytes, opts.signal);
         opts.locator.record(id, supplier);
+        opts.onPlaced?.(id, supplier);
         return true;
       } catch (e) {
         if (opts.signal?.aborted) throw e;
@@ -217,7 +220,8 @@ export async function putFile(
     }
   } finally {
     // No block may outlive the put, even a failed one: a resume that starts next must not meet
-    // it still recording or encrypting under the same key.
+    // it still recording or encrypting under the same key, and a caller that cleans up what was
+    // placed (onPlaced) must see all of it.
     await Promise.all(inFlight);
   }
   if (failure) throw failure;

@@ -97,6 +97,7 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
         code: `${k}+${m}`,
         wanted: storage.options.supplierCount,
         suppliers: storage.describe(),
+        migration: storage.migration,
       });
     },
     setSupplierCount(count) {

@@ -419,9 +419,11 @@ export class MoteNode {
   ): Promise<{ record: SignedRecord; bytes: Uint8Array } | undefined> {
     const ks = formatRecordKey(key);
     const candidates: Uint8Array[] = [];
+    const found = await this.routing.get(key, opts).catch(() => undefined);
+    // The kept copy is read after the network answers: a publish meanwhile raises the accepted
+    // sequence, and a copy read before it would then fail validation below.
     const kept = this.keeper.get(ks);
     if (kept) candidates.push(kept);
-    const found = await this.routing.get(key, opts).catch(() => undefined);
     if (found) candidates.push(found);
     if (candidates.length === 0) return undefined;
     const bytes = candidates[this.validator.select(ks, candidates)]!;

@@ -102,7 +102,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
     }
     let supplier: Supplier | null = null;
     if (config.supply > 0) {
-      supplier = await startSupply(node, state, dataDir, config.supply);
+      supplier = await startSupply(node, state, dataDir, config.supply, config.supplyStore);
       cleanups.push(async () => {
         supplier!.stop();
         await supplier!.store.close();

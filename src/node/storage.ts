@@ -7,7 +7,8 @@ import { shardId } from "../crypto/merkle.ts";
 import { Catalog } from "../catalog/mod.ts";
 import { eccForSuppliers } from "../erasure/mod.ts";
 import { RepairQueue, ShardLocator, UploadJournal } from "../files/mod.ts";
-import { Customer, isLive } from "../suppliers/mod.ts";
+import { Customer, isLive, MAX_SHARD } from "../suppliers/mod.ts";
+import { type MigrationStatus, Migrator } from "./migration.ts";
 import type { MoteNode } from "./node.ts";
 import type { NodeState } from "./state.ts";
 
@@ -23,6 +24,8 @@ export interface StorageOptions {
   blockSize?: number;
   /** How often to retry hiring and check renewals (ms). */
   checkEvery?: number;
+  /** Wait after a migration pass with failures before the next one (ms, default 5 min). */
+  migrateRetry?: number;
 }
 
 /** State file that `key import` writes: until the catalog is found, none may be created. */
@@ -47,6 +50,8 @@ export class StorageService {
   #timer?: ReturnType<typeof setInterval>;
   #stopped = false;
   #lastError = "";
+  /** Moves stored files to the current erasure map in the background. */
+  readonly migrator: Migrator;
 
   #state: NodeState;
 
@@ -54,10 +59,18 @@ export class StorageService {
     this.node = node;
     this.#state = state;
     this.options = options;
-    this.customer = new Customer(node, state, { shardId, maxShard: 4 << 20, timeout: 30_000 });
+    this.customer = new Customer(node, state, { shardId, maxShard: MAX_SHARD, timeout: 30_000 });
     this.locator = new ShardLocator(state);
     this.repairs = new RepairQueue(state);
     this.journal = new UploadJournal(state, { log: node.log.child("journal") });
+    this.migrator = new Migrator({
+      node,
+      catalog: () => this.#catalog,
+      map: () => this.ecc,
+      // Never towards a map that the hired suppliers cannot hold: wait for hiring.
+      ready: () => this.suppliers().length >= this.ecc.k + this.ecc.m,
+      retryAfter: options.migrateRetry,
+    });
   }
 
   /** The erasure code in use. */
@@ -83,7 +96,7 @@ export class StorageService {
       this.#tick().catch((e) => {
         this.#lastError = (e as Error).message;
         this.node.log.debug("storage upkeep failed", { error: e });
-      });
+      }).finally(() => this.migrator.tick());
     };
     tick();
     this.#timer = setInterval(tick, this.options.checkEvery ?? 30_000);
@@ -124,6 +137,11 @@ export class StorageService {
         this.node.events.emit("storage:keep-list", { ...r });
       }
     }
+  }
+
+  /** Files and folders still on an old erasure map, and what the migration is doing. */
+  get migration(): MigrationStatus {
+    return this.migrator.status;
   }
 
   /** The catalog, once enough suppliers are hired (opening it on first use). */
@@ -200,8 +218,9 @@ export class StorageService {
 
   /**
    * Changes how many suppliers to hire. New files use the matching erasure map at once (more
-   * suppliers are hired at the next upkeep tick); files already stored keep the map recorded in
-   * their manifests and stay readable.
+   * suppliers are hired at the next upkeep tick); files already stored stay readable on the map
+   * recorded in their manifests, and are moved to the new one in the background once enough
+   * suppliers are hired.
    */
   setSupplierCount(count: number): { k: number; m: number } {
     if (!Number.isInteger(count) || count < 2 || count > 64) {
@@ -213,12 +232,18 @@ export class StorageService {
       this.#catalog.options.k = k;
       this.#catalog.options.m = m;
     }
+    this.migrator.changed();
     return { k, m };
   }
 
-  /** Stops upkeep. */
-  stop(): void {
+  /** Stops upkeep and a migration in progress (waiting at most 10 s for it to clean up). */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.migrator.stop(),
+      new Promise((r) => (timer = setTimeout(r, 10_000))),
+    ]).finally(() => clearTimeout(timer));
   }
 }

@@ -70,12 +70,18 @@ export interface SupplierOptions {
 }
 
 /**
- * Default settings: shards up to 4 MiB, terms up to 90 days, 7 days of grace after a contract
+ * The largest shard: a whole default block (4 MiB) with its 16-byte GCM tag, with room to spare,
+ * because a 1+1 code stores each block as one data shard.
+ */
+export const MAX_SHARD = (4 << 20) + 4096;
+
+/**
+ * Default settings: shards up to 4 MiB (and a little), terms up to 90 days, 7 days of grace after a contract
  * ends, 24 hours before a shard left out of the keep list counts as a stray.
  */
 export const SUPPLIER_DEFAULTS: Omit<SupplierOptions, "capacity"> = {
   price: 0,
-  maxShard: 4 << 20,
+  maxShard: MAX_SHARD,
   maxTerm: 90 * 24 * 3600 * 1000,
   grace: 7 * 24 * 3600 * 1000,
   strayGrace: 24 * 3600 * 1000,
