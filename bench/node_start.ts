@@ -160,7 +160,10 @@ console.log(`node_start: Deno ${Deno.version.deno}, ${RUNS} runs of each program
 interface ProgramRun {
   /** Spawn until the JSON line (or exit, for --version). */
   ready: number;
+  /** The node's process. */
   rss: number;
+  /** Its child processes (the embedded network's suppliers), 0 without. */
+  childRss: number;
   /** POST /stop until the process exited. */
   stop: number;
   peers: number;
@@ -216,6 +219,12 @@ async function runProgram(extra: string[]): Promise<ProgramRun> {
     const info = JSON.parse(line) as { api: string; pid: number };
     await new Promise((r) => setTimeout(r, 2_000));
     const rss = await rssOf(child.pid);
+    const kids = await Deno.readTextFile(`/proc/${child.pid}/task/${child.pid}/children`)
+      .catch(() => "");
+    let childRss = 0;
+    for (const pid of kids.trim().split(/\s+/).filter(Boolean)) {
+      childRss += await rssOf(Number(pid));
+    }
     const token = (await Deno.readTextFile(`${data}/api-token`)).trim();
     const headers = { authorization: `Bearer ${token}` };
     const status = await (await fetch(`${info.api}/api/v1/status`, {
@@ -233,7 +242,7 @@ async function runProgram(extra: string[]): Promise<ProgramRun> {
     const code = await withDeadline(child.status, 20_000, "waiting for the node to exit");
     const stop = now() - t1;
     if (code.code !== 0) throw new Error(`mote start exited with ${code.code}`);
-    return { ready, rss, stop, peers: status.peers };
+    return { ready, rss, childRss, stop, peers: status.peers };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- stderr ---\n${stderr.slice(-2000)}`);
   } finally {
@@ -301,7 +310,9 @@ const row = (name: string, runs: ProgramRun[]) =>
       runs.map((r) => ms(r.ready)).join(", ")
     }); RSS median ${mib(med(runs.map((r) => r.rss)))} (${
       runs.map((r) => mib(r.rss)).join(", ")
-    }); stop ${ms(med(runs.map((r) => r.stop)))}; peers ${runs.map((r) => r.peers).join(", ")}`,
+    }), child processes ${mib(med(runs.map((r) => r.childRss)))}; stop ${
+      ms(med(runs.map((r) => r.stop)))
+    }; peers ${runs.map((r) => r.peers).join(", ")}`,
   );
 console.log(
   `(b) baseline mod.ts --version (load the code, exit): median ${ms(med(version))} (${
@@ -315,8 +326,10 @@ console.log(
 );
 row("mote start (devnet: 8 suppliers + main node)", devnet);
 row("mote start --no-devnet (main node alone)", alone);
-const perSupplier = (med(devnet.map((r) => r.rss)) - med(alone.map((r) => r.rss))) / 8;
-console.log(`    RSS per devnet supplier (difference / 8): ${mib(perSupplier)}`);
+const perSupplier = (med(devnet.map((r) => r.childRss)) - rssLoaded) / 8;
+console.log(
+  `    RSS per devnet supplier ((suppliers' process − mod.ts imported) / 8): ${mib(perSupplier)}`,
+);
 clearTimeout(watchdog);
 // A process that ever started a libp2p node never exits on its own under Deno: @libp2p/peer-store's
 // lock (mortice) opens a BroadcastChannel and calls `unref?.()`, which Deno's lacks.

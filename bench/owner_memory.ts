@@ -1,0 +1,119 @@
+/**
+ * The owner's memory during a large put and get, measured alone: the 6 suppliers run in their own
+ * process (the embedded network as `mote start` runs it), the owner's data path (putFile, getFile)
+ * in this one, fed from a generated stream so no source buffer counts. Samples this process's RSS,
+ * V8 heap and external (ArrayBuffer) memory every 100 ms.
+ *
+ * `deno run -A bench/owner_memory.ts [--mib 1024] [--concurrency 3] [--ahead 2]`
+ * With `--v8-flags=--expose-gc --live` it collects garbage at every sample, which shows the live
+ * set (what the data path holds) apart from the garbage V8 has not collected yet.
+ */
+import { parseArgs } from "node:util";
+import { shardId } from "../src/crypto/merkle.ts";
+import { generateDataKey } from "../src/crypto/block.ts";
+import { getFile, putFile, ShardLocator } from "../src/files/mod.ts";
+import { startDevnet } from "../src/node/devnet.ts";
+import { MoteNode } from "../src/node/node.ts";
+import { memoryState } from "../src/node/state.ts";
+import { Customer, MAX_SHARD } from "../src/suppliers/mod.ts";
+import { createLogger } from "../src/log/mod.ts";
+import { quietNodeOptions } from "./_util.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    mib: { type: "string", default: "1024" },
+    concurrency: { type: "string", default: "3" },
+    ahead: { type: "string", default: "2" },
+    live: { type: "boolean", default: false },
+  },
+});
+const SIZE = Number(values.mib) * 2 ** 20;
+const GiB = 2 ** 30;
+const devnet = await startDevnet({
+  dir: null,
+  count: 6,
+  supply: 4 * GiB,
+  log: createLogger({ level: "error", sinks: [] }),
+  base: quietNodeOptions([]),
+});
+const owner = new MoteNode({ ...quietNodeOptions(devnet.bootstrap), state: memoryState() });
+await owner.start();
+const customer = new Customer(owner, memoryState(), {
+  shardId,
+  maxShard: MAX_SHARD,
+  timeout: 60_000,
+});
+await customer.load();
+let hired: string[] = [];
+for (let i = 0; i < 30 && hired.length < 6; i++) {
+  hired = (await customer.hire(6, 4 * GiB, 3_600_000)).map((c) => c.terms.supplier);
+  if (hired.length < 6) await new Promise((r) => setTimeout(r, 500));
+}
+if (hired.length < 6) throw new Error(`hired ${hired.length} of 6`);
+
+const piece = new Uint8Array(1 << 20);
+crypto.getRandomValues(piece.subarray(0, 65536));
+async function* source() {
+  for (let i = 0; i < SIZE; i += 1 << 20) {
+    piece[0] = (i >> 20) & 255;
+    yield piece.slice();
+  }
+}
+const gc = values.live ? (globalThis as { gc?: () => void }).gc : undefined;
+let peak = { rss: 0, heap: 0, ext: 0 };
+const sampler = setInterval(() => {
+  gc?.();
+  const m = Deno.memoryUsage();
+  peak = {
+    rss: Math.max(peak.rss, m.rss),
+    heap: Math.max(peak.heap, m.heapUsed),
+    ext: Math.max(peak.ext, m.external),
+  };
+}, 100);
+const mib = (x: number) => (x / 2 ** 20).toFixed(0);
+const show = (what: string, ms: number) => {
+  console.log(
+    `${what}: ${(SIZE / 1e6 / (ms / 1000)).toFixed(0)} MB/s, peak RSS ${mib(peak.rss)} MiB ` +
+      `(V8 heap ${mib(peak.heap)} MiB, ArrayBuffers ${mib(peak.ext)} MiB)`,
+  );
+  peak = { rss: 0, heap: 0, ext: 0 };
+};
+const idle = Deno.memoryUsage();
+console.log(
+  `${values.mib} MiB, owner alone${
+    gc
+      ? ", gc at every sample"
+      : "globalThis" in globalThis && "gc" in globalThis
+      ? ", memory guard on"
+      : ", V8's own schedule"
+  }: idle RSS ${mib(idle.rss)} MiB`,
+);
+const key = generateDataKey(), locator = new ShardLocator();
+let t = performance.now();
+const { manifest } = await putFile(source(), SIZE, {
+  customer,
+  locator,
+  suppliers: hired,
+  k: 4,
+  m: 2,
+  key,
+  concurrency: Number(values.concurrency),
+});
+show(`put (${values.concurrency} blocks in flight)`, performance.now() - t);
+t = performance.now();
+let got = 0;
+for await (
+  const c of getFile(manifest, key, {
+    customer,
+    locator,
+    fallback: hired,
+    ahead: Number(values.ahead),
+  })
+) got += c.length;
+if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
+show(`get (${values.ahead} blocks ahead)`, performance.now() - t);
+clearInterval(sampler);
+await owner.stop();
+await devnet.stop();
+Deno.exit(0);
