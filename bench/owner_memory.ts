@@ -81,13 +81,9 @@ const show = (what: string, ms: number) => {
 };
 const idle = Deno.memoryUsage();
 console.log(
-  `${values.mib} MiB, owner alone${
-    gc
-      ? ", gc at every sample"
-      : "globalThis" in globalThis && "gc" in globalThis
-      ? ", memory guard on"
-      : ", V8's own schedule"
-  }: idle RSS ${mib(idle.rss)} MiB`,
+  `${values.mib} MiB, owner alone${gc ? ", gc at every sample" : ""}: idle RSS ${
+    mib(idle.rss)
+  } MiB`,
 );
 const key = generateDataKey(), locator = new ShardLocator();
 let t = performance.now();

@@ -26,7 +26,7 @@ import { shardId } from "../crypto/merkle.ts";
 import { equals } from "../encoding/bytes.ts";
 import { createCodec } from "../erasure/mod.ts";
 import { splitBlock } from "../erasure/split.ts";
-import type { Customer } from "../suppliers/customer.ts";
+import type { Customer, SupplierError } from "../suppliers/customer.ts";
 import type { ShardLocator } from "./locator.ts";
 import type { BlockRef, FileManifest } from "./manifest.ts";
 import { confirmPlaced, ResumeMismatchError, type ResumeState } from "./resume.ts";
@@ -84,6 +84,9 @@ export interface PutStats {
   /** Plaintext bytes whose blocks an interrupted put had already placed, reused as they were. */
   resumed: number;
 }
+
+/** Pause before trying a shard again after a timeout or broken stream (ms). */
+const RETRY_PAUSE_MS = 1_000;
 
 /** Raised when a block cannot reach k + 1 suppliers. */
 export class PlacementError extends Error {
@@ -150,7 +153,8 @@ export async function putFile(
     const ok = placed.filter(Boolean).length;
     if (ok < k + 1) {
       throw new PlacementError(
-        `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed`,
+        `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed` +
+          (lastError ? ` (last refusal: ${lastError.slice(0, 300)})` : ""),
       );
     }
     const ref = { len: ct.length, shards: ids };
@@ -166,18 +170,29 @@ export async function putFile(
   ): Promise<boolean> => {
     const candidates = [opts.suppliers[index]!, ...opts.suppliers.slice(n)];
     for (const supplier of candidates) {
-      try {
-        await opts.customer.putShard(supplier, id, bytes, opts.signal);
-        opts.locator.record(id, supplier);
-        opts.onPlaced?.(id, supplier);
-        return true;
-      } catch (e) {
-        if (opts.signal?.aborted) throw e;
+      // A timeout or broken stream may pass (a busy supplier, a disk slow to sync): one more
+      // try after a pause, unless the supplier has been failing for a while (then it is down,
+      // and waiting on it for every block would stall the put). A refusal (quota, contract)
+      // goes straight to the next candidate.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await opts.customer.putShard(supplier, id, bytes, opts.signal);
+          opts.locator.record(id, supplier);
+          opts.onPlaced?.(id, supplier);
+          return true;
+        } catch (e) {
+          if (opts.signal?.aborted) throw e;
+          lastError = (e as Error).message;
+          if ((e as SupplierError).refused !== false) break;
+          if (opts.customer.contactOf(supplier).failures > 2) break;
+          await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+        }
       }
     }
     pending.push({ block, index, id, bytes });
     return false;
   };
+  let lastError = "";
 
   let index = 0, read = 0;
   const launch = async (plain: Uint8Array) => {

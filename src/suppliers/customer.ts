@@ -39,9 +39,15 @@ export interface FoundSupplier {
 export class SupplierError extends Error {
   override name = "SupplierError";
   readonly supplier: string;
-  constructor(supplier: string, message: string) {
+  /**
+   * True when the supplier answered with a refusal (quota, contract, bad request): asking again
+   * will not help. False for silence, timeouts and broken streams, which may pass.
+   */
+  readonly refused: boolean;
+  constructor(supplier: string, message: string, refused = false) {
     super(message);
     this.supplier = supplier;
+    this.refused = refused;
   }
 }
 
@@ -287,7 +293,7 @@ export class Customer {
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
     const peer = this.#peers.get(supplier);
-    if (!peer) throw new SupplierError(supplier, "No known peer for this supplier");
+    if (!peer) throw new SupplierError(supplier, "No known peer for this supplier", true);
     return this.node.rpc.request(peerIdFromString(peer), SHARD_PROTOCOL, body, {
       maxResponse,
       timeout: this.options.timeout,
@@ -308,6 +314,7 @@ export class Customer {
       throw new SupplierError(
         supplier,
         `Supplier ${supplier.slice(0, 8)}…: ${(e as Error).message}`,
+        e instanceof RpcError && e.kind === "remote",
       );
     });
   }
@@ -320,7 +327,9 @@ export class Customer {
     signal?: AbortSignal,
   ): Promise<"stored" | "exists"> {
     const c = this.contracts.get(supplier);
-    if (!c || !isLive(c)) throw new SupplierError(supplier, "No live contract with this supplier");
+    if (!c || !isLive(c)) {
+      throw new SupplierError(supplier, "No live contract with this supplier", true);
+    }
     const auth = {
       customer: this.node.id,
       supplier,
@@ -413,7 +422,7 @@ export class Customer {
   /** Deletes shards from a supplier with a signed, replay-proof request. */
   async deleteShards(supplier: string, ids: string[]): Promise<number> {
     const c = this.contracts.get(supplier);
-    if (!c) throw new SupplierError(supplier, "No contract with this supplier");
+    if (!c) throw new SupplierError(supplier, "No contract with this supplier", true);
     const counter = Math.max(this.contracts.counter(supplier), Date.now()) + 1;
     await this.contracts.setCounter(supplier, counter);
     const req = {
