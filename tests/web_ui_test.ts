@@ -55,7 +55,13 @@ Deno.test({
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     try {
       await using mote = await startMote(["--data", `${work}/data`, ...FREE_PORTS]);
-      const { api, id } = mote.info;
+      const { api, gateway, id } = mote.info;
+      // The UI is the API listener's alone: the public gateway serves none of it.
+      for (const path of ["/ui/app.js", "/ui/style.css", "/files", "/api/v1/session"]) {
+        const r = await fetch(gateway + path);
+        await r.body?.cancel();
+        assertEquals(r.status, 404, `gateway ${path}`);
+      }
       await waitFor(
         async () => {
           const r = await fetch(`${api}/api/v1/suppliers`);
