@@ -109,8 +109,8 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
                       <th scope="col">Supplier</th>
                       <th scope="col">Health</th>
                       <th scope="col">Last contact</th>
-                      <th scope="col">Quota</th>
-                      <th scope="col">Contract ends</th>
+                      <th scope="col" class="wide">Quota</th>
+                      <th scope="col" class="wide">Contract ends</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -125,8 +125,8 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
                           </span>
                         </td>
                         <td>{ago(r.lastContact)}</td>
-                        <td>{bytes(r.quota)}</td>
-                        <td>{new Date(r.expiry).toLocaleDateString()}</td>
+                        <td class="wide">{bytes(r.quota)}</td>
+                        <td class="wide">{new Date(r.expiry).toLocaleDateString()}</td>
                       </tr>
                     ))}
                   </tbody>

@@ -78,8 +78,8 @@ export function NetworkPage(props: { status: Polled<Status> }) {
                 <thead>
                   <tr>
                     <th scope="col">Peer</th>
-                    <th scope="col">Address</th>
-                    <th scope="col">Direction</th>
+                    <th scope="col" class="wide">Address</th>
+                    <th scope="col" class="wide">Direction</th>
                     <th scope="col">Round trip</th>
                   </tr>
                 </thead>
@@ -89,10 +89,10 @@ export function NetworkPage(props: { status: Polled<Status> }) {
                       <td>
                         <code title={p.peerId}>…{p.peerId.slice(-10)}</code>
                       </td>
-                      <td>
+                      <td class="wide">
                         <code class="id">{p.addresses[0] ?? ""}</code>
                       </td>
-                      <td>{p.direction}</td>
+                      <td class="wide">{p.direction}</td>
                       <td>{p.rtt === null ? "—" : `${p.rtt} ms`}</td>
                     </tr>
                   ))}
