@@ -172,6 +172,18 @@ Deno.test({
           assertEquals(await Deno.readFile(await older.path()), first);
         });
 
+        await t.step("Files restores an older version as the newest", async () => {
+          page.once("dialog", (d) => void d.accept());
+          await page.locator('[data-testid="versions"] tbody tr').nth(1)
+            .getByRole("button", { name: "Restore" }).click();
+          await page.locator('[data-testid="versions"] tbody tr').nth(2).waitFor();
+          const [newest] = await Promise.all([
+            page.waitForEvent("download"),
+            page.locator('[data-testid="versions"] tbody tr').first().getByRole("link").click(),
+          ]);
+          assertEquals(await Deno.readFile(await newest.path()), first);
+        });
+
         await t.step("Files deletes the file after a confirmation", async () => {
           page.once("dialog", (d) => void d.accept());
           await page.locator('[data-testid="listing"] tbody tr', { hasText: "report ü.bin" })

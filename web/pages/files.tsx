@@ -275,12 +275,44 @@ export function FilesPage(props: { path: string }) {
   );
 }
 
+/** Restoring goes through the browser's memory (download, then upload as the newest version). */
+const MAX_RESTORE = 512 << 20;
+
 function VersionsCard(props: { path: string; onChange: () => void }) {
   const enc = props.path.slice(1).split("/").map(encodeURIComponent).join("/");
   const v = usePoll<{ versions: Version[] }>(`/api/v1/versions/${enc}`, { on: ["put:done"] });
+  const [busy, setBusy] = useState<number | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const restore = async (x: Version) => {
+    setError(undefined);
+    if (x.size > MAX_RESTORE) {
+      setError(
+        `Version ${x.version} is over 512 MiB: restore it with “mote get ${props.path} --version ${x.version}” and upload the file.`,
+      );
+      return;
+    }
+    if (!confirm(`Store version ${x.version} of ${props.path} again as its newest version?`)) {
+      return;
+    }
+    setBusy(x.version);
+    try {
+      const res = await fetch(fileUrl(props.path, { version: x.version }));
+      if (!res.ok) throw new Error(`Reading version ${x.version} failed: ${res.status}`);
+      const name = props.path.slice(props.path.lastIndexOf("/") + 1);
+      const file = new File([await res.blob()], name, { lastModified: x.mtime || Date.now() });
+      await upload(props.path, file, () => {});
+      v.reload();
+      props.onChange();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(undefined);
+    }
+  };
   return (
     <Card title={`Versions of ${props.path}`} id="h-versions">
       <ErrorNote error={v.error} onRetry={v.reload} />
+      <ErrorNote error={error} />
       {!v.data ? <Loading /> : (
         <>
           <div class="table-wrap">
@@ -291,7 +323,7 @@ function VersionsCard(props: { path: string; onChange: () => void }) {
                   <th scope="col">Size</th>
                   <th scope="col" class="wide">Modified</th>
                   <th scope="col">Stored</th>
-                  <th scope="col">Download</th>
+                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -301,13 +333,22 @@ function VersionsCard(props: { path: string; onChange: () => void }) {
                     <td>{bytes(x.size)}</td>
                     <td class="wide">{when(x.mtime || x.added)}</td>
                     <td>{x.stored}</td>
-                    <td>
+                    <td class="actions">
                       <a
                         href={fileUrl(props.path, { version: x.version, download: true })}
                         download
                       >
                         Download
                       </a>
+                      {x.version > 0 && (
+                        <button
+                          type="button"
+                          disabled={busy !== undefined}
+                          onClick={() => restore(x)}
+                        >
+                          {busy === x.version ? "Restoring…" : "Restore"}
+                        </button>
+                      )}
                     </td>
                   </tr>
                 ))}
