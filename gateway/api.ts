@@ -2,10 +2,12 @@
  * The node API and UI app (listens on loopback, `--port`, default 8180). Built as a value over
  * an {@linkcode ApiBackend}; only `main` listens. Every route is behind {@linkcode apiGuard}.
  *
- * Routes: `GET /` (placeholder page until the web UI lands), `GET /api/v1/status`,
+ * Routes: the web UI (`GET /` and its client routes, see `ui.ts`; a placeholder page when the node
+ * has no UI), `GET /api/v1/session` (the token, for the UI only), `GET /api/v1/status`,
  * `GET /api/v1/peers`, `POST /api/v1/peers` `{ "addr": multiaddr }`, `GET /api/v1/identity`,
  * `GET /api/v1/identity/:id`, `POST /api/v1/identity/publish`, `GET /api/v1/events` (server-sent
- * events), `POST /api/v1/stop`, `GET /metrics` (Prometheus text).
+ * events), `POST /api/v1/key/export` `{ "passphrase"? }` (the key file), `POST /api/v1/stop`,
+ * `GET /metrics` (Prometheus text).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -14,6 +16,7 @@ import { streamSSE } from "hono/streaming";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import { apiGuard, type GuardOptions } from "./guard.ts";
 import { createFilesRoutes, type FilesBackend } from "./files.ts";
+import { createUiRoutes, type UiAssets } from "./ui.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -33,6 +36,8 @@ export interface ApiBackend {
   metrics(): string;
   /** Asks the process to stop (answers first, stops after). */
   requestStop(): void;
+  /** The identity key file's text (as `mote key export` writes it), sealed when given a passphrase. */
+  exportKey?(passphrase?: string): Promise<{ id: string; text: string }>;
 }
 
 /** Options for {@linkcode createApiApp}. */
@@ -40,6 +45,8 @@ export interface ApiAppOptions extends GuardOptions {
   backend: ApiBackend;
   /** File routes (when the node stores files). */
   files?: FilesBackend;
+  /** The web UI's assets; without them `/` is a placeholder page. */
+  ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
   /** Interval of keep-alive comments on the event stream (ms). */
   heartbeat?: number;
@@ -77,11 +84,46 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get("/", (c) => {
-    const s = b.status();
-    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-    return c.html(placeholderPage(String(s.id), String(s.nickname), String(s.version)));
+  if (opts.ui) app.route("/", createUiRoutes(opts.ui));
+  else {
+    app.get("/", (c) => {
+      const s = b.status();
+      c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      return c.html(placeholderPage(String(s.id), String(s.nickname), String(s.version)));
+    });
+  }
+  // The web UI needs the token for state-changing calls, and must get it without a way for any
+  // other site to get it too. The guard has already refused a foreign Host (DNS rebinding), a
+  // foreign Origin, and any Sec-Fetch-Site but same-origin/none. Here Sec-Fetch-Site must be
+  // present and exactly `same-origin`: browsers set it on every fetch and a page cannot forge or
+  // remove it (it is a forbidden header), so only script running on the API's own origin, that
+  // is our UI, gets an answer. A page elsewhere (the public gateway on another port is
+  // same-site, other sites are cross-site) is refused; a typed URL (`none`) is refused too, so
+  // the token is never shown on screen. No CORS headers are sent, and `no-store` keeps it out of
+  // caches. Programs that do not send the header (curl, the CLI) read `<data>/api-token`
+  // instead; the token guards against browsers, not against local programs, which can already
+  // read (GET) everything.
+  app.get("/api/v1/session", (c) => {
+    if (c.req.header("sec-fetch-site") !== "same-origin") {
+      throw new HttpError(403, "The session token is only given to the web UI on this origin");
+    }
+    c.header("Cache-Control", "no-store");
+    return c.json({ token: opts.token });
   });
+  if (b.exportKey) {
+    const exportKey = b.exportKey.bind(b);
+    app.post("/api/v1/key/export", async (c) => {
+      const body = await readJson(c.req.raw);
+      const pass = body.passphrase;
+      if (pass !== undefined && (typeof pass !== "string" || pass.length > 1024)) {
+        throw new HttpError(400, 'Body must be JSON {"passphrase"?: "<8 to 1024 characters>"}');
+      }
+      const { id, text } = await exportKey(pass as string | undefined);
+      c.header("Content-Type", "application/x-mote-key; charset=utf-8");
+      c.header("Content-Disposition", `attachment; filename="mote-${id.slice(0, 8)}.key"`);
+      return c.body(text);
+    });
+  }
   app.get("/api/v1/status", (c) => c.json(b.status()));
   if (opts.files) app.route("/", createFilesRoutes(opts.files));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));

@@ -9,7 +9,8 @@
  *   resumes when sent again with the same path, size and mtime (`"resumed"` counts the bytes
  *   already stored); if the content changed meanwhile it answers 409, and sending it again
  *   stores it as a new version.
- * - `GET /api/v1/files/<path>[?version=N]`: streams a file, with single `Range` requests (206).
+ * - `GET /api/v1/files/<path>[?version=N][&download=1]`: streams a file, with single `Range`
+ *   requests (206); `download=1` adds `Content-Disposition: attachment` with the file's name.
  * - `POST /api/v1/batch/<folder>`: several small files of one folder in one request
  *   (`multipart/form-data`: a `meta` field, JSON `[{ "name", "mtime"? }]`, then one `file` part
  *   per entry in the same order). They are stored with one folder update: tiny files inline, the
@@ -104,6 +105,9 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     }
     const { stream } = await b.get(path, { version, range });
     c.header("Content-Type", "application/octet-stream");
+    if (c.req.query("download") === "1") {
+      c.header("Content-Disposition", contentDisposition(path.slice(path.lastIndexOf("/") + 1)));
+    }
     if (range) {
       c.header("Content-Range", `bytes ${range.start}-${range.end - 1}/${head.size}`);
       c.header("Content-Length", String(range.end - range.start));
@@ -207,6 +211,16 @@ export function pathAfter(raw: string, prefix: string): string {
   } catch {
     throw new HttpError(400, "The path is not valid percent-encoding");
   }
+}
+
+/** `attachment` with an ASCII fallback name and the exact name in RFC 8187 form. */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_") || "download";
+  const exact = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (ch) => `%${ch.charCodeAt(0).toString(16)}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 function versionParam(v: string | undefined): number | undefined {

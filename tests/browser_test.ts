@@ -3,7 +3,8 @@
  * nothing, and neither simple requests, preflighted requests, form posts nor event streams get
  * through. The page runs with its CSP bypassed, so only the API's own defences are tested (the
  * worst case: a hosted site with a permissive policy). A page on the API's own origin with the
- * token succeeds, showing the test can tell the difference.
+ * token succeeds, showing the test can tell the difference. The same holds for the token itself:
+ * `GET /api/v1/session` answers it to the web UI's own origin only.
  */
 import { loadConfig } from "../src/config/mod.ts";
 import { createLogger, memorySink } from "../src/log/mod.ts";
@@ -60,6 +61,8 @@ Deno.test({
         });
         return {
           read: await tryIt(() => fetch(api + "/api/v1/status")),
+          session: await tryIt(() => fetch(api + "/api/v1/session")),
+          sessionNoCors: await tryIt(() => fetch(api + "/api/v1/session", { mode: "no-cors" })),
           simplePost: await tryIt(() =>
             fetch(api + "/api/v1/stop", { method: "POST", mode: "no-cors", body: "{}" })
           ),
@@ -78,6 +81,12 @@ Deno.test({
         "error" in outcome.read,
         `reading the API from the gateway origin must fail: ${JSON.stringify(outcome.read)}`,
       );
+      assert(
+        "error" in outcome.session,
+        `the gateway's origin must not get the token: ${JSON.stringify(outcome.session)}`,
+      );
+      assertEquals(outcome.sessionNoCors.type, "opaque", "a no-cors read gives nothing to read");
+      assert(!JSON.stringify(outcome).includes(token), "the token appears nowhere on the page");
       assertEquals(
         outcome.simplePost.type,
         "opaque",
@@ -110,14 +119,23 @@ Deno.test({
       // Positive control: the API's own origin, with the token, is allowed.
       const own = await context.newPage();
       await own.goto(api + "/");
-      const allowed = await own.evaluate(async (token) => {
+      const allowed = await own.evaluate(async () => {
+        const { token } = await (await fetch("/api/v1/session")).json();
         const r = await fetch("/api/v1/identity/publish", {
           method: "POST",
           headers: { authorization: `Bearer ${token}` },
         });
-        return r.status;
-      }, token);
-      assertEquals(allowed, 200);
+        return { token, status: r.status };
+      });
+      assertEquals(allowed, { token, status: 200 }, "the UI's origin gets the token and uses it");
+      // Outside a browser: without Sec-Fetch-Site, or with any value but same-origin, no token.
+      for (const site of [undefined, "none", "same-site", "cross-site"]) {
+        const r = await fetch(api + "/api/v1/session", {
+          headers: site ? { "sec-fetch-site": site } : {},
+        });
+        assertEquals(r.status, 403, `Sec-Fetch-Site ${site}`);
+        assert(!(await r.text()).includes(token));
+      }
       await context.close();
     } finally {
       await browser.close();

@@ -30,6 +30,8 @@ import { startSupply } from "./supply.ts";
 import { StorageService } from "./storage.ts";
 import { storageFilesBackend } from "./files_backend.ts";
 import type { Supplier } from "../suppliers/mod.ts";
+import { exportKeyFile } from "../identity/mod.ts";
+import { webBundle } from "./web_bundle.ts";
 
 /** A running node program. */
 export interface RunningNode {
@@ -142,6 +144,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
           log: (m, f) => log.warn(m, f),
           backend: nodeApiBackend(node, devnet, () => void stop()),
           files: storageFilesBackend(storage),
+          ui: webBundle({ cacheDir: `${dataDir}/web`, log: (m, f) => log.info(m, f) }),
         }).fetch,
     );
     cleanups.push(() => apiServer.shutdown());
@@ -271,6 +274,10 @@ export function nodeApiBackend(
     subscribe: (signal: AbortSignal) => node.events.subscribe({ signal }),
     metrics: () => node.metrics.render(),
     requestStop,
+    exportKey: async (passphrase?: string) => ({
+      id: node.id,
+      text: await exportKeyFile(node.keys, passphrase),
+    }),
   };
 }
 
