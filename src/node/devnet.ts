@@ -91,7 +91,13 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   const errors = readLines(child.stderr, (line) => {
     if (line.trim()) opts.log.warn("devnet", { stderr: line.slice(0, 1000) });
   });
-  child.status.then((s) => fail(new Error(`The embedded network's process exited (${s.code})`)));
+  let stopping = false;
+  child.status.then((s) => {
+    if (!stopping) {
+      opts.log.error("the embedded network's process exited", { code: s.code, signal: s.signal });
+    }
+    fail(new Error(`The embedded network's process exited (${s.code})`));
+  });
 
   const request = (message: unknown, answer: string, timeout: number) =>
     new Promise<FromChild>((resolve, reject) => {
@@ -110,6 +116,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   let stopped: Promise<void> | undefined;
   const stop = () =>
     stopped ??= (async () => {
+      stopping = true;
       try {
         await request({ type: "stop" }, "stopped", 15_000);
       } catch (e) {
