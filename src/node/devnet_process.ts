@@ -12,6 +12,7 @@ import { createLogger, type LogLevel, type LogRecord } from "../log/mod.ts";
 import { MoteNode, type NodeOptions } from "./node.ts";
 import { dirState, memoryState } from "./state.ts";
 import { startSupply } from "./supply.ts";
+import { watchEventLoop } from "./lag.ts";
 import type { Supplier } from "../suppliers/mod.ts";
 
 /** What the parent sends to start the nodes. */
@@ -64,6 +65,7 @@ async function start(msg: DevnetStart) {
         }),
     }],
   });
+  watchEventLoop(log.child("devnet"));
   for (const i of msg.indexes) {
     const dir = msg.dir ? `${msg.dir}/supplier-${i}` : null;
     const state = dir ? dirState(dir) : memoryState();

@@ -24,6 +24,7 @@ import {
   writeRuntimeInfo,
 } from "./data_dir.ts";
 import { type Devnet, startDevnet } from "./devnet.ts";
+import { watchEventLoop } from "./lag.ts";
 import { MoteNode, VERSION } from "./node.ts";
 import { dirState } from "./state.ts";
 import { startSupply } from "./supply.ts";
@@ -92,6 +93,7 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       gatewayUrls: config.gatewayUrls,
     });
     cleanups.push(() => node.stop());
+    cleanups.push(watchEventLoop(log.child("node")));
     try {
       await node.start();
     } catch (e) {
