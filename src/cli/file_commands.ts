@@ -194,41 +194,28 @@ async function putOne(
   const st = await Deno.stat(path);
   const mtime = st.mtime ? st.mtime.getTime() : undefined;
   const send = async (skip: boolean) => {
-    const file = await Deno.open(path);
     const progress = new Progress(remote, st.size, { quiet });
-    try {
-      const res = await client.fetch(remoteUrl("/api/v1/files/", remote), {
-        method: "PUT",
-        body: file.readable.pipeThrough(progress.counting()),
-        headers: {
-          "x-mote-size": String(st.size),
-          ...(mtime !== undefined ? { "x-mote-mtime": String(mtime) } : {}),
-          ...(skip ? { "x-mote-skip-unchanged": "1" } : {}),
-        },
-        signal,
-      });
-      const r = await res.json() as {
-        size: number;
-        skipped?: boolean;
-        underReplicated?: number;
-        resumed?: number;
-      };
-      const resumed = r.resumed ?? 0;
-      progress.finish(
-        r.skipped ? "unchanged" : resumed ? `stored (resumed ${formatSize(resumed)})` : "stored",
-      );
-      return {
-        path: remote,
-        size: r.size,
-        skipped: r.skipped === true,
-        underReplicated: r.underReplicated ?? 0,
-        resumed,
-      };
-    } finally {
-      try {
-        file.close();
-      } catch { /* the body stream closed it */ }
-    }
+    const r = await client.upload(remoteUrl("/api/v1/files/", remote), path, {
+      size: st.size,
+      headers: {
+        "x-mote-size": String(st.size),
+        ...(mtime !== undefined ? { "x-mote-mtime": String(mtime) } : {}),
+        ...(skip ? { "x-mote-skip-unchanged": "1" } : {}),
+      },
+      signal,
+      onBytes: (n) => progress.add(n),
+    }) as { size: number; skipped?: boolean; underReplicated?: number; resumed?: number };
+    const resumed = r.resumed ?? 0;
+    progress.finish(
+      r.skipped ? "unchanged" : resumed ? `stored (resumed ${formatSize(resumed)})` : "stored",
+    );
+    return {
+      path: remote,
+      size: r.size,
+      skipped: r.skipped === true,
+      underReplicated: r.underReplicated ?? 0,
+      resumed,
+    };
   };
   // 409 means: same size and time as the newest version but new content, or content that
   // changed since an interrupted upload of it. Either way the node asks for the whole file again,
