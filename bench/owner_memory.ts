@@ -9,15 +9,9 @@
  * set (what the data path holds) apart from the garbage V8 has not collected yet.
  */
 import { parseArgs } from "node:util";
-import { shardId } from "../src/crypto/merkle.ts";
 import { generateDataKey } from "../src/crypto/block.ts";
 import { getFile, putFile, ShardLocator } from "../src/files/mod.ts";
-import { startDevnet } from "../src/node/devnet.ts";
-import { MoteNode } from "../src/node/node.ts";
-import { memoryState } from "../src/node/state.ts";
-import { Customer, MAX_SHARD } from "../src/suppliers/mod.ts";
-import { createLogger } from "../src/log/mod.ts";
-import { quietNodeOptions } from "./_util.ts";
+import { startEmbeddedOwner } from "./_embedded.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -30,27 +24,7 @@ const { values } = parseArgs({
 });
 const SIZE = Number(values.mib) * 2 ** 20;
 const GiB = 2 ** 30;
-const devnet = await startDevnet({
-  dir: null,
-  count: 6,
-  supply: 4 * GiB,
-  log: createLogger({ level: "error", sinks: [] }),
-  base: quietNodeOptions([]),
-});
-const owner = new MoteNode({ ...quietNodeOptions(devnet.bootstrap), state: memoryState() });
-await owner.start();
-const customer = new Customer(owner, memoryState(), {
-  shardId,
-  maxShard: MAX_SHARD,
-  timeout: 60_000,
-});
-await customer.load();
-let hired: string[] = [];
-for (let i = 0; i < 30 && hired.length < 6; i++) {
-  hired = (await customer.hire(6, 4 * GiB, 3_600_000)).map((c) => c.terms.supplier);
-  if (hired.length < 6) await new Promise((r) => setTimeout(r, 500));
-}
-if (hired.length < 6) throw new Error(`hired ${hired.length} of 6`);
+const { customer, hired, stop } = await startEmbeddedOwner(4 * GiB);
 
 const piece = new Uint8Array(1 << 20);
 crypto.getRandomValues(piece.subarray(0, 65536));
@@ -110,6 +84,5 @@ for await (
 if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
 show(`get (${values.ahead} blocks ahead)`, performance.now() - t);
 clearInterval(sampler);
-await owner.stop();
-await devnet.stop();
+await stop();
 Deno.exit(0);

@@ -23,13 +23,9 @@ import { createCodec, joinShards, splitBlock } from "../src/erasure/mod.ts";
 import { getFile, putFile } from "../src/files/mod.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { startStorageNet } from "../tests/_storage_net.ts";
-import { startDevnet } from "../src/node/devnet.ts";
-import { MoteNode } from "../src/node/node.ts";
-import { memoryState } from "../src/node/state.ts";
-import { Customer, MAX_SHARD } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
-import { createLogger } from "../src/log/mod.ts";
-import { quietNodeOptions } from "./_util.ts";
+import type { Customer } from "../src/suppliers/mod.ts";
+import { startEmbeddedOwner } from "./_embedded.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -114,33 +110,12 @@ const report = (what: string, r: { put: number; get: number; peak: number }) =>
 
 // The embedded network as `mote start` runs it: the suppliers in a child process.
 {
-  const devnet = await startDevnet({
-    dir: null,
-    count: 6,
-    supply: 1 << 30,
-    log: createLogger({ level: "error", sinks: [] }),
-    base: { ...quietNodeOptions([]) },
-  });
-  const owner = new MoteNode({ ...quietNodeOptions(devnet.bootstrap), state: memoryState() });
-  await owner.start();
-  const customer = new Customer(owner, memoryState(), {
-    shardId,
-    maxShard: MAX_SHARD,
-    timeout: 60_000,
-  });
-  await customer.load();
-  let hired: string[] = [];
-  for (let i = 0; i < 30 && hired.length < 6; i++) {
-    hired = (await customer.hire(6, 1 << 30, 3_600_000)).map((c) => c.terms.supplier);
-    if (hired.length < 6) await new Promise((r) => setTimeout(r, 500));
-  }
-  if (hired.length < 6) throw new Error(`hired ${hired.length} of 6`);
+  const { customer, hired, stop } = await startEmbeddedOwner(1 << 30);
   report(
     "embedded network (suppliers in their own process)",
     await run(customer, new ShardLocator(), hired),
   );
-  await owner.stop();
-  await devnet.stop();
+  await stop();
 }
 
 // All seven nodes on the main thread.
