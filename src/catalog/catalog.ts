@@ -42,7 +42,7 @@ import {
   splitPath,
 } from "./folder.ts";
 import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
-import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder } from "./pack.ts";
+import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder, packId } from "./pack.ts";
 import {
   countUnmigrated,
   migrateCatalog,
@@ -258,9 +258,11 @@ export class Catalog {
     }
   }
 
-  /** The keyed content hash of some bytes' block hashes (see {@linkcode contentHash}). */
+  #contentKey?: Uint8Array;
+
+  /** The key of the keyed content hash (see {@linkcode ContentHasher}), derived once. */
   contentKey(): Uint8Array {
-    return hkdf(
+    return this.#contentKey ??= hkdf(
       nobleSha256,
       this.options.node.keys.signSecret,
       utf8("mote/content-hash/v1"),
@@ -369,13 +371,18 @@ export class Catalog {
       const folder = await this.#walk(splitPath(dir), true);
       const entries = { ...folder.version.entries };
       const results: BatchResult[] = [];
+      const contentKey = this.contentKey();
       const packs = [new PackBuilder()];
-      const members: { name: string; base: Omit<FileVersion, "key">; pack: number }[] = [];
-      const memberAt: { key: Uint8Array; offset: number; length: number }[] = [];
+      const members: {
+        name: string;
+        base: Omit<FileVersion, "key">;
+        pack: number;
+        at: { key: Uint8Array; offset: number; length: number };
+      }[] = [];
       for (const it of items) {
         const prev = entries[it.name];
         if (prev?.t === "d") throw new SyntaxError(`${it.name} is a folder`);
-        const hasher = new ContentHasher(this.contentKey());
+        const hasher = new ContentHasher(contentKey);
         hasher.update(it.bytes);
         const hash = await hasher.digest();
         const latest = prev?.t === "f" ? prev.versions[0] : undefined;
@@ -397,8 +404,8 @@ export class Catalog {
           entries[it.name] = { t: "f", versions: [version, ...versionsOf(prev)] };
         } else {
           if (!packs.at(-1)!.fits(it.bytes.length)) packs.push(new PackBuilder());
-          memberAt.push(await packs.at(-1)!.add(it.bytes));
-          members.push({ name: it.name, base, pack: packs.length - 1 });
+          const at = await packs.at(-1)!.add(it.bytes);
+          members.push({ name: it.name, base, pack: packs.length - 1, at });
         }
         results.push({ name: it.name, size: it.bytes.length, skipped: false });
       }
@@ -415,8 +422,8 @@ export class Catalog {
         await this.#queue(manifest, pending);
         stored.push({ manifest: encodeManifest(manifest), key });
       }
-      for (const [i, mem] of members.entries()) {
-        const { key, offset, length } = memberAt[i]!;
+      for (const mem of members) {
+        const { key, offset, length } = mem.at;
         const version = { ...mem.base, key, pack: { ...stored[mem.pack]!, offset, length } };
         entries[mem.name] = { t: "f", versions: [version, ...versionsOf(entries[mem.name])] };
       }
@@ -474,14 +481,7 @@ export class Catalog {
       version: v,
       stream: this.#reads.track(
         v.key,
-        getFile(decodeManifest(v.manifest!), v.key, {
-          customer: this.options.customer,
-          locator: this.options.locator,
-          fallback: this.options.suppliers(),
-          range: opts.range,
-          signal: opts.signal,
-          stats: opts.stats,
-        }),
+        this.#read(decodeManifest(v.manifest!), v.key, opts),
       ),
     };
   }
@@ -499,19 +499,9 @@ export class Catalog {
     const id = packId(manifest);
     let pack = this.#packs.get(id);
     if (!pack) {
-      pack = (async () => {
-        const chunks: Uint8Array[] = [];
-        for await (
-          const c of getFile(decodeManifest(manifest), key, {
-            customer: this.options.customer,
-            locator: this.options.locator,
-            fallback: this.options.suppliers(),
-            signal: opts.signal,
-            stats: opts.stats,
-          })
-        ) chunks.push(c);
-        return concat(...chunks);
-      })();
+      // The whole pack, never the caller's range: that range is within the member.
+      const { signal, stats } = opts;
+      pack = collect(this.#read(decodeManifest(manifest), key, { signal, stats }));
       this.#packs.set(id, pack);
       pack.catch(() => this.#packs.delete(id));
       if (this.#packs.size > PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
@@ -743,13 +733,7 @@ export class Catalog {
           await this.#update(f, entries);
           return true;
         }),
-      read: (manifest, key, signal) =>
-        getFile(manifest, key, {
-          customer: this.options.customer,
-          locator: this.options.locator,
-          fallback: this.options.suppliers(),
-          signal,
-        }),
+      read: (manifest, key, signal) => this.#read(manifest, key, { signal }),
       store: (source, size, key, { map, signal, onPlaced }) =>
         putFile(source, size, { ...this.#placement(), ...map, key, signal, onPlaced }),
       queue: (manifest, pending) => this.#queue(manifest, pending),
@@ -792,6 +776,24 @@ export class Catalog {
       for (const id of list) this.options.locator.forget(id, s);
     }));
     await this.options.locator.save();
+  }
+
+  /** Streams a stored object through the customer, trying the suppliers that may hold it. */
+  #read(
+    manifest: FileManifest,
+    key: Uint8Array,
+    opts: {
+      range?: { start: number; end: number };
+      signal?: AbortSignal;
+      stats?: ReadStats;
+    } = {},
+  ): ReadableStream<Uint8Array> {
+    return getFile(manifest, key, {
+      customer: this.options.customer,
+      locator: this.options.locator,
+      fallback: this.options.suppliers(),
+      ...opts,
+    });
   }
 
   #placement() {
@@ -854,17 +856,9 @@ export class Catalog {
       readBytes(inner, "manifest", "folder pointer", { max: 60_000 }),
     );
     const key = readBytes(inner, "key", "folder pointer", { exact: 32 });
-    const chunks: Uint8Array[] = [];
-    for await (
-      const c of getFile(manifest, key, {
-        customer: this.options.customer,
-        locator: this.options.locator,
-        fallback: this.options.suppliers(),
-      })
-    ) chunks.push(c);
     const loaded = {
       keys,
-      version: decodeFolder(concat(...chunks)),
+      version: decodeFolder(await collect(this.#read(manifest, key))),
       manifest,
       pointer: found.record.value,
     };
@@ -915,9 +909,11 @@ function versionsOf(e: Entry | undefined): readonly FileVersion[] {
   return e?.t === "f" ? e.versions : [];
 }
 
-/** Identifies a pack by its first shard id (a fresh key makes every pack's shards unique). */
-function packId(manifest: Uint8Array): string {
-  return decodeManifest(manifest).blocks[0]!.shards[0]!;
+/** Reads a whole stream (a folder object or a pack: small, bounded objects). */
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of stream) chunks.push(c);
+  return concat(...chunks);
 }
 
 function newFolderKeys(): FolderKeys {

@@ -19,6 +19,10 @@ import type { EccMap } from "../erasure/mod.ts";
 import { decodeManifest, encodeManifest, type FileManifest } from "../files/manifest.ts";
 import type { PendingShard } from "../files/put.ts";
 import type { Entry, FileVersion, FolderVersion } from "./folder.ts";
+import { packId } from "./pack.ts";
+
+/** What storing an object gives back: its manifest and the shards still to place. */
+type StoredObject = { manifest: FileManifest; pending: PendingShard[] };
 
 /** A folder as the migration sees it: its current version and where its object is stored. */
 export interface MigrationFolder {
@@ -49,7 +53,7 @@ export interface MigrationHost {
     size: number,
     key: Uint8Array,
     opts: { map: EccMap; signal?: AbortSignal; onPlaced: (id: string) => void },
-  ): Promise<{ manifest: FileManifest; pending: PendingShard[] }>;
+  ): Promise<StoredObject>;
   /** Queues shards a store could not place for repair (only once the version is committed). */
   queue(manifest: FileManifest, pending: PendingShard[]): Promise<void>;
   /** Deletes shards from the suppliers believed to hold them. */
@@ -236,40 +240,24 @@ async function migrateVersion(
     return e?.t === "f" && e.versions.some((v) => sameVersion(v, old));
   };
   if (!await present()) return false;
-  const key = generateDataKey();
-  const placed: string[] = [];
-  let stored: { manifest: FileManifest; pending: PendingShard[] };
+  let again: Awaited<ReturnType<typeof storeAgain>>;
   try {
-    stored = await host.store(host.read(oldManifest, old.key, opts.signal), old.size, key, {
-      map,
-      signal: opts.signal,
-      onPlaced: (id) => placed.push(id),
-    });
+    again = await storeAgain(host, oldManifest, old.key, old.size, map, opts.signal);
   } catch (e) {
-    await host.deleteShards(placed).catch(() => {});
     // A prune that deleted the old shards under the read is not a failure.
     if (!opts.signal?.aborted && !await present().catch(() => true)) return false;
     throw e;
   }
-  const fresh: FileVersion = { ...old, key, manifest: encodeManifest(stored.manifest) };
-  let chosen = false;
-  const committed = await host.edit(parts, (f) => {
+  const { stored, placed } = again;
+  const fresh: FileVersion = { ...old, key: again.key, manifest: encodeManifest(stored.manifest) };
+  const committed = await swapIn(host, parts, placed, (f) => {
     const e = f.version.entries[name];
     if (e?.t !== "f") return null;
     const i = e.versions.findIndex((v) => sameVersion(v, old));
     if (i < 0) return null;
-    chosen = true;
     return { ...f.version.entries, [name]: { t: "f", versions: e.versions.with(i, fresh) } };
-  }).catch((e) => {
-    // Failing before the swap was chosen changed nothing; after it, the folder may already
-    // point at the new shards, so they stay (at worst strays) rather than risk the data.
-    if (!chosen) return host.deleteShards(placed).catch(() => {}).then(() => Promise.reject(e));
-    throw e;
   });
-  if (!committed) {
-    await host.deleteShards(placed).catch(() => {});
-    return false;
-  }
+  if (!committed) return false;
   await host.queue(stored.manifest, stored.pending);
   // Reads that began on the old manifest keep fetching its shards; let them finish (a stop
   // ends the wait: this node's reads end with it).
@@ -292,21 +280,16 @@ async function migratePack(
   opts: MigrateOptions,
 ): Promise<boolean> {
   const oldManifest = decodeManifest(old.manifest);
-  const key = generateDataKey();
-  const placed: string[] = [];
-  let stored: { manifest: FileManifest; pending: PendingShard[] };
-  try {
-    stored = await host.store(host.read(oldManifest, old.key, opts.signal), old.size, key, {
-      map,
-      signal: opts.signal,
-      onPlaced: (s) => placed.push(s),
-    });
-  } catch (e) {
-    await host.deleteShards(placed).catch(() => {});
-    throw e;
-  }
+  const { key, stored, placed } = await storeAgain(
+    host,
+    oldManifest,
+    old.key,
+    old.size,
+    map,
+    opts.signal,
+  );
   const fresh = { manifest: encodeManifest(stored.manifest), key };
-  const committed = await host.edit(parts, (f) => {
+  const committed = await swapIn(host, parts, placed, (f) => {
     let hit = false;
     const entries: Record<string, Entry> = {};
     for (const [name, e] of Object.entries(f.version.entries)) {
@@ -315,29 +298,69 @@ async function migratePack(
         continue;
       }
       const versions = e.versions.map((v) => {
-        if (!v.pack || packIdOf(v.pack.manifest) !== id) return v;
+        if (!v.pack || packId(v.pack.manifest) !== id) return v;
         hit = true;
         return { ...v, pack: { ...v.pack, ...fresh } };
       });
       entries[name] = { t: "f", versions };
     }
     return hit ? entries : null;
-  }).catch(async (e) => {
-    await host.deleteShards(placed).catch(() => {});
-    throw e;
   });
-  if (!committed) {
-    await host.deleteShards(placed).catch(() => {});
-    return false;
-  }
+  if (!committed) return false;
   await host.queue(stored.manifest, stored.pending);
   await host.deleteShards([...new Set(oldManifest.blocks.flatMap((b) => b.shards))]);
   return true;
 }
 
-/** A pack is named by its first shard id (fresh keys make every pack's shards unique). */
-function packIdOf(manifest: Uint8Array): string {
-  return decodeManifest(manifest).blocks[0]!.shards[0]!;
+/**
+ * Stores an object's plaintext again on `map` under a fresh key; on failure, deletes what it had
+ * placed and rethrows.
+ */
+async function storeAgain(
+  host: MigrationHost,
+  manifest: FileManifest,
+  key: Uint8Array,
+  size: number,
+  map: EccMap,
+  signal?: AbortSignal,
+): Promise<{ key: Uint8Array; stored: StoredObject; placed: string[] }> {
+  const fresh = generateDataKey();
+  const placed: string[] = [];
+  try {
+    const stored = await host.store(host.read(manifest, key, signal), size, fresh, {
+      map,
+      signal,
+      onPlaced: (id) => placed.push(id),
+    });
+    return { key: fresh, stored, placed };
+  } catch (e) {
+    await host.deleteShards(placed).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Publishes the folder at `parts` as `change` makes it. When there is nothing to change, or the
+ * edit fails before the change was chosen, the new shards (`placed`) are deleted; once chosen, the
+ * folder may already point at them, so they stay (at worst strays) rather than risk the data.
+ */
+async function swapIn(
+  host: MigrationHost,
+  parts: string[],
+  placed: string[],
+  change: (folder: MigrationFolder) => Record<string, Entry> | null,
+): Promise<boolean> {
+  let chosen = false;
+  const committed = await host.edit(parts, (f) => {
+    const entries = change(f);
+    chosen = entries !== null;
+    return entries;
+  }).catch(async (e) => {
+    if (!chosen) await host.deleteShards(placed).catch(() => {});
+    throw e;
+  });
+  if (!committed) await host.deleteShards(placed).catch(() => {});
+  return committed;
 }
 
 /** The folder's packs stored on another map than `map`, by pack id. */
@@ -349,7 +372,7 @@ function oldPacks(folder: MigrationFolder, map: EccMap) {
       if (!v.pack) continue;
       const m = decodeManifest(v.pack.manifest);
       if (sameMap(m, map)) continue;
-      packs.set(m.blocks[0]!.shards[0]!, {
+      packs.set(packId(v.pack.manifest), {
         manifest: v.pack.manifest,
         key: v.pack.key,
         size: m.size,

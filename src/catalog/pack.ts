@@ -17,6 +17,7 @@ import {
   generateDataKey,
   importDataKey,
 } from "../crypto/block.ts";
+import { decodeManifest } from "../files/manifest.ts";
 
 /** Largest file packed with others (larger ones are stored on their own). */
 export const PACK_FILE_MAX = 256 * 1024;
@@ -81,6 +82,11 @@ export class PackBuilder {
     }
     return out;
   }
+}
+
+/** Identifies a pack by its first shard id (a fresh key makes every pack's shards unique). */
+export function packId(manifest: Uint8Array): string {
+  return decodeManifest(manifest).blocks[0]!.shards[0]!;
 }
 
 /** Opens a member's ciphertext (cut from its pack) with the member's key. */

@@ -4,6 +4,7 @@
  * HTTP API on loopback.
  */
 import { isDataDirLocked, readRuntimeInfo, readToken, type RuntimeInfo } from "../node/data_dir.ts";
+import { concat } from "../encoding/bytes.ts";
 import { CliError } from "./errors.ts";
 import { request } from "node:http";
 import { createReadStream } from "node:fs";
@@ -136,7 +137,7 @@ function upload(
         (e: Error) => reject(new CliError(`The node's answer broke off: ${e.message}`)),
       );
       res.on("end", () => {
-        const text = new TextDecoder().decode(concatParts(parts));
+        const text = new TextDecoder().decode(concat(...parts));
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -172,14 +173,4 @@ function upload(
     });
     body.pipe(req);
   });
-}
-
-function concatParts(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

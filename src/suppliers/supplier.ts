@@ -233,11 +233,15 @@ export class Supplier {
   /**
    * Removes strays: shards a customer's latest complete keep list leaves out that were stored
    * more than `strayGrace` before the list was made. Customers without a complete list are left
-   * alone. Returns how many shards were removed.
+   * alone. Only `customer` when given (its list just completed). Returns how many shards were
+   * removed.
    */
-  async reconcile(): Promise<number> {
+  async reconcile(customer?: string): Promise<number> {
     let removed = 0;
-    for (const c of this.contracts.all()) {
+    const contracts = this.contracts.all().filter((c) =>
+      !customer || c.terms.customer === customer
+    );
+    for (const c of contracts) {
       const customer = c.terms.customer;
       const list = await this.keeps.complete(customer, c.customerKey).catch((e) => {
         this.node.log.warn("unreadable keep list; not reconciling", { customer, error: e });
@@ -426,7 +430,7 @@ export class Supplier {
           body: readBytes(req, "body", "keep", { max: MAX_PAGE_BYTES }),
           sig: readSig(req),
         }, now);
-        if (r.complete) this.reconcile().catch(() => {});
+        if (r.complete) this.reconcile(customer).catch(() => {});
         return encode({ v: 1, ...r });
       }
       case "list": {
