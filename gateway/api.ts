@@ -17,6 +17,8 @@ import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import { apiGuard, type GuardOptions } from "./guard.ts";
 import { createFilesRoutes, type FilesBackend } from "./files.ts";
 import { createUiRoutes, type UiAssets } from "./ui.ts";
+import { createLoginRoutes } from "./remote.ts";
+import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -45,11 +47,18 @@ export interface ApiAppOptions extends GuardOptions {
   backend: ApiBackend;
   /** File routes (when the node stores files). */
   files?: FilesBackend;
+  /** Settings, restart and key import routes. */
+  settings?: SettingsBackend;
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
   /** Interval of keep-alive comments on the event stream (ms). */
   heartbeat?: number;
+  /**
+   * Aborted when the node stops: open event streams end at once, so the server's graceful
+   * shutdown does not wait for browsers that keep them open.
+   */
+  closing?: AbortSignal;
 }
 
 const ID_RE = /^[a-z2-7]{52}$/;
@@ -60,7 +69,10 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   const app = new Hono();
   app.use(async (c, next) => {
     await next();
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    // A route may choose its own (the login form needs a referrer policy that keeps its Origin).
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) {
+      if (!c.res.headers.has(k)) c.header(k, v);
+    }
     c.header("Cache-Control", "no-store");
   });
   app.use(apiGuard(opts));
@@ -84,6 +96,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
 
+  if (opts.gate) app.route("/", createLoginRoutes(opts.gate));
   if (opts.ui) app.route("/", createUiRoutes(opts.ui));
   else {
     app.get("/", (c) => {
@@ -124,8 +137,9 @@ export function createApiApp(opts: ApiAppOptions): Hono {
       return c.body(text);
     });
   }
-  app.get("/api/v1/status", (c) => c.json(b.status()));
+  app.get("/api/v1/status", (c) => c.json({ ...b.status(), remoteAccess: Boolean(opts.gate) }));
   if (opts.files) app.route("/", createFilesRoutes(opts.files));
+  if (opts.settings) app.route("/", createSettingsRoutes(opts.settings));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);
@@ -156,6 +170,8 @@ export function createApiApp(opts: ApiAppOptions): Hono {
     streamSSE(c, async (stream) => {
       const ctl = new AbortController();
       stream.onAbort(() => ctl.abort());
+      if (opts.closing?.aborted) return;
+      opts.closing?.addEventListener("abort", () => ctl.abort(), { once: true });
       let sub: EventSource;
       try {
         sub = b.subscribe(ctl.signal);

@@ -37,6 +37,7 @@ const BY_NAME: Record<string, ContentfulStatusCode> = {
   ContractError: 409,
   SupplierError: 502,
   ChangedError: 409,
+  ConfigError: 400,
   ResumeMismatchError: 409,
 };
 

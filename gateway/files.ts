@@ -15,6 +15,9 @@
  *   (`multipart/form-data`: a `meta` field, JSON `[{ "name", "mtime"? }]`, then one `file` part
  *   per entry in the same order). They are stored with one folder update: tiny files inline, the
  *   rest packed together; unchanged files (same size, mtime and keyed hash) are skipped.
+ * - `POST /api/v1/mkdir/<path>`: creates a folder and its missing parents (201, or 200 when it
+ *   existed). `POST /api/v1/restore/<path>` `{ "version": N }`: stores version N of a file again
+ *   as its newest (streamed on the node, under a fresh key).
  * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
  *   `POST /api/v1/prune` `{ "path", "keep"?, "days"? }` (a file, or every file under a folder;
  *   a version stays if among the newest `keep` or younger than `days`); `GET /api/v1/suppliers`; `GET /api/v1/du`.
@@ -46,6 +49,15 @@ export interface FilesBackend {
   /** The size of a file version (to answer a Range request). */
   size(path: string, version?: number): Promise<{ size: number; added: number }>;
   remove(path: string): Promise<void>;
+  /** Creates a folder (and missing parents); false when it existed. */
+  mkdir(path: string): Promise<boolean>;
+  /** Stores an older version of a file again as its newest. */
+  restoreVersion(
+    path: string,
+    version: number,
+    signal: AbortSignal,
+  ): Promise<{ path: string; size: number; versions: number }>;
+
   list(path: string): Promise<unknown[]>;
   versions(path: string): Promise<unknown[]>;
   prune(path: string, rule: { keep?: number; days?: number }): Promise<number>;
@@ -155,6 +167,18 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     return c.json(await b.putBatch(dir, items, c.req.raw.signal), 201);
   });
 
+  app.post("/api/v1/mkdir/*", async (c) => {
+    const created = await b.mkdir(pathAfter(c.req.path, "/api/v1/mkdir/"));
+    return c.json({ created }, created ? 201 : 200);
+  });
+  app.post("/api/v1/restore/*", async (c) => {
+    const body = await c.req.json().catch(() => null) as { version?: unknown } | null;
+    if (!body || !Number.isInteger(body.version) || (body.version as number) < 1) {
+      throw new HttpError(400, 'Body must be JSON {"version": N ≥ 1} (0 is the newest already)');
+    }
+    const path = pathAfter(c.req.path, "/api/v1/restore/");
+    return c.json(await b.restoreVersion(path, body.version as number, c.req.raw.signal), 201);
+  });
   app.delete("/api/v1/files/*", async (c) => {
     await b.remove(pathAfter(c.req.path, "/api/v1/files/"));
     return c.json({ removed: true });

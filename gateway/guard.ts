@@ -12,8 +12,14 @@
  * - State-changing methods also need the token from `<data>/api-token` in a header (never a
  *   cookie, which a browser would attach by itself).
  * - No CORS headers are ever sent, so no other origin can read an answer.
+ *
+ * With a password (remote access, see `remote.ts`) the API answers on any Host, since remote
+ * browsers name it as they reach it; an Origin must then match the Host it was sent to, and every
+ * request needs the token or a session, except the login page and the login call.
  */
 import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { type PasswordGate, SESSION_COOKIE } from "./remote.ts";
 
 /** What the guard checks against. */
 export interface GuardOptions {
@@ -23,7 +29,12 @@ export interface GuardOptions {
   hosts: string[];
   /** Origins accepted on state-changing calls, such as `http://127.0.0.1:8180`. */
   origins: string[];
+  /** Remote access: the password's sessions (then any Host is accepted). */
+  gate?: PasswordGate;
 }
+
+/** Reachable without a session in password mode. */
+const OPEN_PATHS = new Set(["/login", "/api/v1/login"]);
 
 const SAFE = new Set(["GET", "HEAD"]);
 
@@ -44,13 +55,17 @@ export function loopbackAllowlist(
 export function apiGuard(opts: GuardOptions): MiddlewareHandler {
   const hosts = new Set(opts.hosts.map((h) => h.toLowerCase()));
   const origins = new Set(opts.origins);
+  const gate = opts.gate;
   return async (c, next) => {
     const host = (c.req.header("host") ?? "").toLowerCase();
-    if (!hosts.has(host)) {
+    if (!gate && !hosts.has(host)) {
       return c.json({ error: `Host "${host.slice(0, 100)}" is not this node's API address` }, 403);
     }
     const origin = c.req.header("origin");
-    if (origin !== undefined && !origins.has(origin)) {
+    const sameOrigin = gate
+      ? origin === `http://${host}` || origin === `https://${host}`
+      : origin !== undefined && origins.has(origin);
+    if (origin !== undefined && !sameOrigin) {
       return c.json({ error: `Origin "${origin.slice(0, 100)}" may not call the node API` }, 403);
     }
     const site = c.req.header("sec-fetch-site");
@@ -59,12 +74,20 @@ export function apiGuard(opts: GuardOptions): MiddlewareHandler {
         error: `Requests from other sites (${site.slice(0, 20)}) may not call the node API`,
       }, 403);
     }
-    if (!SAFE.has(c.req.method)) {
-      const auth = c.req.header("authorization");
-      const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-mote-token");
-      if (!given || !timingSafeEqual(given, opts.token)) {
-        return c.json({ error: "Missing or wrong API token (see <data>/api-token)" }, 401);
+    const auth = c.req.header("authorization");
+    const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-mote-token");
+    const tokenOk = given !== undefined && timingSafeEqual(given, opts.token);
+    if (gate && !tokenOk && !OPEN_PATHS.has(c.req.path)) {
+      if (!gate.valid(getCookie(c, SESSION_COOKIE))) {
+        if (SAFE.has(c.req.method) && (c.req.header("accept") ?? "").includes("text/html")) {
+          return c.redirect("/login", 303);
+        }
+        return c.json({ error: "Log in first (this node's API needs its password)" }, 401);
       }
+      if (c.req.path === "/api/v1/logout") return await next();
+    }
+    if (!SAFE.has(c.req.method) && !tokenOk && !(gate && c.req.path === "/api/v1/login")) {
+      return c.json({ error: "Missing or wrong API token (see <data>/api-token)" }, 401);
     }
     return await next();
   };

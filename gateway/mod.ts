@@ -9,3 +9,5 @@ export * from "./errors.ts";
 export * from "./files.ts";
 export * from "./guard.ts";
 export * from "./public.ts";
+export * from "./remote.ts";
+export * from "./settings.ts";

@@ -11,6 +11,7 @@ import {
   parseSize,
   resolveAuto,
   resolveDataDir,
+  updateConfigFile,
 } from "../src/config/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 
@@ -223,6 +224,7 @@ Deno.test("DEFAULTS holds every option's default in bytes and milliseconds", () 
     nickname: "",
     host: "127.0.0.1",
     apiHost: "127.0.0.1",
+    apiPassword: "",
     port: 8180,
     gatewayPort: 8181,
     p2pPort: 8182,
@@ -402,6 +404,11 @@ Deno.test("loadConfig() reads environment variables as text", async (t) => {
     ["loopback API hosts", { MOTE_API_HOST: "127.1.2.3" }, { apiHost: "127.1.2.3" }],
     ["localhost", { MOTE_API_HOST: "localhost" }, { apiHost: "localhost" }],
     ["IPv6 loopback", { MOTE_API_HOST: "::1" }, { apiHost: "::1" }],
+    [
+      "any address with a password",
+      { MOTE_API_HOST: "0.0.0.0", MOTE_API_PASSWORD: "correct horse battery" },
+      { apiHost: "0.0.0.0", apiPassword: "correct horse battery" },
+    ],
   ];
   for (const [name, env, expected] of cases) {
     await t.step(name, async () => {
@@ -534,12 +541,7 @@ Deno.test("loadConfig() rejects values of the wrong type, naming key, type and v
     ["recordLifetime unit", { recordLifetime: "36 hours" }, 'unknown unit "hours"'],
     ["recordLifetime negative", { recordLifetime: -5 }, "Cannot use duration -5"],
     ["republishInterval zero", { republishInterval: "0s" }, 'of at least 1s, received "0s"'],
-    ["apiHost remote", { apiHost: "0.0.0.0" }, '"0.0.0.0" is not a loopback address'],
-    [
-      "apiHost look-alike",
-      { apiHost: "127.0.0.300" },
-      "remote access to the node API is not supported yet",
-    ],
+    ["apiPassword too short", { apiPassword: "short" }, "12 to 1024 characters"],
     ["supplyStore as a string", { supplyStore: "fs" }, 'expected a JSON object, received "fs"'],
     ["supplyStore as an array", { supplyStore: [] }, "expected a JSON object, received []"],
     ["supplyStore without a driver", { supplyStore: {} }, "received undefined"],
@@ -612,7 +614,7 @@ Deno.test("loadConfig() names the environment variable or flag that holds a bad 
       "env API host",
       { MOTE_API_HOST: "192.168.1.2" },
       {},
-      'Invalid value for MOTE_API_HOST: "192.168.1.2" is not a loopback',
+      'apiHost "192.168.1.2" (from MOTE_API_HOST) is not a loopback address',
     ],
     [
       "env bootstrap",
@@ -765,4 +767,51 @@ Deno.test("resolveDataDir() prefers the flag, then MOTE_DATA, then ~/.mote", asy
       "Cannot choose a data directory: no --data flag, MOTE_DATA is unset",
     );
   });
+});
+
+Deno.test("updateConfigFile() changes only the given keys and refuses a bad value untouched", async () => {
+  await withDir(async (dataDir) => {
+    const file = join(dataDir, "config.json");
+    await Deno.writeTextFile(file, JSON.stringify({ port: 9000, logLevel: "warn" }));
+    await updateConfigFile(dataDir, { supply: "2GiB", bootstrap: [] });
+    const saved = JSON.parse(await Deno.readTextFile(file));
+    assertEquals(saved, { port: 9000, logLevel: "warn", supply: "2GiB", bootstrap: [] });
+    const { config } = await loadConfig({ dataDir, env: {} });
+    assertEquals([config.port, config.supply], [9000, 2 * 1024 ** 3]);
+    if (Deno.build.os !== "windows") assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    for (
+      const [patch, message] of [
+        [{ supply: "lots" }, 'Cannot parse size "lots"'],
+        [{ nope: 1 }, 'Unknown option "nope"'],
+        [{ apiHost: "0.0.0.0" }, "needs apiPassword"],
+        [{ bootstrap: ["/ip4/1.2.3.4/tcp/1"] }, "/p2p/"],
+      ] as const
+    ) {
+      let error = "";
+      try {
+        await updateConfigFile(dataDir, patch);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      assert(error.includes(message), `${JSON.stringify(patch)}: ${error}`);
+      assertEquals(JSON.parse(await Deno.readTextFile(file)), saved, "the file is unchanged");
+    }
+  });
+});
+
+Deno.test("loadConfig() refuses a non-loopback apiHost without apiPassword", async (t) => {
+  for (const host of ["0.0.0.0", "127.0.0.300", "192.0.2.1"]) {
+    await t.step(host, async () => {
+      await withConfigFile({ apiHost: host }, async (dataDir) => {
+        await assertRejects(
+          () => loadConfig({ dataDir }),
+          ConfigError,
+          `apiHost "${host}" (from `,
+        );
+      });
+      await withConfigFile({ apiHost: host, apiPassword: "twelve chars!" }, async (dataDir) => {
+        assertEquals((await loadConfig({ dataDir })).config.apiHost, host);
+      });
+    });
+  }
 });

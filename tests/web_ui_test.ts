@@ -193,6 +193,7 @@ Deno.test({
           assertEquals(ls.entries, []);
         });
 
+        let sealedKey = "";
         await t.step("Settings downloads a sealed key backup", async () => {
           await page.getByRole("link", { name: "Settings" }).click();
           await page.getByLabel("Passphrase (optional)").fill("correct horse battery");
@@ -206,7 +207,104 @@ Deno.test({
           assert(text.startsWith("-----BEGIN MOTE IDENTITY KEY-----"), text.slice(0, 60));
           const { importKeyFile } = await import("../src/identity/mod.ts");
           assertEquals((await importKeyFile(text, "correct horse battery")).id, id);
+          sealedKey = text;
         });
+
+        await t.step(
+          "Settings saves the nickname and supply, and a restart applies them",
+          async () => {
+            const form = page.getByTestId("node-settings");
+            await form.getByLabel("Nickname").fill("browser-test");
+            await form.getByLabel(/Space this node offers/).fill("1GiB");
+            await form.getByRole("button", { name: "Save" }).click();
+            await page.getByText("Saved in config.json.").waitFor();
+            const saved = JSON.parse(await Deno.readTextFile(`${work}/data/config.json`));
+            assertEquals([saved.nickname, saved.supply], ["browser-test", "1GiB"]);
+            await page.getByTestId("restart").click();
+            await page.getByTestId("restarting").waitFor();
+            await page.getByTestId("restarting").waitFor({ state: "detached", timeout: 60_000 });
+            await page.locator(".top .who", { hasText: "browser-test" }).waitFor();
+            const status = await (await fetch(`${api}/api/v1/status`)).json();
+            assertEquals([status.id, status.nickname], [id, "browser-test"]);
+            const settings = await (await fetch(`${api}/api/v1/settings`)).json();
+            assertEquals([settings.running.supply, settings.restartNeeded], [1 << 30, false]);
+            await shoot(page, "settings-saved-light");
+          },
+        );
+
+        const tree = `${work}/trip`;
+        const photo = randomBytes(300_000);
+        await t.step("Files creates a folder and uploads a whole folder into it", async () => {
+          await Deno.mkdir(`${tree}/day 1`, { recursive: true });
+          await Deno.writeFile(`${tree}/day 1/photo.bin`, photo);
+          await Deno.writeTextFile(`${tree}/notes.txt`, "trip notes\n");
+          await page.getByRole("link", { name: "Files" }).click();
+          page.once("dialog", (d) => void d.accept("albums"));
+          await page.getByRole("button", { name: "New folder" }).click();
+          await page.waitForURL(/\/files\/albums$/);
+          await page.getByText("This folder is empty.").waitFor();
+          await page.setInputFiles("#folder-picker", tree);
+          await waitFor(
+            async () => (await page.locator('.uploads li[data-state="done"]').count()) === 2,
+            60_000,
+            "the folder's two files to upload",
+          );
+          await page.locator('[data-testid="listing"] tbody tr', { hasText: "trip" }).waitFor();
+          const got = await fetch(`${api}/api/v1/files/albums/trip/day%201/photo.bin`);
+          assertEquals(new Uint8Array(await got.arrayBuffer()), photo);
+          await shoot(page, "files-folder-light");
+        });
+
+        await t.step(
+          "Settings imports another identity's key, then the first one back",
+          async () => {
+            const { exportKeyFile, generateIdentity } = await import("../src/identity/mod.ts");
+            const other = generateIdentity();
+            const otherText = await exportKeyFile(other, "another passphrase");
+            const importKey = async (text: string, pass: string, expect: string) => {
+              await page.getByRole("link", { name: "Settings" }).click();
+              await page.setInputFiles("#keyfile", {
+                name: "mote.key",
+                mimeType: "text/plain",
+                buffer: Buffer.from(text),
+              });
+              await page.getByLabel(/Passphrase \(if the key file/).fill(pass);
+              page.once("dialog", (d) => void d.accept());
+              await page.getByRole("button", { name: "Import and restart" }).click();
+              await page.getByTestId("restarting").waitFor();
+              await page.getByTestId("restarting").waitFor({ state: "detached", timeout: 60_000 });
+              const s = await (await fetch(`${api}/api/v1/status`)).json();
+              assertEquals(s.id, expect);
+            };
+            // A wrong passphrase changes nothing.
+            await page.getByRole("link", { name: "Settings" }).click();
+            await page.setInputFiles("#keyfile", {
+              name: "mote.key",
+              mimeType: "text/plain",
+              buffer: Buffer.from(otherText),
+            });
+            await page.getByLabel(/Passphrase \(if the key file/).fill("not the passphrase");
+            page.once("dialog", (d) => void d.accept());
+            await page.getByRole("button", { name: "Import and restart" }).click();
+            await page.getByText("wrong passphrase").waitFor();
+
+            await importKey(otherText, "another passphrase", other.id);
+            await page.locator("main h1").waitFor();
+            const kept = [...Deno.readDirSync(`${work}/data/replaced-identities`)].map((e) =>
+              e.name
+            );
+            assert(kept.some((n) => n.startsWith(id)), `the first key is kept: ${kept}`);
+            // Back to the first identity: its files are found in the network again.
+            await importKey(sealedKey, "correct horse battery", id);
+            await waitFor(
+              async () => (await fetch(`${api}/api/v1/files/albums/trip/notes.txt`)).status === 200,
+              60_000,
+              "the first identity's files to be found again",
+            );
+            const notes = await fetch(`${api}/api/v1/files/albums/trip/notes.txt`);
+            assertEquals(await notes.text(), "trip notes\n");
+          },
+        );
 
         await t.step("screenshots in dark mode and at phone width", async () => {
           await page.emulateMedia({ colorScheme: "dark" });
@@ -225,8 +323,96 @@ Deno.test({
           await phone.close();
         });
 
-        assertEquals(problems, [], "no console errors (a CSP violation would show here)");
+        // While the node restarts, the page's requests find nobody listening; nothing else may fail.
+        const expected =
+          /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|status of 403/;
+        assertEquals(
+          problems.filter((p) => !expected.test(p)),
+          [],
+          "no console errors (a CSP violation would show here)",
+        );
         await context.close();
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "with a password, the web UI asks for it, works behind it, and logs out",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const work = await Deno.makeTempDir();
+    const password = "a long enough password";
+    try {
+      await Deno.mkdir(`${work}/data`, { recursive: true });
+      await Deno.writeTextFile(
+        `${work}/data/config.json`,
+        JSON.stringify({ apiPassword: password }),
+      );
+      await using mote = await startMote(["--data", `${work}/data`, ...FREE_PORTS]);
+      const { api, id } = mote.info;
+      const token = (await Deno.readTextFile(`${work}/data/api-token`)).trim();
+      const auth = { headers: { authorization: `Bearer ${token}` } };
+      await waitFor(
+        async () => {
+          const s = await (await fetch(`${api}/api/v1/suppliers`, auth)).json();
+          return s.suppliers?.filter((x: { live: boolean }) => x.live).length === 6;
+        },
+        60_000,
+        "six hired suppliers",
+      );
+      // Without a session or the token nothing is readable, not even the status.
+      const bare = await fetch(`${api}/api/v1/status`);
+      assertEquals(bare.status, 401);
+      await bare.body?.cancel();
+      // The CLI's token still works (programs on the node's machine).
+      const withToken = await fetch(`${api}/api/v1/status`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assertEquals((await withToken.json()).id, id);
+
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        await page.goto(api + "/files");
+        await page.waitForURL(/\/login$/);
+        await page.getByLabel("Password").fill("not the password");
+        await page.getByRole("button", { name: "Log in" }).click();
+        await page.getByText("Wrong password.").waitFor();
+        await page.getByLabel("Password").fill(password);
+        await page.getByRole("button", { name: "Log in" }).click();
+        await page.getByTestId("node-id").waitFor();
+        assertEquals(await page.getByTestId("node-id").textContent(), id);
+        const cookie = (await page.context().cookies()).find((c) => c.name === "mote_session");
+        assert(cookie?.httpOnly && cookie.sameSite === "Strict", JSON.stringify(cookie));
+        await shoot(page, "home-remote-light");
+
+        // A change (token fetched with the session) goes through.
+        await page.getByRole("link", { name: "Files" }).click();
+        await page.setInputFiles("#picker", {
+          name: "remote.txt",
+          mimeType: "text/plain",
+          buffer: Buffer.from("sent from afar"),
+        });
+        await page.locator('.uploads li[data-state="done"]').waitFor({ timeout: 60_000 });
+        const got = await fetch(`${api}/api/v1/files/remote.txt`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assertEquals(await got.text(), "sent from afar");
+
+        await page.getByRole("button", { name: "Log out" }).click();
+        await page.waitForURL(/\/login$/);
+        // The session it had is over on the node, not only forgotten by the browser.
+        const after = await fetch(`${api}/api/v1/status`, {
+          headers: { cookie: `mote_session=${cookie!.value}` },
+        });
+        assertEquals(after.status, 401);
+        await after.body?.cancel();
       } finally {
         await browser.close();
       }

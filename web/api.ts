@@ -30,6 +30,8 @@ async function failure(res: Response): Promise<ApiError> {
     const body = await res.json();
     if (body && typeof body.error === "string") msg = body.error;
   } catch { /* not JSON */ }
+  // With remote access, a session that ended (12 h, or the node restarted) logs in again.
+  if (res.status === 401 && msg.startsWith("Log in first")) location.assign("/login");
   return new ApiError(res.status, msg);
 }
 
@@ -108,6 +110,26 @@ export interface Status {
   records: { stored: number; kept: number };
   uptime: number;
   devnet: { running: boolean; suppliers: number };
+  /** When this run of the node began (ms); a restart changes it. */
+  started: number;
+  /** Whether the API takes remote logins with a password. */
+  remoteAccess?: boolean;
+}
+
+/** The settings the UI edits. */
+export interface EditableSettings {
+  nickname: string;
+  bootstrap: string[];
+  supply: number;
+}
+
+/** `GET /api/v1/settings`. */
+export interface SettingsView {
+  file: string;
+  saved: EditableSettings;
+  running: EditableSettings & { devnet: boolean };
+  overridden: (keyof EditableSettings)[];
+  restartNeeded: boolean;
 }
 
 /** A hired supplier as `GET /api/v1/suppliers` lists it. */

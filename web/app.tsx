@@ -8,6 +8,7 @@ import { useEffect } from "preact/hooks";
 import { useConnected, useStatus } from "./live.ts";
 import { usePath } from "./router.ts";
 import { Link } from "./ui.tsx";
+import { send } from "./api.ts";
 import { HomePage } from "./pages/home.tsx";
 import { FilesPage } from "./pages/files.tsx";
 import { NetworkPage } from "./pages/network.tsx";
@@ -45,6 +46,14 @@ function App() {
         <span class={`dot ${connected ? "on" : "off"}`} role="status">
           {connected ? "Connected" : "Reconnecting…"}
         </span>
+        {status.data?.remoteAccess && (
+          <button
+            type="button"
+            onClick={() => send("POST", "/api/v1/logout").finally(() => location.assign("/login"))}
+          >
+            Log out
+          </button>
+        )}
       </header>
       <nav class="nav" aria-label="Main">
         <ul>

@@ -512,6 +512,24 @@ export class Catalog {
     return await openMember(v.key, (await pack).subarray(offset, offset + length));
   }
 
+  /**
+   * Creates a folder and any missing parents; a folder that exists already is left as it is.
+   * Returns whether anything was created.
+   */
+  mkdir(path: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const parts = splitPath(path);
+      if (parts.length === 0) return false;
+      const name = parts.pop()!;
+      const parent = await this.#walk(parts, true);
+      const e = parent.version.entries[name];
+      if (e?.t === "d") return false;
+      if (e) throw new SyntaxError(`${path} is a file, not a folder`);
+      await this.#walk([...parts, name], true);
+      return true;
+    });
+  }
+
   /** Removes a file or an empty folder; deletes the removed versions' shards. */
   remove(path: string): Promise<void> {
     return this.#serial(async () => {

@@ -11,7 +11,10 @@ export async function configCommand(
 ): Promise<number> {
   const { values, positionals } = parseArgs("config", args, {});
   expectPositionals("config", positionals, 0, 0);
-  const { config, sources, file } = await loadConfig({ dataDir, env: Deno.env.toObject() });
+  const loaded = await loadConfig({ dataDir, env: Deno.env.toObject() });
+  const { sources, file } = loaded;
+  // The password is a secret: say whether it is set, never what it is.
+  const config = { ...loaded.config, apiPassword: loaded.config.apiPassword ? "(set)" : "" };
   if (values.json) return out(json({ file, config, sources })), 0;
   out(`Configuration file: ${file}\n`);
   out(table(

@@ -6,7 +6,7 @@
  * temporary file that is renamed only when complete).
  */
 import { basename, dirname, join } from "node:path";
-import { formatSize } from "../config/mod.ts";
+import { formatSize, updateConfigFile } from "../config/mod.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -485,17 +485,7 @@ async function setCount(text: string, dataDir: string, out: Out): Promise<number
     throw new UsageError(`--count takes a whole number from 2 to 64, got "${text}"`, "suppliers");
   }
   const file = join(dataDir, "config.json");
-  let config: Record<string, unknown> = {};
-  try {
-    config = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new CliError(`Cannot read ${file}: ${(e as Error).message}`);
-    }
-  }
-  config.supplierCount = count;
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await Deno.writeTextFile(file, JSON.stringify(config, null, 2) + "\n");
+  await updateConfigFile(dataDir, { supplierCount: count });
   let code = "";
   try {
     const r = await (await connectToNode(dataDir)).post<{ k: number; m: number }>(

@@ -5,9 +5,7 @@
  */
 import { exportKeyFile, importKeyFile, isSealed } from "../identity/mod.ts";
 import { isDataDirLocked } from "../node/data_dir.ts";
-import { saveIdentity } from "../node/keys.ts";
-import { RESTORE_MARKER } from "../node/storage.ts";
-import { dirState } from "../node/state.ts";
+import { replaceIdentity } from "../node/identity_swap.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { json } from "./format.ts";
@@ -87,10 +85,13 @@ export async function keyCommand(args: string[], dataDir: string, out: Out): Pro
         `Export it first, then pass --force`,
     );
   }
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await saveIdentity(dirState(dataDir), keys);
-  // The imported identity may already own data: the node must find that catalog, not start a new one.
-  await dirState(dataDir).write(RESTORE_MARKER, new TextEncoder().encode("pending"));
-  out(values.json ? json({ id: keys.id }) : `Installed the identity ${keys.id} in ${dataDir}.`);
+  // The imported identity may already own data: the node must find that catalog, not start a
+  // new one; a replaced identity's key and customer state are kept aside.
+  const { backup } = await replaceIdentity(dataDir, keys);
+  if (values.json) out(json({ id: keys.id, backup }));
+  else {
+    out(`Installed the identity ${keys.id} in ${dataDir}.`);
+    if (backup) out(`The identity it replaced, with its key, is kept in ${backup}.`);
+  }
   return 0;
 }

@@ -9,10 +9,8 @@ import { formatSize } from "../config/mod.ts";
 import { importKeyFile, isSealed } from "../identity/mod.ts";
 import { createLogger, fileSink, stderrSink } from "../log/mod.ts";
 import { isDataDirLocked } from "../node/data_dir.ts";
-import { saveIdentity } from "../node/keys.ts";
+import { replaceIdentity } from "../node/identity_swap.ts";
 import { runNode } from "../node/run.ts";
-import { dirState } from "../node/state.ts";
-import { RESTORE_MARKER } from "../node/storage.ts";
 import { parseArgs } from "./args.ts";
 import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -69,9 +67,8 @@ export async function restoreCommand(args: string[], dataDir: string, out: Out):
       );
     }
     if (!current || current.id !== keys.id) {
-      await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-      await saveIdentity(dirState(dataDir), keys);
-      await dirState(dataDir).write(RESTORE_MARKER, new TextEncoder().encode("pending"));
+      const { backup } = await replaceIdentity(dataDir, keys);
+      if (backup) out(`The identity it replaced, with its key, is kept in ${backup}.`);
     }
     const config = await startConfig("restore", values, dataDir);
     if (config.devnet) {

@@ -8,6 +8,7 @@ import {
   type Config,
   DEFAULTS,
   findOption,
+  isLoopback,
   OPTIONS,
   type OptionSpec,
   resolveAuto,
@@ -107,6 +108,14 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
       }) must be shorter than recordLifetime ${formatDuration(settings.recordLifetime)} (${
         where("recordLifetime")
       }), or records expire between republishes`,
+    );
+  }
+  if (!isLoopback(settings.apiHost) && settings.apiPassword === "") {
+    throw new ConfigError(
+      `apiHost ${JSON.stringify(settings.apiHost)} (${
+        describeSource("apiHost", sources.apiHost, file)
+      }) is not a loopback address: remote access to the node API needs apiPassword ` +
+        `(MOTE_API_PASSWORD or config.json; see docs/config.md)`,
     );
   }
   return { config: resolveAuto(settings), sources, file };
@@ -373,4 +382,41 @@ export function resolveDataDir(options: DataDirOptions): string {
     "Cannot choose a data directory: no --data flag, MOTE_DATA is unset and no home directory " +
       "(HOME or USERPROFILE) was given",
   );
+}
+
+/**
+ * Changes some keys of `<dataDir>/config.json` (creating it if missing) and keeps every other
+ * key as it was. Each new value is checked as the file's own values are, then the whole file is
+ * loaded again; when anything is wrong the file is left unchanged. Written to a temporary file
+ * and renamed, owner-only (it may hold `apiPassword`).
+ *
+ * @throws {ConfigError} naming the bad key and value.
+ */
+export async function updateConfigFile(
+  dataDir: string,
+  patch: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const file = join(dataDir, "config.json");
+  const before = (await readConfigFile(file)) ?? {};
+  const after: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(patch)) {
+    const option = findOption(key);
+    if (option === undefined) {
+      throw new ConfigError(`Unknown option "${key}"; known options: ${knownKeys()}`);
+    }
+    checkValue(option, value, `"${key}"`, false);
+    after[key] = value;
+  }
+  // Cross-checks (republishInterval < recordLifetime, apiHost needs a password) on the result.
+  const probe = await Deno.makeTempDir({ prefix: "mote-config-" });
+  try {
+    await Deno.writeTextFile(join(probe, "config.json"), JSON.stringify(after));
+    await loadConfig({ dataDir: probe });
+  } finally {
+    await Deno.remove(probe, { recursive: true });
+  }
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(after, null, 2) + "\n", { mode: 0o600 });
+  await Deno.rename(tmp, file);
 }

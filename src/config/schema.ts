@@ -23,8 +23,10 @@ export interface Settings {
   nickname: string;
   /** Address the public gateway and the p2p listeners bind to. */
   host: string;
-  /** Address the node API and UI bind to; always a loopback address. */
+  /** Address the node API and UI bind to; a non-loopback address needs `apiPassword`. */
   apiHost: string;
+  /** Password for remote access to the API and UI; `""` allows loopback access only. */
+  apiPassword: string;
   /** Port of the node API and UI; 0 picks a free one. */
   port: number;
   /** Port of the public gateway; 0 picks a free one. */
@@ -127,7 +129,8 @@ type Row = Omit<OptionSpec, "key" | "env" | "flag" | "nullable"> & {
   readonly noFlag?: true;
 };
 
-function isLoopback(host: string): boolean {
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1 or localhost). */
+export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
   if (h === "localhost" || h === "::1" || h === "[::1]") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
@@ -187,10 +190,20 @@ const ROWS: { readonly [K in keyof Settings]: Row } = {
     default: "127.0.0.1",
     noFlag: true,
     description:
-      "Address the node API and UI bind to: a loopback address (127.0.0.0/8, ::1, localhost)",
+      "Address the node API and UI bind to: loopback, or any address once apiPassword is set",
+    check: (v) => v.trim() === "" ? "the address is empty" : undefined,
+  },
+  apiPassword: {
+    type: "string",
+    default: "",
+    // Never a flag: a password on the command line shows in the process list.
+    noFlag: true,
+    description:
+      "Password for remote access to the API and UI (12+ characters); needed when apiHost is not loopback",
     check: (v) =>
-      isLoopback(v) ? undefined : `${JSON.stringify(v)} is not a loopback address ` +
-        `(127.0.0.0/8, ::1 or localhost): remote access to the node API is not supported yet`,
+      v === "" || (v.length >= 12 && v.length <= 1024)
+        ? undefined
+        : "the password must have 12 to 1024 characters",
   },
   port: {
     type: "port",

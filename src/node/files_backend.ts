@@ -73,6 +73,23 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
       if (!v) throw new RangeError(`${path} has no version ${version}`);
       return { size: v.size, added: v.added };
     },
+    async mkdir(path) {
+      const created = await (await storage.catalog()).mkdir(path);
+      if (created) events.emit("put:done", { path, size: 0 });
+      return created;
+    },
+    async restoreVersion(path, version, signal) {
+      const catalog = await storage.catalog();
+      // Streams the old version through the data path again: a new version under a fresh key,
+      // with the old one's modification time; nothing passes through the client.
+      const old = await catalog.get(path, { version, signal });
+      const fresh = await catalog.put(path, old.stream, old.version.size, {
+        mtime: old.version.mtime,
+        signal,
+      });
+      events.emit("put:done", { path, size: fresh.size });
+      return { path, size: fresh.size, versions: (await catalog.versions(path)).length };
+    },
     async remove(path) {
       await (await storage.catalog()).remove(path);
     },

@@ -95,6 +95,8 @@ export interface NodeStatus {
   dht: number;
   records: { stored: number; kept: number };
   uptime: number;
+  /** When this run began (ms since the epoch). */
+  started: number;
 }
 
 /** A running Mote node. */
@@ -327,6 +329,8 @@ export class MoteNode {
       dht: routingTableSize(this.p2p),
       records: { stored: this.#store.recordCount, kept: this.keeper.size },
       uptime: this.#started ? Math.round((Date.now() - this.#started) / 1000) : 0,
+      // When this run began (ms): a restart changes it, which is how the UI tells one happened.
+      started: this.#started ?? 0,
     };
   }
 

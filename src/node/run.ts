@@ -3,15 +3,18 @@
  * when asked, starts the node, serves the API (loopback) and the public gateway on their own
  * ports, writes `node.json` for the CLI, and stops all of it cleanly.
  */
-import type { Config } from "../config/mod.ts";
+import { type Config, loadConfig, type LoadedConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   type ApiBackend,
   createApiApp,
   createPublicApp,
   loopbackAllowlist,
+  PasswordGate,
   type RecordSource,
 } from "../../gateway/mod.ts";
+import { applyStagedIdentity } from "./identity_swap.ts";
+import { nodeSettingsBackend } from "./settings.ts";
 import { RateLimiter } from "../net/rate_limit.ts";
 import type { decodeIdentityDocument } from "../identity/document.ts";
 import { toHex } from "../encoding/bytes.ts";
@@ -40,8 +43,13 @@ export interface RunningNode {
   storage: StorageService;
   devnet: Devnet | null;
   info: RuntimeInfo;
-  /** Resolves once the node has stopped (by `stop()` or `POST /api/v1/stop`). */
-  stopped: Promise<void>;
+  /** The ports it listens on (a restart keeps them, even those first chosen by the system). */
+  ports: { port: number; gatewayPort: number; p2pPort: number; wsPort: number };
+  /**
+   * Resolves once the node has stopped: `"restart"` when it was asked to start again (`POST
+   * /api/v1/restart`, or a key imported from the UI), `"stop"` otherwise.
+   */
+  stopped: Promise<"stop" | "restart">;
   stop(): Promise<void>;
 }
 
@@ -50,14 +58,28 @@ export class PortInUseError extends Error {
   override name = "PortInUseError";
 }
 
+/** Options for {@linkcode runNode}. */
+export interface RunOptions {
+  /** Loads the configuration as a restart would (by default config.json and the environment). */
+  reload?: () => Promise<LoadedConfig>;
+}
+
 /** Starts everything `mote start` runs. */
-export async function runNode(dataDir: string, config: Config, log: Logger): Promise<RunningNode> {
+export async function runNode(
+  dataDir: string,
+  config: Config,
+  log: Logger,
+  opts: RunOptions = {},
+): Promise<RunningNode> {
   const lock = await lockDataDir(dataDir);
   const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
+    // A key imported from the web UI waits for this moment: nothing has read the state yet.
+    const swapped = await applyStagedIdentity(dataDir);
+    if (swapped) log.info("took over the imported identity", { ...swapped });
     const base = {
       recordLifetime: config.recordLifetime,
       republishInterval: config.republishInterval,
@@ -122,18 +144,24 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
     await storage.start();
     cleanups.push(() => storage.stop());
 
-    let resolveStopped!: () => void;
-    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    let resolveStopped!: (how: "stop" | "restart") => void;
+    const stopped = new Promise<"stop" | "restart">((r) => (resolveStopped = r));
     let stopping: Promise<void> | undefined;
+    let how: "stop" | "restart" = "stop";
     const stop = () =>
       stopping ??= (async () => {
-        log.info("stopping");
+        log.info(how === "restart" ? "restarting" : "stopping");
         await unwind();
         await removeRuntimeInfo(dataDir);
-        resolveStopped();
+        resolveStopped(how);
       })();
+    const restart = () => {
+      how = "restart";
+      void stop();
+    };
 
     const token = await loadOrCreateToken(dataDir);
+    const closing = new AbortController();
     const apiServer = listen(
       "API",
       config.apiHost,
@@ -142,14 +170,27 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       (port) =>
         createApiApp({
           ...loopbackAllowlist(config.apiHost, port),
+          gate: config.apiPassword ? new PasswordGate(config.apiPassword) : undefined,
+          closing: closing.signal,
           token,
           log: (m, f) => log.warn(m, f),
           backend: nodeApiBackend(node, devnet, () => void stop()),
           files: storageFilesBackend(storage),
+          settings: nodeSettingsBackend({
+            dataDir,
+            running: config,
+            id: node.id,
+            nickname: () => node.status().nickname as string,
+            reload: opts.reload ?? (() => loadConfig({ dataDir, env: Deno.env.toObject() })),
+            restart,
+          }),
           ui: webBundle({ cacheDir: `${dataDir}/web`, log: (m, f) => log.info(m, f) }),
         }).fetch,
     );
-    cleanups.push(() => apiServer.shutdown());
+    cleanups.push(() => {
+      closing.abort();
+      return apiServer.shutdown();
+    });
     const limiter = new RateLimiter(50, 200);
     const gatewayServer = listen(
       "gateway",
@@ -172,7 +213,11 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       pid: Deno.pid,
       id: node.id,
       version: VERSION,
-      api: urlOf(config.apiHost, apiServer.addr.port),
+      // A wildcard address is reached on loopback from this machine.
+      api: urlOf(
+        config.apiHost === "0.0.0.0" || config.apiHost === "::" ? "127.0.0.1" : config.apiHost,
+        apiServer.addr.port,
+      ),
       gateway: urlOf(
         config.host === "0.0.0.0" ? "127.0.0.1" : config.host,
         gatewayServer.addr.port,
@@ -185,7 +230,15 @@ export async function runNode(dataDir: string, config: Config, log: Logger): Pro
       (r) => log.info("published the identity document", { seq: r.seq }),
       (e) => log.warn("could not publish the identity document yet", { error: e }),
     );
-    return { node, storage, devnet, info, stopped, stop };
+    const portOf = (re: RegExp) =>
+      Number(node.addresses().map((a) => re.exec(a)?.[1]).find(Boolean));
+    const ports = {
+      port: apiServer.addr.port,
+      gatewayPort: gatewayServer.addr.port,
+      p2pPort: portOf(/\/tcp\/(\d+)\/p2p\//) || config.p2pPort,
+      wsPort: portOf(/\/tcp\/(\d+)\/ws\//) || config.wsPort,
+    };
+    return { node, storage, devnet, info, ports, stopped, stop };
   } catch (e) {
     await unwind();
     throw e;

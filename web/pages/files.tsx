@@ -1,11 +1,12 @@
 // This module is browser compatible.
 /**
- * Files: browse folders, upload by drag and drop or a file picker with live progress (bytes sent
- * by the browser, then bytes encrypted and placed as the node reports on the event stream),
- * download, delete, versions and pruning.
+ * Files: browse folders, create folders, upload files or whole folders by drag and drop or a
+ * picker with live progress (bytes sent by the browser, then bytes encrypted and placed as the
+ * node reports on the event stream), download, delete, versions (restore one as the newest) and
+ * pruning.
  */
 import { useRef, useState } from "preact/hooks";
-import { type Entry, fileUrl, send, upload, type Version } from "../api.ts";
+import { encodePath, type Entry, fileUrl, send, upload, type Version } from "../api.ts";
 import { bytes, when } from "../format.ts";
 import { useEvents, usePoll } from "../live.ts";
 import { navigate } from "../router.ts";
@@ -46,6 +47,8 @@ interface Upload {
 
 /** Uploads at most this many files at once; the rest wait their turn. */
 const PARALLEL = 2;
+/** Most files taken from one dropped or picked folder tree (a bound on what the page holds). */
+const MAX_TREE_FILES = 10_000;
 const MAX_SHOWN = 50;
 let nextId = 1;
 
@@ -63,6 +66,7 @@ export function FilesPage(props: { path: string }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const [dragging, setDragging] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
 
   const patch = (id: number, p: Partial<Upload>) =>
     setUploads((us) => us.map((u) => (u.id === id ? { ...u, ...p } : u)));
@@ -80,13 +84,14 @@ export function FilesPage(props: { path: string }) {
     );
   });
 
-  const start = (files: File[]) => {
+  /** Uploads files, each to `dir` + its path relative to what was dropped or picked. */
+  const start = (files: { file: File; rel: string }[]) => {
     setError(undefined);
-    const jobs = files.map((f) => ({
+    const jobs = files.map(({ file: f, rel }) => ({
       file: f,
       row: {
         id: nextId++,
-        path: join(dir, f.name),
+        path: join(dir, rel),
         size: f.size,
         sent: 0,
         stored: 0,
@@ -112,11 +117,39 @@ export function FilesPage(props: { path: string }) {
     for (let i = 0; i < Math.min(PARALLEL, jobs.length); i++) void worker();
   };
 
-  const onDrop = (e: DragEvent) => {
+  const onDrop = async (e: DragEvent) => {
     e.preventDefault();
     setDragging(false);
-    const files = [...(e.dataTransfer?.files ?? [])];
-    if (files.length) start(files);
+    // Folders come only through entries; plain files work either way.
+    const entries = [...(e.dataTransfer?.items ?? [])]
+      .map((i) => i.webkitGetAsEntry?.())
+      .filter((x): x is FileSystemEntry => Boolean(x));
+    try {
+      const { files, emptyDirs } = entries.length ? await readTree(entries) : {
+        files: [...(e.dataTransfer?.files ?? [])].map((f) => ({ file: f, rel: f.name })),
+        emptyDirs: [],
+      };
+      for (const d of emptyDirs) await send("POST", `/api/v1/mkdir/${encodePath(join(dir, d))}`);
+      if (emptyDirs.length) list.reload();
+      if (files.length) start(files);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  const newFolder = async () => {
+    const name = prompt(`Name of the new folder in ${dir}`)?.trim();
+    if (!name) return;
+    if (name.includes("/") || name === "." || name === "..") {
+      setError(`"${name}" cannot be a folder name (no slashes, not . or ..)`);
+      return;
+    }
+    try {
+      await send("POST", `/api/v1/mkdir/${encodePath(join(dir, name))}`);
+      navigate(folderHref(join(dir, name)));
+    } catch (err) {
+      setError((err as Error).message);
+    }
   };
 
   const remove = async (name: string) => {
@@ -156,8 +189,12 @@ export function FilesPage(props: { path: string }) {
         onDrop={onDrop}
       >
         <p>
-          Drop files here to store them in <strong>{dir}</strong>, or{" "}
-          <button type="button" onClick={() => picker.current?.click()}>choose files</button>
+          Drop files or folders here to store them in <strong>{dir}</strong>, or{" "}
+          <button type="button" onClick={() => picker.current?.click()}>choose files</button>{" "}
+          <button type="button" onClick={() => folderPicker.current?.click()}>
+            choose a folder
+          </button>{" "}
+          <button type="button" onClick={newFolder}>New folder</button>
         </p>
         <input
           ref={picker}
@@ -168,7 +205,22 @@ export function FilesPage(props: { path: string }) {
           aria-label={`Upload files to ${dir}`}
           onChange={(e) => {
             const input = e.currentTarget as HTMLInputElement;
-            start([...(input.files ?? [])]);
+            start([...(input.files ?? [])].map((f) => ({ file: f, rel: f.name })));
+            input.value = "";
+          }}
+        />
+        <input
+          ref={folderPicker}
+          id="folder-picker"
+          type="file"
+          multiple
+          class="visually-hidden"
+          aria-label={`Upload a folder to ${dir}`}
+          {...{ webkitdirectory: true }}
+          onChange={(e) => {
+            const input = e.currentTarget as HTMLInputElement;
+            const files = [...(input.files ?? [])].slice(0, MAX_TREE_FILES);
+            start(files.map((f) => ({ file: f, rel: f.webkitRelativePath || f.name })));
             input.value = "";
           }}
         />
@@ -275,32 +327,20 @@ export function FilesPage(props: { path: string }) {
   );
 }
 
-/** Restoring goes through the browser's memory (download, then upload as the newest version). */
-const MAX_RESTORE = 512 << 20;
-
 function VersionsCard(props: { path: string; onChange: () => void }) {
-  const enc = props.path.slice(1).split("/").map(encodeURIComponent).join("/");
+  const enc = encodePath(props.path);
   const v = usePoll<{ versions: Version[] }>(`/api/v1/versions/${enc}`, { on: ["put:done"] });
   const [busy, setBusy] = useState<number | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const restore = async (x: Version) => {
     setError(undefined);
-    if (x.size > MAX_RESTORE) {
-      setError(
-        `Version ${x.version} is over 512 MiB: restore it with “mote get ${props.path} --version ${x.version}” and upload the file.`,
-      );
-      return;
-    }
     if (!confirm(`Store version ${x.version} of ${props.path} again as its newest version?`)) {
       return;
     }
     setBusy(x.version);
     try {
-      const res = await fetch(fileUrl(props.path, { version: x.version }));
-      if (!res.ok) throw new Error(`Reading version ${x.version} failed: ${res.status}`);
-      const name = props.path.slice(props.path.lastIndexOf("/") + 1);
-      const file = new File([await res.blob()], name, { lastModified: x.mtime || Date.now() });
-      await upload(props.path, file, () => {});
+      // The node streams the old version into a new one; nothing passes through the browser.
+      await send("POST", `/api/v1/restore/${enc}`, { version: x.version });
       v.reload();
       props.onChange();
     } catch (e) {
@@ -366,4 +406,41 @@ function VersionsCard(props: { path: string; onChange: () => void }) {
       )}
     </Card>
   );
+}
+
+/**
+ * Reads dropped entries: every file with its path relative to the drop, and the folders that
+ * hold nothing (so they are created too). Stops at {@linkcode MAX_TREE_FILES} files.
+ */
+async function readTree(
+  roots: FileSystemEntry[],
+): Promise<{ files: { file: File; rel: string }[]; emptyDirs: string[] }> {
+  const files: { file: File; rel: string }[] = [];
+  const emptyDirs: string[] = [];
+  const walk = async (entry: FileSystemEntry, rel: string): Promise<void> => {
+    if (files.length >= MAX_TREE_FILES) {
+      throw new Error(`More than ${MAX_TREE_FILES} files: upload the folder in parts`);
+    }
+    if (entry.isFile) {
+      const file = await new Promise<File>((ok, fail) =>
+        (entry as FileSystemFileEntry).file(ok, fail)
+      );
+      files.push({ file, rel });
+      return;
+    }
+    const reader = (entry as FileSystemDirectoryEntry).createReader();
+    let count = 0;
+    // readEntries answers in batches (100 in Chromium) until it answers with none.
+    for (;;) {
+      const batch = await new Promise<FileSystemEntry[]>((ok, fail) =>
+        reader.readEntries(ok, fail)
+      );
+      if (batch.length === 0) break;
+      count += batch.length;
+      for (const child of batch) await walk(child, `${rel}/${child.name}`);
+    }
+    if (count === 0) emptyDirs.push(rel);
+  };
+  for (const r of roots) await walk(r, r.name);
+  return { files, emptyDirs };
 }
