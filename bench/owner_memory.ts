@@ -57,7 +57,7 @@ const idle = Deno.memoryUsage();
 console.log(
   `${values.mib} MiB, owner alone${gc ? ", gc at every sample" : ""}: idle RSS ${
     mib(idle.rss)
-  } MiB`,
+  } MiB (V8 heap ${mib(idle.heapUsed)} MiB, ArrayBuffers ${mib(idle.external)} MiB)`,
 );
 const key = generateDataKey(), locator = new ShardLocator();
 let t = performance.now();

@@ -2,7 +2,7 @@
  * The request/response layer on two real nodes: round trips, remote errors, frame size limits,
  * per-call timeouts against a stalling handler, and per-peer rate limits.
  */
-import { fromUtf8, utf8 } from "../src/encoding/bytes.ts";
+import { concat, fromUtf8, utf8 } from "../src/encoding/bytes.ts";
 import { RpcError } from "../src/net/rpc.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { startCluster } from "./_harness.ts";
@@ -96,5 +96,33 @@ Deno.test({
       assert(limited.length > 0, "expected some calls to be rate limited");
       assert(results.some((r) => r.status === "fulfilled"), "and some to succeed");
     });
+  },
+});
+
+Deno.test({
+  name: "Rpc sends a body given as chunks as one frame and can return a payload unjoined",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using cluster = await startCluster(2);
+    const [server, client] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    const big = { maxRequest: 1 << 20, maxResponse: 1 << 20, timeout: 5_000 };
+    // A payload larger than yamux's and noise's frames, so it arrives in several pieces.
+    const tail = new Uint8Array(300_000).map((_, i) => i % 251);
+    await server!.rpc.handle(
+      "/mote/test-chunks/1.0.0",
+      (req) => Promise.resolve([utf8(`got ${req.length}:`), req.subarray(0, 3), tail]),
+      big,
+    );
+    const to = server!.p2p.peerId;
+    const body = [utf8("ab"), new Uint8Array(0), tail];
+    const joined = await client!.rpc.request(to, "/mote/test-chunks/1.0.0", body, big);
+    const head = utf8(`got ${2 + tail.length}:ab`);
+    assertEquals(joined.length, head.length + 1 + tail.length);
+    assertEquals(joined.subarray(0, head.length), head);
+    assertEquals(joined.subarray(head.length + 1), tail);
+    const chunks = await client!.rpc.requestChunks(to, "/mote/test-chunks/1.0.0", body, big);
+    assert(chunks.length > 1, `expected the payload in pieces, got ${chunks.length}`);
+    assertEquals(concat(...chunks), joined);
   },
 });

@@ -5,11 +5,17 @@
  * customer before use, so a wrong, truncated or missing shard is replaced, never used. Then
  * reconstruct if needed, decrypt (the GCM tag also checks the block's index and place), and
  * emit the part of the block inside the requested range. A few blocks are fetched ahead.
+ *
+ * Memory: each data shard is copied from the frames it arrived in straight to its place in a
+ * ciphertext buffer that later blocks reuse (no joined answer, no joined block), and a block is
+ * decrypted only when it is read, so its plaintext, which WebCrypto allocates and V8 collects
+ * late, lives only while the reader has it.
  */
-import { decryptBlock, importDataKey } from "../crypto/block.ts";
+import { BLOCK_TAG_BYTES, decryptBlock, importDataKey } from "../crypto/block.ts";
 import { createCodec } from "../erasure/mod.ts";
 import { joinShards } from "../erasure/split.ts";
 import type { Customer } from "../suppliers/customer.ts";
+import { Pool } from "./_pool.ts";
 import type { ShardLocator } from "./locator.ts";
 import type { FileManifest } from "./manifest.ts";
 
@@ -69,29 +75,49 @@ export function getFile(
   const codec = createCodec({ k: manifest.k, m: manifest.m });
   const stats = opts.stats ?? { shardsFetched: 0, bytesFetched: 0, bytesOut: 0, failedFetches: 0 };
   const keyP = importDataKey(rawKey);
-  const queue: Promise<Uint8Array>[] = [];
+  const ahead = opts.ahead ?? 2;
+  const queue: Promise<Fetched>[] = [];
   let next = first;
+  // Ciphertext buffers of k whole shards: one per block fetched ahead and one being decrypted.
+  const { k } = manifest;
+  const fullBytes = k * Math.ceil((Math.min(bs, manifest.size) + BLOCK_TAG_BYTES) / k);
+  const buffers = new Pool<Uint8Array>(() => new Uint8Array(fullBytes), ahead + 2);
 
   const fill = () => {
-    while (next <= last && queue.length < (opts.ahead ?? 2) + 1) {
-      const p = fetchBlock(next++);
+    while (next <= last && queue.length < ahead + 1) {
+      const p = fetchCiphertext(next++);
       p.catch(() => {}); // surfaced when its turn comes
       queue.push(p);
     }
   };
 
-  const fetchBlock = async (i: number): Promise<Uint8Array> => {
-    const ct = await fetchCiphertext(i);
-    return await decryptBlock(await keyP, i, count, ct);
+  const decrypt = async (i: number, { ct, done }: Fetched): Promise<Uint8Array> => {
+    try {
+      return await decryptBlock(await keyP, i, count, ct);
+    } finally {
+      done();
+    }
   };
 
-  const fetchCiphertext = (i: number): Promise<Uint8Array> => {
+  const fetchCiphertext = (i: number): Promise<Fetched> => {
     const b = manifest.blocks[i]!;
-    const { k } = manifest;
     const n = b.shards.length;
+    const size = Math.ceil(b.len / k);
+    // Data shard j is fetched into its place in the block; parity shards (fetched only when a
+    // data shard fails or is slow) into arrays of their own.
+    const buf = k * size <= fullBytes ? buffers.take() : new Uint8Array(k * size);
+    const slot = (j: number) => (j < k ? buf.subarray(j * size, (j + 1) * size) : undefined);
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
-    let have = 0, started = 0, finished = 0;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    let have = 0, started = 0, finished = 0, decrypted = false;
+    // The buffer goes back once the block is decrypted (or failed) and no fetch can still write.
+    const giveBack = () => {
+      if (decrypted && finished === started && buf.length === fullBytes) buffers.give(buf);
+    };
+    const done = () => {
+      decrypted = true;
+      giveBack();
+    };
+    return new Promise<Fetched>((resolve, reject) => {
       let settled = false;
       const finish = () => {
         if (settled) return;
@@ -99,16 +125,20 @@ export function getFile(
           settled = true;
           clearTimeout(timer);
           try {
-            const data = got.slice(0, k).every(Boolean)
-              ? got.slice(0, k) as Uint8Array[]
-              : codec.reconstruct(got);
-            resolve(joinShards(data, b.len));
+            // With a data shard missing, the block is rebuilt into an array of its own: a fetch
+            // of that shard may still be running and would write into its slot.
+            const ct = got.slice(0, k).every(Boolean)
+              ? buf.subarray(0, b.len)
+              : joinShards(codec.reconstruct(got), b.len);
+            resolve({ ct, done });
           } catch (e) {
+            done();
             reject(e);
           }
         } else if (finished === started && started === n) {
           settled = true;
           clearTimeout(timer);
+          done();
           const missing = got.flatMap((g, j) => (g ? [] : [j]));
           reject(
             new NotEnoughShardsError(
@@ -125,13 +155,14 @@ export function getFile(
       const startOne = () => {
         if (started >= n || settled) return;
         const j = started++;
-        fetchShard(b.shards[j]!).then((bytes) => {
+        fetchShard(b.shards[j]!, slot(j)).then((bytes) => {
           finished++;
-          if (bytes) {
+          if (bytes && !settled) {
             got[j] = bytes;
             have++;
-          } else startOne(); // a failure: bring in the next shard (parity) at once
+          } else if (!bytes) startOne(); // a failure: bring in the next shard (parity) at once
           finish();
+          giveBack();
         });
       };
       for (let j = 0; j < k; j++) startOne();
@@ -144,13 +175,13 @@ export function getFile(
   };
 
   let lastError = "";
-  const fetchShard = async (id: string): Promise<Uint8Array | null> => {
+  const fetchShard = async (id: string, into?: Uint8Array): Promise<Uint8Array | null> => {
     const hinted = opts.locator.suppliersFor(id);
     const candidates = [...hinted, ...opts.fallback.filter((s) => !hinted.includes(s))];
     for (const supplier of candidates) {
       if (opts.signal?.aborted) return null;
       try {
-        const bytes = await opts.customer.getShard(supplier, id, opts.owner, opts.signal);
+        const bytes = await opts.customer.getShard(supplier, id, opts.owner, opts.signal, into);
         stats.shardsFetched++;
         stats.bytesFetched += bytes.length;
         if (!hinted.includes(supplier)) opts.locator.record(id, supplier);
@@ -174,7 +205,7 @@ export function getFile(
         return;
       }
       const i = next - queue.length - 1;
-      const plain = await p;
+      const plain = await decrypt(i, await p);
       const from = Math.max(0, start - i * bs), to = Math.min(plain.length, end - i * bs);
       const part = plain.subarray(from, to);
       stats.bytesOut += part.length;
@@ -182,7 +213,14 @@ export function getFile(
       fill();
     },
     cancel() {
+      for (const p of queue) p.then((f) => f.done(), () => {});
       queue.length = 0;
     },
   }, { highWaterMark: 0 });
+}
+
+/** A block's ciphertext, fetched; `done` gives its buffer back once it is no longer read. */
+interface Fetched {
+  ct: Uint8Array;
+  done: () => void;
 }

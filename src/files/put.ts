@@ -13,6 +13,11 @@
  * With `resume`, the put continues one that was interrupted under the same key (`resume.ts`);
  * `onBlockStarted` is awaited before a block is first encrypted, so a journal can record its
  * plaintext hash first (`journal.ts`).
+ *
+ * Memory: the plaintext blocks and the shard arenas (k + m shards inside the erasure kernel's
+ * memory, where the parity is computed in place) are reused from block to block; each block's
+ * ciphertext is copied into an arena as soon as WebCrypto returns it, so that buffer dies young,
+ * and the shards go out as they are, never copied into a request (`encodeWithTail`).
  */
 import {
   BLOCK_TAG_BYTES,
@@ -24,11 +29,12 @@ import {
 import { sha256 } from "../crypto/hash.ts";
 import { shardId } from "../crypto/merkle.ts";
 import { equals } from "../encoding/bytes.ts";
-import { createCodec } from "../erasure/mod.ts";
+import { createCodec, type ShardArena } from "../erasure/mod.ts";
 import { splitBlock } from "../erasure/split.ts";
 import type { Customer, SupplierError } from "../suppliers/customer.ts";
 import type { ShardLocator } from "./locator.ts";
 import type { BlockRef, FileManifest } from "./manifest.ts";
+import { Pool } from "./_pool.ts";
 import { confirmPlaced, ResumeMismatchError, type ResumeState } from "./resume.ts";
 
 /** A shard that could not be placed yet. */
@@ -62,7 +68,7 @@ export interface PutFileOptions {
    */
   key: Uint8Array;
   blockSize?: number;
-  /** Blocks in flight (default 3). */
+  /** Blocks in flight (default 3, and at most `IN_FLIGHT_BYTES` of plaintext). */
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PutProgress) => void;
@@ -87,6 +93,14 @@ export interface PutStats {
 
 /** Pause before trying a shard again after a timeout or broken stream (ms). */
 const RETRY_PAUSE_MS = 1_000;
+
+/**
+ * Plaintext bytes in flight at most, whatever `concurrency` asks: 3 blocks of the default 4 MiB,
+ * a single block of 16 MiB or more. Each block in flight holds its ciphertext's k + m shards and
+ * their network frames (about 2.5 × its size for 4+2), so the owner's memory follows this, not
+ * the block count.
+ */
+const IN_FLIGHT_BYTES = 12 * 2 ** 20;
 
 /** Raised when a block cannot reach k + 1 suppliers. */
 export class PlacementError extends Error {
@@ -118,7 +132,14 @@ export async function putFile(
   const blocks: BlockRef[] = new Array(count);
   const pending: PendingShard[] = [];
   const inFlight = new Set<Promise<void>>();
-  const limit = Math.max(1, opts.concurrency ?? 3);
+  const limit = Math.max(
+    1,
+    Math.min(opts.concurrency ?? 3, Math.floor(IN_FLIGHT_BYTES / blockSize)),
+  );
+  // Every full block has the same shard size; those blocks reuse arenas (the last, shorter block
+  // and small files go through plain arrays, which need no kernel memory of their own).
+  const fullShard = Math.ceil((blockSize + BLOCK_TAG_BYTES) / k);
+  const arenas = new Pool<ShardArena>(() => codec.allocShards(fullShard), limit);
   let done = 0, sent = 0, resumed = 0, failure: unknown;
   const reusable = opts.resume?.placed.size
     ? await confirmPlaced(opts.resume.placed, { ...opts, n, signal: opts.signal })
@@ -131,7 +152,8 @@ export async function putFile(
     opts.onProgress?.({ bytes: sent, total: size, blocks: done, blockCount: count });
   };
 
-  const storeBlock = async (index: number, plain: Uint8Array) => {
+  /** Stores block `index`; calls `release` once done with `plain` (before its shards are sent). */
+  const storeBlock = async (index: number, plain: Uint8Array, release: () => void) => {
     if (opts.resume || opts.onBlockStarted) {
       const hash = await sha256(plain);
       const was = opts.resume?.started.get(index);
@@ -139,27 +161,47 @@ export async function putFile(
       const ref = was && reusable.get(index);
       if (ref && ref.len === plain.length + BLOCK_TAG_BYTES) {
         resumed += plain.length;
+        release();
         return finish(index, ref, plain.length);
       }
       // Never encrypt under this key before the hash is durable: a resume compares against it.
       if (!was) await opts.onBlockStarted?.(index, hash);
     }
     opts.signal?.throwIfAborted();
-    const ct = await encryptBlock(key, index, count, plain);
-    const { shards } = splitBlock(ct, k);
-    const all = [...shards, ...codec.encode(shards)];
-    const ids = await Promise.all(all.map(shardId));
-    const placed = await Promise.all(all.map((bytes, j) => place(index, j, ids[j]!, bytes)));
-    const ok = placed.filter(Boolean).length;
-    if (ok < k + 1) {
-      throw new PlacementError(
-        `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed` +
-          (lastError ? ` (last refusal: ${lastError.slice(0, 300)})` : ""),
-      );
+    // The ciphertext is never held in a variable here: in an arena, nothing refers to it once
+    // copied in, so it is collected young instead of living on through the sends.
+    const { len, arena, all } = encode(await encryptBlock(key, index, count, plain));
+    release();
+    try {
+      const ids = await Promise.all(all.map(shardId));
+      const placed = await Promise.all(all.map((bytes, j) => place(index, j, ids[j]!, bytes)));
+      const ok = placed.filter(Boolean).length;
+      if (ok < k + 1) {
+        throw new PlacementError(
+          `Block ${index} reached only ${ok} of ${n} suppliers; at least ${k + 1} are needed` +
+            (lastError ? ` (last refusal: ${lastError.slice(0, 300)})` : ""),
+        );
+      }
+      const ref = { len, shards: ids };
+      await opts.onBlockPlaced?.(index, ref);
+      finish(index, ref, plain.length);
+    } finally {
+      // Every call that read the arena's shards has returned (sent, or given up and copied).
+      if (arena) arenas.give(arena);
     }
-    const ref = { len: ct.length, shards: ids };
-    await opts.onBlockPlaced?.(index, ref);
-    finish(index, ref, plain.length);
+  };
+
+  /** The k + m shards of a ciphertext: in an arena from the pool when it is a full block. */
+  const encode = (ct: Uint8Array) => {
+    const len = ct.length;
+    if (Math.ceil(len / k) === fullShard) {
+      const arena = arenas.take();
+      arena.setBlock(ct);
+      arena.encode();
+      return { len, arena, all: arena.shards };
+    }
+    const { shards } = splitBlock(ct, k);
+    return { len, arena: null, all: [...shards, ...codec.encode(shards)] };
   };
 
   const place = async (
@@ -189,22 +231,37 @@ export async function putFile(
         }
       }
     }
-    pending.push({ block, index, id, bytes });
+    // A copy: the shard may be in an arena that the next block reuses.
+    pending.push({ block, index, id, bytes: bytes.slice() });
     return false;
   };
   let lastError = "";
 
   let index = 0, read = 0;
-  const launch = async (plain: Uint8Array) => {
+  // Plaintext blocks: one filling, and one per block in flight until it is encrypted.
+  const blockBytes = Math.min(blockSize, Math.max(size, 0));
+  const plains = new Pool<Uint8Array>(() => new Uint8Array(blockBytes), limit + 1);
+  const launch = async (buf: Uint8Array, fill: number) => {
     while (inFlight.size >= limit) await Promise.race(inFlight);
-    if (failure) throw failure;
-    const p = storeBlock(index++, plain).catch((e) => {
+    if (failure) {
+      plains.give(buf);
+      throw failure;
+    }
+    let given = false;
+    const release = () => {
+      if (!given) plains.give(buf);
+      given = true;
+    };
+    const p = storeBlock(index++, buf.subarray(0, fill), release).catch((e) => {
       failure ??= e;
-    }).finally(() => inFlight.delete(p));
+    }).finally(() => {
+      release();
+      inFlight.delete(p);
+    });
     inFlight.add(p);
   };
 
-  let buf = new Uint8Array(Math.min(blockSize, Math.max(size, 0)));
+  let buf = plains.take();
   let fill = 0;
   try {
     for await (const chunk of source) {
@@ -221,8 +278,8 @@ export async function putFile(
         fill += take;
         off += take;
         if (fill === buf.length && index < count - 1) {
-          await launch(buf);
-          buf = new Uint8Array(Math.min(blockSize, size - read + (chunk.length - off)));
+          await launch(buf, fill);
+          buf = plains.take();
           fill = 0;
         }
       }
@@ -231,7 +288,7 @@ export async function putFile(
       if (read !== size) {
         throw new SourceChangedError(`The source gave ${read} bytes, not the ${size} announced`);
       }
-      await launch(buf.subarray(0, fill));
+      await launch(buf, fill);
     }
   } finally {
     // No block may outlive the put, even a failed one: a resume that starts next must not meet

@@ -5,10 +5,15 @@
  *
  * Response frame: one status byte (0 = ok, 1 = error, 2 = rate limited) then the payload (for
  * errors, a UTF-8 message).
+ *
+ * A frame may be written from several chunks and read back as the chunks it arrived in, so a
+ * large payload (a 1 MiB shard) is never joined into one array on either side: each join was a
+ * copy, and a put or get moved every shard through two or three of them.
  */
 import type { Libp2p, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
+import type { Stream } from "@libp2p/interface";
 import { concat, fromUtf8, utf8 } from "../encoding/bytes.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 
@@ -31,8 +36,14 @@ export interface RpcContext {
   signal: AbortSignal;
 }
 
-/** A protocol handler: request bytes in, response bytes out; a thrown error's message is sent. */
-export type RpcHandler = (request: Uint8Array, ctx: RpcContext) => Promise<Uint8Array>;
+/**
+ * A protocol handler: request bytes in, response bytes out (one array, or chunks sent in order
+ * without being joined); a thrown error's message is sent.
+ */
+export type RpcHandler = (
+  request: Uint8Array,
+  ctx: RpcContext,
+) => Promise<Uint8Array | readonly Uint8Array[]>;
 
 /** Limits of one protocol. */
 export interface RpcLimits {
@@ -76,20 +87,20 @@ export class Rpc {
       try {
         if (!this.#limiter.take(peer)) {
           bump(this.refused, protocol);
-          await lp.write(concat(new Uint8Array([2]), utf8("rate limited")), { signal });
+          await writeFrame(stream, [STATUS_LIMITED, utf8("rate limited")], signal);
           await stream.close({ signal });
           return;
         }
         const req = (await lp.read({ signal })).subarray();
-        let res: Uint8Array;
+        let res: Uint8Array[];
         try {
-          res = concat(new Uint8Array([0]), await handler(req, { peer, signal }));
+          res = [STATUS_OK, ...chunksOf(await handler(req, { peer, signal }))];
           bump(this.served, protocol);
         } catch (e) {
           bump(this.refused, protocol);
-          res = concat(new Uint8Array([1]), utf8(String((e as Error).message ?? e).slice(0, 1000)));
+          res = [STATUS_ERROR, utf8(String((e as Error).message ?? e).slice(0, 1000))];
         }
-        await lp.write(res, { signal });
+        await writeFrame(stream, res, signal);
         await stream.close({ signal });
       } catch (e) {
         stream.abort(e as Error);
@@ -97,13 +108,30 @@ export class Rpc {
     }, { maxInboundStreams: limits.maxInboundStreams ?? 32, runOnLimitedConnection: false });
   }
 
-  /** Calls `protocol` on `peer` and returns the response payload. */
+  /**
+   * Calls `protocol` on `peer` and returns the response payload. The body may be given as chunks,
+   * sent in order as one frame without being joined.
+   */
   async request(
     peer: PeerId | Multiaddr,
     protocol: string,
-    body: Uint8Array,
+    body: Uint8Array | readonly Uint8Array[],
     limits: Pick<RpcLimits, "maxResponse" | "timeout"> & { signal?: AbortSignal },
   ): Promise<Uint8Array> {
+    const chunks = await this.requestChunks(peer, protocol, body, limits);
+    return chunks.length === 1 ? chunks[0]! : concat(...chunks);
+  }
+
+  /**
+   * Like {@linkcode Rpc.request}, but returns the payload as the chunks it arrived in (in order,
+   * never joined), so a caller can copy a large payload straight to where it goes.
+   */
+  async requestChunks(
+    peer: PeerId | Multiaddr,
+    protocol: string,
+    body: Uint8Array | readonly Uint8Array[],
+    limits: Pick<RpcLimits, "maxResponse" | "timeout"> & { signal?: AbortSignal },
+  ): Promise<Uint8Array[]> {
     const signal = AbortSignal.any([
       this.#stop.signal,
       AbortSignal.timeout(limits.timeout),
@@ -116,15 +144,17 @@ export class Rpc {
         maxDataLength: limits.maxResponse + 1,
         maxBufferSize: limits.maxResponse + 1024,
       });
-      await lp.write(body, { signal });
-      const res = (await lp.read({ signal })).subarray();
+      await writeFrame(stream, chunksOf(body), signal);
+      const res = [...await lp.read({ signal })].filter((c) => c.length > 0);
       await stream.close({ signal });
       if (res.length === 0) throw new RpcError("protocol", `Empty response on ${protocol}`);
-      const payload = res.subarray(1);
-      if (res[0] === 0) return payload;
-      if (res[0] === 2) throw new RpcError("limited", `Rate limited by the peer on ${protocol}`);
-      if (res[0] === 1) throw new RpcError("remote", fromUtf8(payload));
-      throw new RpcError("protocol", `Bad response status ${res[0]} on ${protocol}`);
+      const status = res[0]![0];
+      res[0] = res[0]!.subarray(1);
+      const payload = res[0].length === 0 ? res.slice(1) : res;
+      if (status === 0) return payload.length === 0 ? [new Uint8Array(0)] : payload;
+      if (status === 2) throw new RpcError("limited", `Rate limited by the peer on ${protocol}`);
+      if (status === 1) throw new RpcError("remote", fromUtf8(concat(...payload)));
+      throw new RpcError("protocol", `Bad response status ${status} on ${protocol}`);
     } catch (e) {
       stream.abort(e as Error);
       throw e;
@@ -137,6 +167,38 @@ export class Rpc {
     for (const p of this.#handled) await this.#libp2p.unhandle(p).catch(() => {});
     this.#handled.clear();
   }
+}
+
+const STATUS_OK = new Uint8Array([0]);
+const STATUS_ERROR = new Uint8Array([1]);
+const STATUS_LIMITED = new Uint8Array([2]);
+
+function chunksOf(body: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+  return body instanceof Uint8Array ? [body] : [...body];
+}
+
+/**
+ * Writes one length-prefixed frame (an unsigned varint, as `lpStream` reads it) from chunks. The
+ * stream queues each chunk as it is, without a copy; like `lpStream.write`, it waits for a drain
+ * only once the whole frame is queued.
+ */
+async function writeFrame(stream: Stream, chunks: readonly Uint8Array[], signal: AbortSignal) {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  let open = stream.send(varint(length));
+  for (const c of chunks) if (c.length > 0) open = stream.send(c);
+  if (!open) await stream.onDrain({ signal });
+}
+
+/** An unsigned LEB128 varint (the multiformats length prefix). */
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return new Uint8Array(out);
 }
 
 function bump(m: Map<string, number>, k: string) {

@@ -5,7 +5,9 @@
  */
 import type { SignedPage } from "../files/keep_list.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { concat } from "../encoding/bytes.ts";
 import { decode, encode } from "../encoding/cbor.ts";
+import { copyRange, encodeWithTail, findTail } from "../encoding/cbor_tail.ts";
 import { readBytes } from "../encoding/shape.ts";
 import { RpcError } from "../net/rpc.ts";
 import { challengeIndexes, verifyMerkleProof } from "../crypto/merkle.ts";
@@ -286,15 +288,26 @@ export class Customer {
     return renewed;
   }
 
-  #call(
+  async #call(
     supplier: string,
-    body: Uint8Array,
+    body: Uint8Array | readonly Uint8Array[],
     maxResponse: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
+    const chunks = await this.#callChunks(supplier, body, maxResponse, signal);
+    return chunks.length === 1 ? chunks[0]! : concat(...chunks);
+  }
+
+  /** A shard-protocol call whose answer comes back as the chunks it arrived in (not joined). */
+  #callChunks(
+    supplier: string,
+    body: Uint8Array | readonly Uint8Array[],
+    maxResponse: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array[]> {
     const peer = this.#peers.get(supplier);
     if (!peer) throw new SupplierError(supplier, "No known peer for this supplier", true);
-    return this.node.rpc.request(peerIdFromString(peer), SHARD_PROTOCOL, body, {
+    return this.node.rpc.requestChunks(peerIdFromString(peer), SHARD_PROTOCOL, body, {
       maxResponse,
       timeout: this.options.timeout,
       signal,
@@ -339,30 +352,42 @@ export class Customer {
       ts: Date.now(),
     };
     const sig = signPut(auth, this.node.keys.signSecret);
-    const res = await this.#call(supplier, encodeRequest("put", { auth, sig, data }), 1024, signal);
+    // The shard goes out as its own chunk after the request's head: the same bytes as
+    // encodeRequest("put", { auth, sig, data }), without copying the shard into them.
+    const body = encodeWithTail({ v: 1, op: "put", auth, sig }, "data", data);
+    const res = await this.#call(supplier, body, 1024, signal);
     return (decode(res) as { result: "stored" | "exists" }).result;
   }
 
-  /** Fetches one shard from a supplier and checks it against its id. */
+  /**
+   * Fetches one shard from a supplier and checks it against its id. With `into`, the shard is
+   * copied from the frames it arrived in straight into `into` (which must be its exact length)
+   * and a view of it is returned: one copy, where decoding a joined answer took two. `into` holds
+   * whatever arrived even when the check fails, so a caller must not use it then.
+   */
   async getShard(
     supplier: string,
     id: string,
     customer = this.node.id,
     signal?: AbortSignal,
+    into?: Uint8Array,
   ): Promise<Uint8Array> {
-    const res = await this.#call(
+    const max = this.options.maxShard + FRAME_OVERHEAD;
+    const res = await this.#callChunks(
       supplier,
       encodeRequest("get", { customer, id }),
-      this.options.maxShard + FRAME_OVERHEAD,
+      max,
       signal,
     );
-    const answer = decode(res, {
-      what: "shard answer",
-      maxBytes: this.options.maxShard + FRAME_OVERHEAD,
-    });
-    const data = readBytes(answer as Record<string, unknown>, "data", "shard", {
-      max: this.options.maxShard,
-    });
+    const data = shardFromAnswer(res, this.options.maxShard, into);
+    if (into && data.length !== into.length) {
+      throw new SupplierError(
+        supplier,
+        `Supplier ${
+          supplier.slice(0, 8)
+        }… returned ${data.length} bytes for ${id}, not ${into.length}`,
+      );
+    }
     if (await this.options.shardId(data) !== id) {
       throw new SupplierError(
         supplier,
@@ -470,4 +495,31 @@ export class Customer {
   async #savePeers(): Promise<void> {
     await this.#state.write("supplier-peers.cbor", encode({ v: 1, peers: [...this.#peers] }));
   }
+}
+
+/**
+ * The shard in a get answer (`{ v: 1, data }`), from the chunks it arrived in. The canonical
+ * answer is read in place and its bytes copied once, into `into` when it has room for them (a
+ * view of it is returned) or into a new array; any other answer is joined and decoded the
+ * general way, so what is accepted is exactly what `decode` accepts.
+ */
+function shardFromAnswer(
+  chunks: readonly Uint8Array[],
+  maxShard: number,
+  into?: Uint8Array,
+): Uint8Array {
+  const at = findTail(chunks, { v: 1 }, "data");
+  if (at && at.length <= maxShard) {
+    const out = into && into.length === at.length ? into : new Uint8Array(at.length);
+    copyRange(chunks, at.offset, out);
+    return out;
+  }
+  const whole = chunks.length === 1 ? chunks[0]! : concat(...chunks);
+  const answer = decode(whole, { what: "shard answer", maxBytes: maxShard + FRAME_OVERHEAD });
+  const data = readBytes(answer as Record<string, unknown>, "data", "shard", { max: maxShard });
+  if (into && into.length === data.length) {
+    into.set(data);
+    return into;
+  }
+  return data;
 }
