@@ -20,7 +20,8 @@
  *   as its newest (streamed on the node, under a fresh key).
  * - `DELETE /api/v1/files/<path>`; `GET /api/v1/ls/<path>`; `GET /api/v1/versions/<path>`;
  *   `POST /api/v1/prune` `{ "path", "keep"?, "days"? }` (a file, or every file under a folder;
- *   a version stays if among the newest `keep` or younger than `days`); `GET /api/v1/suppliers`; `GET /api/v1/du`.
+ *   a version stays if among the newest `keep` or younger than `days`); `GET /api/v1/suppliers`; `GET /api/v1/du`;
+ *   `GET /api/v1/health` (per-supplier health and audits, rebuilding).
  *
  * Path segments are percent-decoded one by one; traversal (`..`, `.`, separators, NUL) is
  * refused by the catalog with 400.
@@ -65,6 +66,8 @@ export interface FilesBackend {
   /** Changes how many suppliers to hire; returns the new code. */
   setSupplierCount(count: number): Promise<{ k: number; m: number }>;
   usage(): Promise<unknown>;
+  /** Supplier health, audits and rebuilding. */
+  health(): Promise<unknown>;
 }
 
 const MAX_UPLOAD = 2 ** 53 - 1;
@@ -224,6 +227,7 @@ export function createFilesRoutes(b: FilesBackend): Hono {
     return c.json(await b.setSupplierCount(body.count as number));
   });
   app.get("/api/v1/du", async (c) => c.json(await b.usage()));
+  app.get("/api/v1/health", async (c) => c.json(await b.health()));
   return app;
 }
 

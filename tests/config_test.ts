@@ -245,6 +245,8 @@ Deno.test("DEFAULTS holds every option's default in bytes and milliseconds", () 
     supplyStore: { driver: "fs", options: {} },
     devnetSupply: 10 * 1024 ** 3,
     supplierCount: 6,
+    auditInterval: 3_600_000,
+    lostAfter: 4 * 3_600_000,
   });
 });
 

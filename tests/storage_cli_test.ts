@@ -42,7 +42,7 @@ Deno.test({
     const [dataA, dataB, src] = [`${work}/a`, `${work}/b`, `${work}/src`];
     try {
       await writeTree(src);
-      await using a = await startMote(["--data", dataA, ...FREE_PORTS]);
+      await using a = await startMote(["--data", dataA, ...FREE_PORTS, "--audit-interval", "1s"]);
       await waitFor(
         async () => {
           const r = await mote(["suppliers", "--json", "--data", dataA]);
@@ -70,6 +70,31 @@ Deno.test({
           ) => r.path),
           ["/backup/sub/small.txt"],
         );
+      });
+
+      await t.step("mote health shows every supplier audited, and nothing to rebuild", async () => {
+        type Health = {
+          audit: { interval: number; rounds: number; checked: number };
+          suppliers: { state: string; hired: boolean; lastAuditOk: boolean | null }[];
+          repair: { pendingShards: number };
+        };
+        let h: Health | undefined;
+        await waitFor(
+          async () => {
+            h = JSON.parse((await mote(["health", "--json", "--data", dataA])).stdout) as Health;
+            const hired = h.suppliers.filter((s) => s.hired);
+            return hired.length === 6 && hired.every((s) => s.lastAuditOk === true);
+          },
+          30_000,
+          "an audit of every hired supplier",
+        );
+        assertEquals(h!.audit.interval, 1000);
+        assert(h!.audit.checked > 0, "shards were checked");
+        assertEquals(h!.repair.pendingShards, 0);
+        const text = await mote(["health", "--data", dataA]);
+        assertEquals(text.code, 0, text.stderr);
+        assert(text.stdout.startsWith("Audits every 1s"), text.stdout);
+        assert(text.stdout.includes("Fully redundant"), text.stdout);
       });
 
       await t.step("ls, versions and get show and return exactly what was stored", async () => {

@@ -143,6 +143,9 @@ export interface SupplierRow {
   failures: number;
   health: string;
   error?: string;
+  /** Last audit of its shards (ms), and whether every proof held. */
+  lastAudit?: number | null;
+  lastAuditOk?: boolean | null;
 }
 
 /** `GET /api/v1/suppliers`. */

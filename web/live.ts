@@ -22,6 +22,8 @@ const TYPES = [
   "storage:repaired",
   "storage:migrated",
   "storage:migration",
+  "storage:supplier-dismissed",
+  "audit:round",
   "supplier:contract",
   "record:published",
   "node:stopping",

@@ -671,6 +671,15 @@ export class Catalog {
   }
 
   /** Walks the tree: every folder's record key and every stored object (folders and files). */
+  /**
+   * Every object the owner keeps (file versions, packs, folder objects, and blocks of puts that
+   * may resume) with its code and shard ids: what audits and repairs work from. Walks every
+   * folder (decoded folders are cached).
+   */
+  async keptObjects(): Promise<KeptObject[]> {
+    return (await this.#collectKept()).objects;
+  }
+
   async #collectKept(): Promise<{ records: string[]; objects: KeptObject[] }> {
     const records: string[] = [];
     const objects: KeptObject[] = [];

@@ -6,7 +6,7 @@
  * temporary file that is renamed only when complete).
  */
 import { basename, dirname, join } from "node:path";
-import { formatSize, updateConfigFile } from "../config/mod.ts";
+import { formatDuration, formatSize, updateConfigFile } from "../config/mod.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -411,6 +411,8 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
       live: boolean;
       health: string;
       lastContact: number | null;
+      lastAudit?: number | null;
+      lastAuditOk?: boolean | null;
     }[];
     migration?: MigrationLine;
   }>("/api/v1/suppliers");
@@ -425,7 +427,7 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
   if (migrating) out(migrating);
   if (r.suppliers.length) {
     out(table(
-      ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "CONTRACT", "HEALTH", "LAST CONTACT"],
+      ["SUPPLIER", "QUOTA", "CONTRACT ENDS", "CONTRACT", "HEALTH", "LAST CONTACT", "LAST AUDIT"],
       r.suppliers.map((s) => [
         s.supplier,
         formatSize(s.quota),
@@ -433,6 +435,70 @@ export async function suppliersCommand(args: string[], dataDir: string, out: Out
         s.live ? "live" : "expired",
         s.health,
         s.lastContact ? iso(s.lastContact) : "never",
+        s.lastAudit ? `${iso(s.lastAudit)} ${s.lastAuditOk ? "ok" : "FAILED"}` : "never",
+      ]),
+    ));
+  }
+  return 0;
+}
+
+/** `mote health` */
+export async function healthCommand(args: string[], dataDir: string, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs("health", args, {});
+  expectPositionals("health", positionals, 0, 0);
+  const r = await (await connectToNode(dataDir)).get<{
+    audit: {
+      interval: number;
+      lostAfter: number;
+      rounds: number;
+      checked: number;
+      bad: number;
+      bytes: number;
+      lastRound: number | null;
+    };
+    suppliers: {
+      supplier: string;
+      state: string;
+      hired: boolean;
+      lastContact: number | null;
+      failingSince: number | null;
+      lastAudit: number | null;
+      lastAuditOk: boolean | null;
+      audits: number;
+      auditFailures: number;
+      badShards: number;
+      reason?: string;
+    }[];
+    repair: { pendingShards: number; repairedShards: number; lastRepair: number | null };
+  }>("/api/v1/health");
+  if (values.json) return out(json(r)), 0;
+  const a = r.audit;
+  out(
+    a.interval > 0
+      ? `Audits every ${formatDuration(a.interval)}; a supplier failing for ${
+        formatDuration(a.lostAfter)
+      } is replaced. ${a.rounds} round(s) so far, ${a.checked} shard(s) checked, ${a.bad} bad${
+        a.lastRound ? `, last at ${iso(a.lastRound)}` : ""
+      }.`
+      : "Audits are off (auditInterval 0).",
+  );
+  out(
+    r.repair.pendingShards
+      ? `Rebuilding: ${r.repair.pendingShards} shard(s) waiting; ${r.repair.repairedShards} rebuilt so far.`
+      : `Fully redundant: nothing waiting to be rebuilt (${r.repair.repairedShards} shard(s) rebuilt so far).`,
+  );
+  if (r.suppliers.length) {
+    out(table(
+      ["SUPPLIER", "STATE", "HIRED", "LAST CONTACT", "LAST AUDIT", "AUDITS", "FAILED", "BAD"],
+      r.suppliers.map((s) => [
+        s.supplier,
+        s.state + (s.reason ? ` (${s.reason})` : ""),
+        s.hired ? "yes" : "no",
+        s.lastContact ? iso(s.lastContact) : "never",
+        s.lastAudit ? `${iso(s.lastAudit)} ${s.lastAuditOk ? "ok" : "FAILED"}` : "never",
+        s.audits,
+        s.auditFailures,
+        s.badShards,
       ]),
     ));
   }

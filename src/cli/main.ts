@@ -21,6 +21,7 @@ import { restoreCommand } from "./restore.ts";
 import {
   duCommand,
   getCommand,
+  healthCommand,
   lsCommand,
   pruneCommand,
   putCommand,
@@ -49,6 +50,7 @@ const COMMANDS: Record<string, Command> = {
   prune: pruneCommand,
   suppliers: suppliersCommand,
   du: duCommand,
+  health: healthCommand,
   restore: restoreCommand,
 };
 

@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     about: "Hired suppliers and their contracts; --count sets how many to hire",
   },
   du: { args: "", about: "Space used on each supplier" },
+  health: {
+    args: "",
+    about: "Supplier health from audits, and what is being rebuilt",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",

@@ -67,6 +67,10 @@ export interface Settings {
   devnetSupply: number;
   /** How many suppliers to hire; the erasure code follows (6 → 4 data + 2 parity shards). */
   supplierCount: number;
+  /** Milliseconds between audits of the hired suppliers; 0 turns audits off. */
+  auditInterval: number;
+  /** Milliseconds a supplier may fail without a break before it is replaced. */
+  lostAfter: number;
 }
 
 /** The options as the node uses them: {@linkcode Settings} with automatic values worked out. */
@@ -334,6 +338,20 @@ const ROWS: { readonly [K in keyof Settings]: Row } = {
     max: 64,
     description:
       "Suppliers to hire; the erasure code follows (2 → 1+1, 4 → 2+2, 6 → 4+2, 10 → 7+3, …)",
+  },
+  auditInterval: {
+    type: "duration",
+    default: "1h",
+    min: 0,
+    description:
+      "How often the hired suppliers are audited (storage proofs on random shards); 0 turns audits off",
+  },
+  lostAfter: {
+    type: "duration",
+    default: "4h",
+    min: 1000,
+    description:
+      "How long a supplier may fail without a break before it is replaced and its shards rebuilt",
   },
 };
 

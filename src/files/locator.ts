@@ -34,6 +34,13 @@ export class ShardLocator {
     return this.#map.get(id) ?? [];
   }
 
+  /** Shards `supplier` is believed to hold (a scan of every hint: for audits, not hot paths). */
+  heldBy(supplier: string): string[] {
+    const ids: string[] = [];
+    for (const [id, sups] of this.#map) if (sups.includes(supplier)) ids.push(id);
+    return ids;
+  }
+
   /** Notes that `supplier` holds `id`. */
   record(id: string, supplier: string): void {
     const list = this.#map.get(id) ?? [];

@@ -52,12 +52,19 @@ export class RepairQueue {
 
   /** Adds missing shards of a block. */
   async add(entry: RepairEntry): Promise<void> {
-    const prev = this.#entries.get(entry.shards[0]!);
-    const missing = [...new Set([...(prev?.missing ?? []), ...entry.missing])].sort((a, b) =>
-      a - b
-    );
-    this.#entries.set(entry.shards[0]!, { ...entry, missing });
-    await this.#save();
+    await this.addAll([entry]);
+  }
+
+  /** Adds missing shards of several blocks, saving once. */
+  async addAll(entries: readonly RepairEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const prev = this.#entries.get(entry.shards[0]!);
+      const missing = [...new Set([...(prev?.missing ?? []), ...entry.missing])].sort((a, b) =>
+        a - b
+      );
+      this.#entries.set(entry.shards[0]!, { ...entry, missing });
+    }
+    if (entries.length) await this.#save();
   }
 
   /** Forgets blocks whose shards are all gone from the catalog (removed or pruned files). */

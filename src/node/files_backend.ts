@@ -120,6 +120,9 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
     setSupplierCount(count) {
       return Promise.resolve(storage.setSupplierCount(count));
     },
+    health() {
+      return Promise.resolve(storage.healthReport());
+    },
     async usage() {
       const rows = await Promise.all(
         storage.suppliers().map(async (s) => {

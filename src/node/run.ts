@@ -140,6 +140,8 @@ export async function runNode(
       quota: 1 << 30,
       term: 30 * 24 * 3600 * 1000,
       checkEvery: config.devnet ? 3_000 : 30_000,
+      auditInterval: config.auditInterval,
+      lostAfter: config.lostAfter,
     });
     await storage.start();
     cleanups.push(() => storage.stop());

@@ -9,6 +9,7 @@ import { eccForSuppliers } from "../erasure/mod.ts";
 import { RepairQueue, ShardLocator, UploadJournal } from "../files/mod.ts";
 import { Customer, isLive, MAX_SHARD } from "../suppliers/mod.ts";
 import { type MigrationStatus, Migrator } from "./migration.ts";
+import { Auditor, type BlockRef, HealthBook } from "../health/mod.ts";
 import type { MoteNode } from "./node.ts";
 import type { NodeState } from "./state.ts";
 
@@ -26,6 +27,10 @@ export interface StorageOptions {
   checkEvery?: number;
   /** Wait after a migration pass with failures before the next one (ms, default 5 min). */
   migrateRetry?: number;
+  /** How often the suppliers are audited (ms, default 1 h); 0 turns audits off. */
+  auditInterval?: number;
+  /** How long a supplier may fail without a break before it is replaced (ms, default 4 h). */
+  lostAfter?: number;
 }
 
 /** State file that `key import` writes: until the catalog is found, none may be created. */
@@ -52,6 +57,12 @@ export class StorageService {
   #lastError = "";
   /** Moves stored files to the current erasure map in the background. */
   readonly migrator: Migrator;
+  /** What audits and contact tell of each supplier. */
+  readonly health: HealthBook = new HealthBook();
+  /** Audits the suppliers on a schedule and dismisses lost or lying ones. */
+  readonly auditor: Auditor;
+  #auditTimer?: ReturnType<typeof setInterval>;
+  #repaired = { shards: 0, last: null as number | null };
 
   #state: NodeState;
 
@@ -71,6 +82,35 @@ export class StorageService {
       ready: () => this.suppliers().length >= this.ecc.k + this.ecc.m,
       retryAfter: options.migrateRetry,
     });
+    this.auditor = new Auditor({
+      client: this.customer,
+      locator: this.locator,
+      repairs: this.repairs,
+      health: this.health,
+      suppliers: () => this.suppliers(),
+      blocks: () => this.#blocks(),
+      dismiss: async (supplier) => {
+        await this.customer.contracts.remove(supplier);
+        node.log.warn("dismissed a supplier", { ...this.health.of(supplier) });
+      },
+      lostAfter: options.lostAfter ?? 4 * 3600_000,
+      onEvent: (type, data) => {
+        node.events.emit(type, data);
+        if (type === "audit:bad-shard") node.log.warn("a shard failed its audit", data);
+      },
+    });
+  }
+
+  /** Every kept block by shard id, from the catalog (null before it is open). */
+  async #blocks(): Promise<Map<string, BlockRef> | null> {
+    if (!this.#catalog) return null;
+    const map = new Map<string, BlockRef>();
+    for (const o of await this.#catalog.keptObjects()) {
+      for (const shards of o.blocks) {
+        shards.forEach((id, index) => map.set(id, { k: o.k, m: o.m, shards, index }));
+      }
+    }
+    return map;
   }
 
   /** The erasure code in use. */
@@ -92,14 +132,33 @@ export class StorageService {
     await this.locator.load();
     await this.repairs.load();
     await this.journal.load();
+    // One upkeep at a time: two hiring at once would both hire the same missing supplier.
+    let running: Promise<void> | undefined;
     const tick = () => {
-      this.#tick().catch((e) => {
+      running ??= this.#tick().catch((e) => {
         this.#lastError = (e as Error).message;
         this.node.log.debug("storage upkeep failed", { error: e });
-      }).finally(() => this.migrator.tick());
+      }).finally(() => {
+        running = undefined;
+        this.migrator.tick();
+      });
     };
     tick();
     this.#timer = setInterval(tick, this.options.checkEvery ?? 30_000);
+    const every = this.options.auditInterval ?? 3600_000;
+    if (every > 0) {
+      this.#auditTimer = setInterval(() => {
+        if (this.#stopped) return;
+        this.auditor.round().then(
+          (r) => {
+            if (r.bad || r.dismissed.length) this.node.log.info("audit round", { ...r });
+            // Rebuild at once rather than at the next upkeep tick.
+            if (r.bad || r.dismissed.length) tick();
+          },
+          (e) => this.node.log.warn("audit round failed", { error: e }),
+        );
+      }, every);
+    }
   }
 
   async #tick(): Promise<void> {
@@ -107,7 +166,7 @@ export class StorageService {
     const { supplierCount, quota, term } = this.options;
     if (this.suppliers().length < supplierCount) {
       const before = this.suppliers().length;
-      await this.customer.hire(supplierCount, quota, term);
+      await this.customer.hire(supplierCount, quota, term, (s) => this.health.isDismissed(s));
       const after = this.suppliers().length;
       if (after > before) {
         this.node.events.emit("storage:hired", { suppliers: after, wanted: supplierCount });
@@ -126,6 +185,8 @@ export class StorageService {
         suppliers: this.suppliers(),
       });
       if (placed) {
+        this.#repaired.shards += placed;
+        this.#repaired.last = Date.now();
         this.node.events.emit("storage:repaired", { placed, waiting: this.repairs.pendingShards });
       }
     }
@@ -204,9 +265,13 @@ export class StorageService {
     lastContact: number | null;
     failures: number;
     health: string;
+    lastAudit: number | null;
+    lastAuditOk: boolean | null;
   }[] {
     return this.customer.contracts.all().map((c) => ({
       ...this.customer.contactOf(c.terms.supplier),
+      lastAudit: this.health.of(c.terms.supplier).lastAudit,
+      lastAuditOk: this.health.of(c.terms.supplier).lastAuditOk,
       supplier: c.terms.supplier,
       peer: this.customer.peerOf(c.terms.supplier),
       quota: c.terms.quota,
@@ -236,10 +301,29 @@ export class StorageService {
     return { k, m };
   }
 
+  /** Supplier health, the audit schedule and rebuilding, for `mote health`. */
+  healthReport(): Record<string, unknown> {
+    const hired = new Set(this.suppliers());
+    return {
+      audit: {
+        interval: this.options.auditInterval ?? 3600_000,
+        lostAfter: this.options.lostAfter ?? 4 * 3600_000,
+        ...this.auditor.totals,
+      },
+      suppliers: this.health.all().map((h) => ({ ...h, hired: hired.has(h.supplier) })),
+      repair: {
+        pendingShards: this.repairs.pendingShards,
+        repairedShards: this.#repaired.shards,
+        lastRepair: this.#repaired.last,
+      },
+    };
+  }
+
   /** Stops upkeep and a migration in progress (waiting at most 10 s for it to clean up). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearInterval(this.#auditTimer);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.migrator.stop(),

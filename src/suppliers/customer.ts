@@ -194,14 +194,21 @@ export class Customer {
 
   /**
    * Hires suppliers until `count` live contracts exist, each for `quota` bytes and `term` ms.
-   * Returns the live contracts. Suppliers that refuse are skipped.
+   * Returns the live contracts. Suppliers that refuse, and those `exclude` names (dismissed after
+   * failed audits), are skipped.
    */
-  async hire(count: number, quota: number, term: number): Promise<Contract[]> {
+  async hire(
+    count: number,
+    quota: number,
+    term: number,
+    exclude: (supplier: string) => boolean = () => false,
+  ): Promise<Contract[]> {
     const have = new Set(this.hired().map((c) => c.terms.supplier));
     if (have.size >= count) return this.hired();
     const offers = (await this.findSuppliers())
       .filter((s) =>
-        !have.has(s.id) && s.offer.free >= quota && s.offer.maxShard >= this.options.maxShard
+        !have.has(s.id) && !exclude(s.id) && s.offer.free >= quota &&
+        s.offer.maxShard >= this.options.maxShard
       )
       .sort((a, b) => a.offer.price - b.offer.price || b.offer.free - a.offer.free);
     for (const s of offers) {

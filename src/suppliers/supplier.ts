@@ -67,6 +67,11 @@ export interface SupplierOptions {
   grace: number;
   /** How long before a keep list's creation a shard it leaves out must be stored (ms). */
   strayGrace: number;
+  /**
+   * How often every stored shard is read back and checked against its id (ms; 0: never). A
+   * corrupt copy is deleted, so the owner's next audit finds it missing and has it rebuilt.
+   */
+  selfCheckEvery?: number;
 }
 
 /**
@@ -147,7 +152,52 @@ export class Supplier {
     // Customers' records are refreshed at the node's republish pace (hourly by default).
     const every = Math.max(1_000, Math.min(this.node.options.republishInterval, 3_600_000));
     this.#keepTimer = setInterval(() => this.keepCustomerRecords().catch(() => {}), every);
+    const check = this.options.selfCheckEvery ?? 24 * 3600_000;
+    if (check > 0) {
+      this.#checkTimer = setInterval(() => {
+        this.#checking ??= this.selfCheck().catch((e) => {
+          this.node.log.warn("self-check failed", { error: e });
+          return 0;
+        }).finally(() => (this.#checking = undefined));
+      }, check);
+    }
     await this.expire();
+  }
+
+  #checkTimer?: ReturnType<typeof setInterval>;
+  #checking?: Promise<number>;
+
+  async #corrupt(customer: string, id: string): Promise<boolean> {
+    try {
+      await this.store.get(customer, id);
+      return false;
+    } catch (e) {
+      if ((e as Error).name === "ShardCorruptError") return true;
+      throw e;
+    }
+  }
+
+  /**
+   * Reads every stored shard back and checks it against its id (the store checks on every
+   * read); deletes the corrupt ones (bit rot, a damaged disk) so they read as missing rather than
+   * wrong. Returns how many were deleted.
+   */
+  async selfCheck(signal?: AbortSignal): Promise<number> {
+    let removed = 0;
+    for await (const customer of this.store.customers()) {
+      for await (const s of this.store.list(customer)) {
+        if (signal?.aborted) return removed;
+        try {
+          await this.store.get(customer, s.id);
+        } catch (e) {
+          if ((e as Error).name !== "ShardCorruptError") throw e;
+          await this.store.delete(customer, s.id);
+          removed++;
+          this.node.log.warn("deleted a corrupt shard", { customer, shard: s.id });
+        }
+      }
+    }
+    return removed;
   }
 
   #offerRecord?: Uint8Array;
@@ -179,6 +229,7 @@ export class Supplier {
 
   /** Stops the timers (the node's Rpc stops with the node). */
   stop(): void {
+    clearInterval(this.#checkTimer);
     clearInterval(this.#timer);
     clearInterval(this.#keepTimer);
   }
@@ -363,7 +414,14 @@ export class Supplier {
         if (!verifyPut(auth, readSig(req), c.customerKey)) {
           throw new Error("The put's signature does not verify");
         }
-        const r = await this.store.put(auth.customer, auth.id, data);
+        let r = await this.store.put(auth.customer, auth.id, data);
+        // A customer sends a shard it placed here before to replace a copy an audit found bad:
+        // check the stored copy, and put the good one in place of a corrupt one.
+        if (r === "exists" && await this.#corrupt(auth.customer, auth.id)) {
+          await this.store.delete(auth.customer, auth.id);
+          r = await this.store.put(auth.customer, auth.id, data);
+          this.node.log.warn("replaced a corrupt shard", { customer: auth.customer, id: auth.id });
+        }
         return encode({ v: 1, result: r });
       }
       case "get": {

@@ -7,7 +7,14 @@ import { Card, Empty, ErrorNote, Link, Loading } from "../ui.tsx";
 
 type Polled<T> = { data: T | undefined; error: string | undefined; reload: () => void };
 
-const SUPPLIER_EVENTS = ["storage:hired", "storage:repaired", "supplier:contract", "put:done"];
+const SUPPLIER_EVENTS = [
+  "storage:supplier-dismissed",
+  "audit:round",
+  "storage:hired",
+  "storage:repaired",
+  "supplier:contract",
+  "put:done",
+];
 
 /** The home page. */
 export function HomePage(props: { status: Polled<Status>; connected: boolean }) {
@@ -109,6 +116,7 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
                       <th scope="col">Supplier</th>
                       <th scope="col">Health</th>
                       <th scope="col">Last contact</th>
+                      <th scope="col" class="wide">Last audit</th>
                       <th scope="col" class="wide">Quota</th>
                       <th scope="col" class="wide">Contract ends</th>
                     </tr>
@@ -125,6 +133,11 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
                           </span>
                         </td>
                         <td>{ago(r.lastContact)}</td>
+                        <td class="wide">
+                          {r.lastAudit
+                            ? `${ago(r.lastAudit)}${r.lastAuditOk ? "" : " (failed)"}`
+                            : "not yet"}
+                        </td>
                         <td class="wide">{bytes(r.quota)}</td>
                         <td class="wide">{new Date(r.expiry).toLocaleDateString()}</td>
                       </tr>
