@@ -4,9 +4,14 @@
  * → shard ids → a local memory store, and back) in the same run.
  *
  * Two networks: the embedded network as `mote start` runs it (the suppliers in a child process,
- * the owner on the main thread), and all seven nodes on the main thread.
+ * the owner on the main thread), and all seven nodes on the main thread. Each runs once per
+ * noise cipher in `--ciphers` (`MOTE_NOISE_CIPHER`: node:crypto, or the WebAssembly kernel of
+ * src/net/chacha) and round, so both are measured in the same run against the same local
+ * baseline; odd rounds take the ciphers in reverse order (A B B A), so a load that changes
+ * during the run (this machine is shared) favours neither. The summary gives each cipher's
+ * median.
  *
- * `deno run -A bench/storage_e2e.ts [--mib 256]`
+ * `deno run -A bench/storage_e2e.ts [--mib 256] [--ciphers node,wasm] [--rounds 2]`
  */
 import { parseArgs } from "node:util";
 import { createStorage } from "unstorage";
@@ -26,11 +31,27 @@ import { startStorageNet } from "../tests/_storage_net.ts";
 import { ShardLocator } from "../src/files/mod.ts";
 import type { Customer } from "../src/suppliers/mod.ts";
 import { startEmbeddedOwner } from "./_embedded.ts";
+import { NOISE_CIPHER_ENV, type NoiseCipher } from "../src/net/chacha/noise.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { mib: { type: "string", default: "256" } },
+  options: {
+    mib: { type: "string", default: "256" },
+    ciphers: { type: "string", default: "node,wasm" },
+    rounds: { type: "string", default: "2" },
+  },
 });
+const CIPHERS = values.ciphers.split(",") as NoiseCipher[];
+for (const c of CIPHERS) {
+  if (c !== "node" && c !== "wasm") throw new TypeError(`--ciphers takes node and wasm, got ${c}`);
+}
+/** Node processes (this one's and the suppliers') read the cipher when they create libp2p. */
+const useCipher = (c: NoiseCipher) => Deno.env.set(NOISE_CIPHER_ENV, c);
+const CIPHER_NAME = { node: "noise on node:crypto", wasm: "noise on the WebAssembly kernel" };
+const ROUNDS = Number(values.rounds);
+/** The ciphers in the order of each run: A B, then B A, and so on. */
+const ORDER = Array.from({ length: ROUNDS }, (_, r) => r % 2 ? [...CIPHERS].reverse() : CIPHERS)
+  .flat();
 const SIZE = Number(values.mib) * 1024 * 1024;
 const BS = 4 * 1024 * 1024;
 const data = new Uint8Array(SIZE);
@@ -72,6 +93,15 @@ async function local() {
   return { put, get: performance.now() - t };
 }
 
+/** The 1-minute load average (Linux), printed with the figures: this machine is shared. */
+const load = () => {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+};
+console.log(`load average ${load()} at the start`);
 const base = await local();
 console.log(`local pipeline: put ${mbps(SIZE, base.put)} MB/s, get ${mbps(SIZE, base.get)} MB/s`);
 
@@ -99,30 +129,54 @@ async function run(customer: Customer, locator: ShardLocator, hired: string[]) {
   return { put, get, peak };
 }
 
-const report = (what: string, r: { put: number; get: number; peak: number }) =>
+type Result = { put: number; get: number; peak: number };
+const results = new Map<string, Result[]>();
+const report = (what: string, r: Result) => {
+  results.set(what, [...results.get(what) ?? [], r]);
   console.log(
     `${what}: put ${mbps(SIZE, r.put)} MB/s (${(base.put / r.put).toFixed(2)}× local), get ${
       mbps(SIZE, r.get)
     } MB/s (${(base.get / r.get).toFixed(2)}× local); peak RSS ${
       (r.peak / 2 ** 20).toFixed(0)
-    } MiB (data buffer ${SIZE / 2 ** 20} MiB included)`,
+    } MiB (data buffer ${SIZE / 2 ** 20} MiB included); load ${load()}`,
   );
+};
 
 // The embedded network as `mote start` runs it: the suppliers in a child process.
-{
+for (const cipher of ORDER) {
+  useCipher(cipher);
   const { customer, hired, stop } = await startEmbeddedOwner(1 << 30);
   report(
-    "embedded network (suppliers in their own process)",
+    `embedded network (suppliers in their own process), ${CIPHER_NAME[cipher]}`,
     await run(customer, new ShardLocator(), hired),
   );
   await stop();
 }
 
 // All seven nodes on the main thread.
-{
+for (const cipher of ORDER) {
+  useCipher(cipher);
   const net = await startStorageNet(6, { timeout: 60_000 });
-  report("all seven nodes on one thread", await run(net.customer, net.locator, net.hired));
+  report(
+    `all seven nodes on one thread, ${CIPHER_NAME[cipher]}`,
+    await run(net.customer, net.locator, net.hired),
+  );
   await net.cluster.stop();
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+console.log(`\nmedians of ${ROUNDS} runs each (times; ratios against the local pipeline):`);
+for (const [what, rs] of results) {
+  const put = median(rs.map((r) => r.put)), get = median(rs.map((r) => r.get));
+  console.log(
+    `  ${what}: put ${mbps(SIZE, put)} MB/s (${(base.put / put).toFixed(2)}×), get ${
+      mbps(SIZE, get)
+    } MB/s (${(base.get / get).toFixed(2)}×)`,
+  );
+}
 clearInterval(sampler);
+console.log(`load average ${load()} at the end`);
 Deno.exit(0);

@@ -1,11 +1,24 @@
 /**
  * The ChaCha20-Poly1305 kernel (src/net/chacha): RFC 8439's vectors, agreement with node:crypto
- * on random inputs, rejection of altered messages, and the committed build.
+ * on random inputs, rejection of altered messages, the committed build, and noise running over
+ * it between two real libp2p nodes, one on the kernel and one on node:crypto.
  */
 import crypto from "node:crypto";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { defaultCrypto } from "@chainsafe/libp2p-noise/crypto";
+import { IDENTITY_NAMESPACE } from "../src/identity/mod.ts";
 import { buildKernel, renderKernelModule } from "../src/net/chacha/build_wasm.ts";
 import { KERNEL } from "../src/net/chacha/_kernel_wasm.ts";
 import { chachaKernel, open, seal, tryKernel } from "../src/net/chacha/detect.ts";
+import {
+  DEFAULT_NOISE_CIPHER,
+  effectiveNoiseCipher,
+  NOISE_CIPHER_ENV,
+  noiseCipherFromEnv,
+  noiseCrypto,
+} from "../src/net/chacha/noise.ts";
+import { createP2P, DhtRecordStore, type P2P, RateLimiter, Rpc } from "../src/net/mod.ts";
+import { createRecordValidator, namespaces, SeqMemory } from "../src/records/mod.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import rfc from "./vectors/chacha20poly1305_rfc8439.json" with { type: "json" };
 import hpke from "./vectors/hpke_rfc9180.json" with { type: "json" };
@@ -63,6 +76,7 @@ const WINDOW = 65536;
 Deno.test("the kernel runs here (Deno has WebAssembly SIMD)", () => {
   const k = chachaKernel();
   assert(typeof k !== "string", `the kernel is unavailable: ${k}`);
+  assertEquals(effectiveNoiseCipher("wasm"), "wasm");
 });
 
 Deno.test("the kernel reproduces RFC 8439's test vectors", async (t) => {
@@ -220,4 +234,94 @@ Deno.test("a runtime without WebAssembly (deno --v8-flags=--jitless) is told why
   }).output();
   assert(r.success, new TextDecoder().decode(r.stderr));
   assertEquals(new TextDecoder().decode(r.stdout).trim(), "WebAssembly is not available");
+});
+
+Deno.test("noise keeps node:crypto where the kernel cannot run, or when asked to", () => {
+  assertEquals(noiseCrypto("wasm", () => "WebAssembly SIMD is not supported"), defaultCrypto);
+  assertEquals(noiseCrypto("node"), defaultCrypto);
+  assertEquals(effectiveNoiseCipher("node"), "node");
+});
+
+Deno.test("noise's crypto: the kernel's frames open with node:crypto and back", () => {
+  const wasm = noiseCrypto("wasm");
+  assert(wasm.chaCha20Poly1305Encrypt !== defaultCrypto.chaCha20Poly1305Encrypt);
+  const bytes = (b: { subarray(): Uint8Array }) => new Uint8Array(b.subarray());
+  const rand = rng(17);
+  const k = crypto.getRandomValues(new Uint8Array(32));
+  const nonce = new Uint8Array(12);
+  for (const n of [0, 32, 1199, 1200, 65_519]) {
+    const text = crypto.getRandomValues(new Uint8Array(n));
+    const ad = n % 2 ? crypto.getRandomValues(new Uint8Array(32)) : new Uint8Array(0);
+    // noise hands over a frame in pieces (a Uint8ArrayList) when it was written in pieces.
+    const a = bytes(wasm.chaCha20Poly1305Encrypt(inPieces(text, rand) as never, nonce, ad, k));
+    assertEquals(bytes(defaultCrypto.chaCha20Poly1305Decrypt(a, nonce, ad, k)), text);
+    const b = bytes(defaultCrypto.chaCha20Poly1305Encrypt(text, nonce, ad, k));
+    assertEquals(bytes(wasm.chaCha20Poly1305Decrypt(b, nonce, ad, k)), text);
+  }
+});
+
+Deno.test("MOTE_NOISE_CIPHER chooses noise's cipher and rejects other values", () => {
+  const before = Deno.env.get(NOISE_CIPHER_ENV);
+  try {
+    Deno.env.delete(NOISE_CIPHER_ENV);
+    assertEquals(noiseCipherFromEnv(), DEFAULT_NOISE_CIPHER);
+    Deno.env.set(NOISE_CIPHER_ENV, "wasm");
+    assertEquals(noiseCipherFromEnv(), "wasm");
+    Deno.env.set(NOISE_CIPHER_ENV, "node");
+    assertEquals(noiseCipherFromEnv(), "node");
+    Deno.env.set(NOISE_CIPHER_ENV, "aes");
+    assertThrows(() => noiseCipherFromEnv(), TypeError, 'must be wasm or node, got "aes"');
+  } finally {
+    if (before === undefined) Deno.env.delete(NOISE_CIPHER_ENV);
+    else Deno.env.set(NOISE_CIPHER_ENV, before);
+  }
+});
+
+Deno.test({
+  name: "a node on the kernel and a node on node:crypto exchange 300 KiB both ways over noise",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const start = async (noiseCipher: "wasm" | "node") => {
+      const p2p = await createP2P({
+        privateKey: await generateKeyPair("Ed25519"),
+        host: "127.0.0.1",
+        tcpPort: 0,
+        wsPort: -1,
+        validator: createRecordValidator({
+          namespaces: namespaces(IDENTITY_NAMESPACE),
+          memory: new SeqMemory(),
+        }),
+        datastore: new DhtRecordStore({ lifetime: 3600_000, maxRecords: 100, maxPerSigner: 10 }),
+        loopback: true,
+        noiseCipher,
+      });
+      await p2p.start();
+      return { p2p, rpc: new Rpc(p2p, new RateLimiter(100)) };
+    };
+    const nodes: P2P[] = [];
+    try {
+      const a = await start("wasm");
+      nodes.push(a.p2p);
+      const b = await start("node");
+      nodes.push(b.p2p);
+      const limits = { maxRequest: 1 << 20, maxResponse: 1 << 20, timeout: 10_000 };
+      const echo = (req: Uint8Array) => Promise.resolve(req.map((x) => x ^ 0xff));
+      await a.rpc.handle("/mote/test-chacha/1.0.0", echo, limits);
+      await b.rpc.handle("/mote/test-chacha/1.0.0", echo, limits);
+      await b.p2p.dial(a.p2p.getMultiaddrs()[0]!);
+      const body = crypto.getRandomValues(new Uint8Array(300 * 1024).subarray(0, 65_536));
+      const big = new Uint8Array(300 * 1024);
+      for (let i = 0; i < big.length; i += body.length) {
+        big.set(body.subarray(0, big.length - i), i);
+      }
+      const want = big.map((x) => x ^ 0xff);
+      for (const [from, to] of [[a, b], [b, a]] as const) {
+        const res = await from.rpc.request(to.p2p.peerId, "/mote/test-chacha/1.0.0", big, limits);
+        assertEquals(res, want);
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  },
 });

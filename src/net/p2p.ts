@@ -14,6 +14,7 @@ import { webSockets } from "@libp2p/websockets";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { RecordValidator } from "../records/validator.ts";
+import { type NoiseCipher, noiseCrypto } from "./chacha/noise.ts";
 import type { DhtRecordStore } from "./dht_store.ts";
 
 /** Mote's DHT protocol id (kept apart from the public IPFS DHT). */
@@ -37,6 +38,11 @@ export interface P2PInit {
   datastore: DhtRecordStore;
   /** Inside the embedded network loopback peers are normal; elsewhere their loopback addresses are dropped. */
   loopback: boolean;
+  /**
+   * Noise's ChaCha20-Poly1305: node:crypto (noise's own) or the WebAssembly kernel of
+   * `./chacha`. Unset: `MOTE_NOISE_CIPHER`, else node:crypto.
+   */
+  noiseCipher?: NoiseCipher;
 }
 
 /** Creates (but does not start) a libp2p node. */
@@ -50,7 +56,9 @@ export async function createP2P(init: P2PInit): Promise<P2P> {
     start: false,
     addresses: { listen },
     transports: [tcp(), webSockets()],
-    connectionEncrypters: [noise()],
+    // Both ChaCha20-Poly1305s speak RFC 8439, so peers interoperate whichever runs here
+    // (BENCHMARKS.md, "ChaCha20-Poly1305 for noise", compares them).
+    connectionEncrypters: [noise({ crypto: noiseCrypto(init.noiseCipher) })],
     streamMuxers: [yamux()],
     connectionManager: {
       // libp2p refuses a host's inbound connections past 5 per second by default; many nodes on
