@@ -4,7 +4,8 @@
  * in this one, fed from a generated stream so no source buffer counts. Samples this process's RSS,
  * V8 heap and external (ArrayBuffer) memory every 100 ms.
  *
- * `deno run -A bench/owner_memory.ts [--mib 1024] [--concurrency 3] [--ahead 2]`
+ * `deno run -A bench/owner_memory.ts [--mib 1024] [--concurrency N] [--ahead N]` (default: the data
+ * path's own defaults)
  * With `--v8-flags=--expose-gc --live` it collects garbage at every sample, which shows the live
  * set (what the data path holds) apart from the garbage V8 has not collected yet.
  */
@@ -17,8 +18,8 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     mib: { type: "string", default: "1024" },
-    concurrency: { type: "string", default: "3" },
-    ahead: { type: "string", default: "2" },
+    concurrency: { type: "string" },
+    ahead: { type: "string" },
     live: { type: "boolean", default: false },
   },
 });
@@ -68,9 +69,9 @@ const { manifest } = await putFile(source(), SIZE, {
   k: 4,
   m: 2,
   key,
-  concurrency: Number(values.concurrency),
+  ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
 });
-show(`put (${values.concurrency} blocks in flight)`, performance.now() - t);
+show(`put (${values.concurrency ?? "default"} blocks in flight)`, performance.now() - t);
 t = performance.now();
 let got = 0;
 for await (
@@ -78,11 +79,11 @@ for await (
     customer,
     locator,
     fallback: hired,
-    ahead: Number(values.ahead),
+    ...(values.ahead ? { ahead: Number(values.ahead) } : {}),
   })
 ) got += c.length;
 if (got !== SIZE) throw new Error(`read ${got} of ${SIZE}`);
-show(`get (${values.ahead} blocks ahead)`, performance.now() - t);
+show(`get (${values.ahead ?? "default"} blocks ahead)`, performance.now() - t);
 clearInterval(sampler);
 await stop();
 Deno.exit(0);

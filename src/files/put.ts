@@ -68,7 +68,7 @@ export interface PutFileOptions {
    */
   key: Uint8Array;
   blockSize?: number;
-  /** Blocks in flight (default 3, and at most `IN_FLIGHT_BYTES` of plaintext). */
+  /** Blocks in flight (default 2, and at most `IN_FLIGHT_BYTES` of plaintext). */
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PutProgress) => void;
@@ -95,12 +95,19 @@ export interface PutStats {
 const RETRY_PAUSE_MS = 1_000;
 
 /**
- * Plaintext bytes in flight at most, whatever `concurrency` asks: 3 blocks of the default 4 MiB,
- * a single block of 16 MiB or more. Each block in flight holds its ciphertext's k + m shards and
+ * Blocks in flight by default. Two 4 MiB blocks (12 shard streams for 4+2) kept the put as fast
+ * as three and the owner's peak RSS about 35 MiB lower (`bench/owner_memory.ts --mib 256`, three
+ * runs of each: 37–42 against 26–38 MB/s, 298–311 against 334–361 MiB).
+ */
+const DEFAULT_CONCURRENCY = 2;
+
+/**
+ * Plaintext bytes in flight at most, whatever `concurrency` asks: 2 blocks of the default 4 MiB,
+ * a single block of 8 MiB or more. Each block in flight holds its ciphertext's k + m shards and
  * their network frames (about 2.5 × its size for 4+2), so the owner's memory follows this, not
  * the block count.
  */
-const IN_FLIGHT_BYTES = 12 * 2 ** 20;
+const IN_FLIGHT_BYTES = 8 * 2 ** 20;
 
 /** Raised when a block cannot reach k + 1 suppliers. */
 export class PlacementError extends Error {
@@ -134,7 +141,7 @@ export async function putFile(
   const inFlight = new Set<Promise<void>>();
   const limit = Math.max(
     1,
-    Math.min(opts.concurrency ?? 3, Math.floor(IN_FLIGHT_BYTES / blockSize)),
+    Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, Math.floor(IN_FLIGHT_BYTES / blockSize)),
   );
   // Every full block has the same shard size; those blocks reuse arenas (the last, shorter block
   // and small files go through plain arrays, which need no kernel memory of their own).
