@@ -75,19 +75,6 @@ for (const [name, seal, open] of ciphers) {
   });
 }
 
-// noise opens in place, into the frame's own bytes; the kernel then allocates nothing (the copy
-// here restores the frame for the next iteration).
-const scratch = new Uint8Array(FRAME + 16);
-Deno.bench({
-  name: "WebAssembly kernel: open 16 × 64 KiB frames in place (as noise calls it)",
-  group: "open 16 frames",
-  fn: () => {
-    for (const c of sealedFrames) {
-      scratch.set(c);
-      kernel.open(key, nonce, ad, scratch, scratch.subarray(0, FRAME));
-    }
-  },
-});
 Deno.bench({
   name: "pure JS (@noble/ciphers, noise's pureJsCrypto): seal 16 × 64 KiB frames",
   group: "seal 16 frames",

@@ -6,10 +6,10 @@
  * Two networks: the embedded network as `mote start` runs it (the suppliers in a child process,
  * the owner on the main thread), and all seven nodes on the main thread. Each runs once per
  * noise cipher in `--ciphers` (`MOTE_NOISE_CIPHER`: node:crypto, or the WebAssembly kernel of
- * src/net/chacha) and round, so both are measured in the same run against the same local
- * baseline; odd rounds take the ciphers in reverse order (A B B A), so a load that changes
- * during the run (this machine is shared) favours neither. The summary gives each cipher's
- * median.
+ * src/net/chacha) and round; odd rounds take the ciphers in reverse order (A B B A), so a load
+ * that changes during the run (this machine is shared) favours neither. The local pipeline runs
+ * again right before every network run and each ratio is against that run, so a slow moment
+ * does not skew every ratio; the summary gives the median ratios per network and cipher.
  *
  * `deno run -A bench/storage_e2e.ts [--mib 256] [--ciphers node,wasm] [--rounds 2]`
  */
@@ -102,9 +102,6 @@ const load = () => {
   }
 };
 console.log(`load average ${load()} at the start`);
-const base = await local();
-console.log(`local pipeline: put ${mbps(SIZE, base.put)} MB/s, get ${mbps(SIZE, base.get)} MB/s`);
-
 /** Puts and gets the data through hired suppliers; returns the times (ms) and peak RSS. */
 async function run(customer: Customer, locator: ShardLocator, hired: string[]) {
   peak = 0;
@@ -130,52 +127,59 @@ async function run(customer: Customer, locator: ShardLocator, hired: string[]) {
 }
 
 type Result = { put: number; get: number; peak: number };
-const results = new Map<string, Result[]>();
-const report = (what: string, r: Result) => {
-  results.set(what, [...results.get(what) ?? [], r]);
+type Times = { put: number; get: number };
+const ratios = new Map<string, { put: number; get: number }[]>();
+const report = (what: string, r: Result, base: Times) => {
+  ratios.set(what, [...ratios.get(what) ?? [], { put: base.put / r.put, get: base.get / r.get }]);
   console.log(
     `${what}: put ${mbps(SIZE, r.put)} MB/s (${(base.put / r.put).toFixed(2)}× local), get ${
       mbps(SIZE, r.get)
-    } MB/s (${(base.get / r.get).toFixed(2)}× local); peak RSS ${
+    } MB/s (${(base.get / r.get).toFixed(2)}× local); local just before: put ${
+      mbps(SIZE, base.put)
+    } MB/s, get ${mbps(SIZE, base.get)} MB/s; peak RSS ${
       (r.peak / 2 ** 20).toFixed(0)
     } MiB (data buffer ${SIZE / 2 ** 20} MiB included); load ${load()}`,
   );
 };
 
-// The embedded network as `mote start` runs it: the suppliers in a child process.
-for (const cipher of ORDER) {
-  useCipher(cipher);
-  const { customer, hired, stop } = await startEmbeddedOwner(1 << 30);
-  report(
-    `embedded network (suppliers in their own process), ${CIPHER_NAME[cipher]}`,
-    await run(customer, new ShardLocator(), hired),
-  );
-  await stop();
+/** A network to run over: who puts and gets, where shards are, and how to stop it. */
+type Net = { customer: Customer; locator: ShardLocator; hired: string[]; stop(): Promise<void> };
+
+/** The local baseline, then the network `start` gives under each cipher of the A B B A order. */
+async function measure(what: string, start: () => Promise<Net>) {
+  for (const cipher of ORDER) {
+    const base = await local();
+    useCipher(cipher);
+    const net = await start();
+    report(
+      `${what}, ${CIPHER_NAME[cipher]}`,
+      await run(net.customer, net.locator, net.hired),
+      base,
+    );
+    await net.stop();
+  }
 }
 
+// The embedded network as `mote start` runs it: the suppliers in a child process.
+await measure("embedded network (suppliers in their own process)", async () => {
+  const { customer, hired, stop } = await startEmbeddedOwner(1 << 30);
+  return { customer, hired, stop, locator: new ShardLocator() };
+});
+
 // All seven nodes on the main thread.
-for (const cipher of ORDER) {
-  useCipher(cipher);
+await measure("all seven nodes on one thread", async () => {
   const net = await startStorageNet(6, { timeout: 60_000 });
-  report(
-    `all seven nodes on one thread, ${CIPHER_NAME[cipher]}`,
-    await run(net.customer, net.locator, net.hired),
-  );
-  await net.cluster.stop();
-}
+  return { ...net, stop: () => net.cluster.stop() };
+});
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-console.log(`\nmedians of ${ROUNDS} runs each (times; ratios against the local pipeline):`);
-for (const [what, rs] of results) {
+console.log(`\nmedian ratios against the local pipeline, ${ROUNDS} runs each:`);
+for (const [what, rs] of ratios) {
   const put = median(rs.map((r) => r.put)), get = median(rs.map((r) => r.get));
-  console.log(
-    `  ${what}: put ${mbps(SIZE, put)} MB/s (${(base.put / put).toFixed(2)}×), get ${
-      mbps(SIZE, get)
-    } MB/s (${(base.get / get).toFixed(2)}×)`,
-  );
+  console.log(`  ${what}: put ${put.toFixed(2)}×, get ${get.toFixed(2)}×`);
 }
 clearInterval(sampler);
 console.log(`load average ${load()} at the end`);
