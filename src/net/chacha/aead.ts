@@ -2,9 +2,9 @@
 /**
  * ChaCha20-Poly1305 (RFC 8439) over one instance of the WebAssembly kernel (kernel.wat). Data
  * moves through the kernel's fixed 64 KiB window: copied in, encrypted or decrypted and
- * authenticated there, copied out. Nothing is allocated but the result (and not even that when
- * `open` is given a destination), which is the point: node:crypto under Deno allocates natively
- * on every call (BENCHMARKS.md, "ChaCha20-Poly1305 for noise").
+ * authenticated there, copied out. Nothing is allocated but the result, and not even that when
+ * `open` is given a destination: noise's node:crypto path allocates two fresh buffers per sealed
+ * frame and one per opened frame (BENCHMARKS.md, "ChaCha20-Poly1305 for noise").
  *
  * Calls are synchronous and one instance serves one thread, so sharing an instance is safe.
  * @module

@@ -21,9 +21,11 @@
 ;; xor() in two passes (so nothing is decrypted before the tag is checked). Every call on a
 ;; segment but its last must cover whole 256-byte steps, which 64 KiB window steps guarantee.
 ;;
-;; Why a kernel: node:crypto's chacha20-poly1305 under Deno allocates its output natively on
-;; every call, and on 64 KiB frames those allocations can cost more than the cipher
-;; (BENCHMARKS.md, "ChaCha20-Poly1305 for noise"). Here nothing is allocated.
+;; Why a kernel: noise's node:crypto path allocates two fresh 64 KiB buffers per sealed frame and
+;; one per opened frame, and where first writes to fresh pages are slow (this project's VM: about
+;; 12 us a page) those cost more than the cipher. Here nothing is allocated. It is not noise's
+;; default: end to end it made no measurable difference (BENCHMARKS.md, "ChaCha20-Poly1305 for
+;; noise").
 (module
   (memory (export "memory") 2 2)
   (data (i32.const 0) "expand 32-byte k")
