@@ -27,6 +27,7 @@ async function healingOwner(net: StorageNet, lostAfter = 1_500) {
     checkEvery: 300,
     auditInterval: 400,
     lostAfter,
+    audit: { sample: 4, fullReadEvery: 2 },
   });
   await storage.start();
   let catalog: Catalog | undefined;

@@ -12,6 +12,8 @@ import type { Customer } from "../suppliers/customer.ts";
 import type { ShardLocator } from "./locator.ts";
 
 const FILE = "repair-queue.cbor";
+/** Blocks rebuilt at once. */
+const REPAIR_PARALLEL = 4;
 
 /** One block with shards still to place. */
 export interface RepairEntry {
@@ -81,15 +83,22 @@ export class RepairQueue {
     opts: { customer: Customer; locator: ShardLocator; suppliers: string[]; signal?: AbortSignal },
   ): Promise<number> {
     let placed = 0;
-    for (const [key, e] of [...this.#entries]) {
-      if (opts.signal?.aborted) break;
-      try {
-        placed += await this.#repairBlock(e, opts);
-      } catch {
-        continue;
+    const queue = [...this.#entries];
+    // A few blocks at once: each waits on k fetches and a put, not on the CPU.
+    const worker = async () => {
+      while (queue.length && !opts.signal?.aborted) {
+        const [key, e] = queue.shift()!;
+        try {
+          // Not `placed += await …`: that reads `placed` before the wait, losing other workers' counts.
+          const n = await this.#repairBlock(e, opts);
+          placed += n;
+        } catch {
+          continue;
+        }
+        if (e.missing.length === 0) this.#entries.delete(key);
       }
-      if (e.missing.length === 0) this.#entries.delete(key);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(REPAIR_PARALLEL, queue.length) }, worker));
     await this.#save();
     await opts.locator.save();
     return placed;
@@ -101,16 +110,22 @@ export class RepairQueue {
   ) {
     const n = e.k + e.m;
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
-    let have = 0;
-    for (let j = 0; j < n && have < e.k; j++) {
-      if (e.missing.includes(j)) continue;
+    const fetchShard = async (j: number) => {
       for (const s of o.locator.suppliersFor(e.shards[j]!)) {
         try {
           got[j] = await o.customer.getShard(s, e.shards[j]!);
-          have++;
-          break;
+          return true;
         } catch { /* try the next holder */ }
       }
+      return false;
+    };
+    // The first k present shards in parallel (data shards first: decoding is then cheapest);
+    // the others only to make up for any that fail.
+    const order = [...Array(n).keys()].filter((j) => !e.missing.includes(j));
+    let have = (await Promise.all(order.slice(0, e.k).map(fetchShard))).filter(Boolean).length;
+    for (const j of order.slice(e.k)) {
+      if (have >= e.k) break;
+      if (await fetchShard(j)) have++;
     }
     if (have < e.k) throw new Error(`only ${have} of ${e.k} shards reachable`);
     const all = createCodec({ k: e.k, m: e.m }).repair(got);

@@ -50,9 +50,12 @@ export interface AuditorOptions {
   lostAfter: number;
   /** Leaves asked per storage proof (default 16). */
   leaves?: number;
-  /** Shards proved per supplier per round (default 4). */
+  /** Shards proved per supplier per round (default 2). */
   sample?: number;
-  /** Every this many rounds, one audited shard per supplier is also read in full (default 4). */
+  /**
+   * Every this many rounds, one audited shard per supplier is also read in full (default 24:
+   * daily at the default hourly schedule; a full read costs as much as 16 proofs of 16 leaves).
+   */
   fullReadEvery?: number;
   /** Suppliers audited at once (default 4). */
   parallel?: number;
@@ -168,7 +171,7 @@ export class Auditor {
         return await fail(e);
       }
     }
-    const picks = pick(present, o.sample ?? 4);
+    const picks = pick(present, o.sample ?? 2);
     let bad = 0;
     for (const id of missing) {
       o.health.audited(supplier, false);
@@ -194,7 +197,7 @@ export class Auditor {
       }
     }
     let refused = false;
-    if (proved.length && round % (o.fullReadEvery ?? 4) === 0) {
+    if (proved.length && round % (o.fullReadEvery ?? 24) === 0) {
       const id = proved[0]!;
       report.checked++;
       // Twice before concluding: the shard may have been deleted (an old folder version) or the

@@ -9,7 +9,7 @@ import { eccForSuppliers } from "../erasure/mod.ts";
 import { RepairQueue, ShardLocator, UploadJournal } from "../files/mod.ts";
 import { Customer, isLive, MAX_SHARD } from "../suppliers/mod.ts";
 import { type MigrationStatus, Migrator } from "./migration.ts";
-import { Auditor, type BlockRef, HealthBook } from "../health/mod.ts";
+import { Auditor, type AuditorOptions, type BlockRef, HealthBook } from "../health/mod.ts";
 import type { MoteNode } from "./node.ts";
 import type { NodeState } from "./state.ts";
 
@@ -31,6 +31,8 @@ export interface StorageOptions {
   auditInterval?: number;
   /** How long a supplier may fail without a break before it is replaced (ms, default 4 h). */
   lostAfter?: number;
+  /** How much each audit round checks (see {@linkcode AuditorOptions}). */
+  audit?: Pick<AuditorOptions, "sample" | "leaves" | "fullReadEvery">;
 }
 
 /** State file that `key import` writes: until the catalog is found, none may be created. */
@@ -94,6 +96,7 @@ export class StorageService {
         node.log.warn("dismissed a supplier", { ...this.health.of(supplier) });
       },
       lostAfter: options.lostAfter ?? 4 * 3600_000,
+      ...options.audit,
       onEvent: (type, data) => {
         node.events.emit(type, data);
         if (type === "audit:bad-shard") node.log.warn("a shard failed its audit", data);
