@@ -20,6 +20,7 @@ import { encodeRecord, parseRecordKey, type RecordKey, recordKeyOf } from "../re
 import { decodeKeepList } from "../catalog/records.ts";
 import { MAX_PAGE_BYTES } from "../files/keep_list.ts";
 import { encode } from "../encoding/cbor.ts";
+import { encodeWithTail } from "../encoding/cbor_tail.ts";
 import { readBytes, readString } from "../encoding/shape.ts";
 import type { MoteNode } from "../node/node.ts";
 import type { NodeState } from "../node/state.ts";
@@ -394,7 +395,7 @@ export class Supplier {
     }
   }
 
-  async #shard(bytes: Uint8Array): Promise<Uint8Array> {
+  async #shard(bytes: Uint8Array): Promise<Uint8Array | readonly Uint8Array[]> {
     const req = decodeRequest(bytes, this.options.maxShard + FRAME_OVERHEAD);
     const now = Date.now();
     switch (req.op) {
@@ -429,7 +430,8 @@ export class Supplier {
         const id = readString(req, "id", "get", 52);
         const data = await this.store.get(customer, id);
         if (!data) throw new Error(`No shard ${id} for that customer here`);
-        return encode({ v: 1, data });
+        // The shard goes out after the answer's head as it is: encode() would copy it.
+        return encodeWithTail({ v: 1 }, "data", data);
       }
       case "has": {
         const customer = readString(req, "customer", "has", 52);
