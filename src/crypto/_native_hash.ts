@@ -12,14 +12,29 @@ interface Hash {
 }
 
 type CreateHash = (algorithm: "sha256") => Hash;
+type OneShot = (algorithm: "sha256", data: Uint8Array, encoding: "buffer") => Uint8Array;
 
-/** `createHash` from `node:crypto`, or undefined where the runtime has none. */
-export const nativeCreateHash: CreateHash | undefined = (() => {
+const nodeCrypto = (() => {
   try {
     const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const mod = p?.getBuiltinModule?.("node:crypto") as { createHash?: CreateHash } | undefined;
-    return typeof mod?.createHash === "function" ? mod.createHash : undefined;
+    return p?.getBuiltinModule?.("node:crypto") as
+      | { createHash?: CreateHash; hash?: OneShot }
+      | undefined;
   } catch {
     return undefined;
   }
 })();
+
+/** `createHash` from `node:crypto`, or undefined where the runtime has none. */
+export const nativeCreateHash: CreateHash | undefined = typeof nodeCrypto?.createHash === "function"
+  ? nodeCrypto.createHash
+  : undefined;
+
+/**
+ * `hash` from `node:crypto` (one call per input, no hash object), or undefined where the runtime
+ * has none. For 4 KiB leaves it took 1.5 ms per MiB here against 2.7–3.1 ms for `createHash`, and
+ * left almost no garbage on the V8 heap (a hash object per leaf left 1–3 MiB per 64 MiB).
+ */
+export const nativeHash: OneShot | undefined = typeof nodeCrypto?.hash === "function"
+  ? nodeCrypto.hash
+  : undefined;

@@ -15,7 +15,7 @@ import { concat, equals } from "../encoding/bytes.ts";
 import { sha256Sync } from "./hash.ts";
 import { auditPath, buildLevels, HASH_BYTES, rootFromPath } from "./_merkle_tree.ts";
 import { u64be } from "./_u64.ts";
-import { nativeCreateHash } from "./_native_hash.ts";
+import { nativeCreateHash, nativeHash } from "./_native_hash.ts";
 
 const LEAF_PREFIX_BYTE = new Uint8Array([0]);
 
@@ -169,6 +169,16 @@ async function leafHash(leaf: Uint8Array): Promise<Uint8Array> {
 async function hashLeaves(bytes: Uint8Array): Promise<Uint8Array> {
   const n = leafCount(bytes.length);
   const out = new Uint8Array(n * HASH_BYTES);
+  if (nativeHash) {
+    // One buffer holds the prefix byte and each leaf in turn: hash() takes one input.
+    const buf = new Uint8Array(1 + LEAF_SIZE);
+    for (let i = 0; i < n; i++) {
+      const leaf = bytes.subarray(i * LEAF_SIZE, (i + 1) * LEAF_SIZE);
+      buf.set(leaf, 1);
+      out.set(nativeHash("sha256", buf.subarray(0, 1 + leaf.length), "buffer"), i * HASH_BYTES);
+    }
+    return out;
+  }
   if (nativeCreateHash) {
     for (let i = 0; i < n; i++) {
       const leaf = bytes.subarray(i * LEAF_SIZE, (i + 1) * LEAF_SIZE);
