@@ -94,6 +94,7 @@ Deno.test({
           await page.locator('[data-testid="suppliers"] tbody tr').nth(5).waitFor();
           assertEquals(await page.locator('[data-testid="suppliers"] tbody tr').count(), 6);
           await page.getByText("Connected", { exact: true }).waitFor();
+          await page.getByTestId("redundancy").getByText("full").waitFor();
           assert(Number(await page.getByTestId("peer-count").textContent()) >= 1, "peers");
           await shoot(page, "home-light");
         });

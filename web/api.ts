@@ -156,6 +156,12 @@ export interface Suppliers {
   migration?: { code: string; state: string; files: number; folders: number } | null;
 }
 
+/** `GET /api/v1/health` (the fields the UI uses). */
+export interface Health {
+  audit: { interval: number; lastRound: number | null; rounds: number; bad: number };
+  repair: { pendingShards: number; repairedShards: number; lastRepair: number | null };
+}
+
 /** `GET /api/v1/du`. */
 export interface Usage {
   suppliers: { supplier: string; shards: number; bytes: number; reachable: boolean }[];

@@ -1,6 +1,6 @@
 // This module is browser compatible.
 /** Home: who this node is, whether it is connected, its suppliers and the space it uses. */
-import type { Status, Suppliers, Usage } from "../api.ts";
+import type { Health, Status, Suppliers, Usage } from "../api.ts";
 import { ago, bytes, duration, short } from "../format.ts";
 import { usePoll } from "../live.ts";
 import { Card, Empty, ErrorNote, Link, Loading } from "../ui.tsx";
@@ -21,6 +21,7 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
   const s = props.status.data;
   const sup = usePoll<Suppliers>("/api/v1/suppliers", { every: 5_000, on: SUPPLIER_EVENTS });
   const du = usePoll<Usage>("/api/v1/du", { every: 15_000, on: ["put:done"] });
+  const health = usePoll<Health>("/api/v1/health", { every: 10_000, on: SUPPLIER_EVENTS });
   return (
     <>
       <h1>Home</h1>
@@ -87,6 +88,26 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
                     bytes(sup.data.suppliers.filter((r) => r.live).reduce((a, r) => a + r.quota, 0))
                   } contracted`
                   : "…"}
+              </dd>
+              <dt>Redundancy</dt>
+              <dd data-testid="redundancy">
+                {!health.data
+                  ? "…"
+                  : health.data.repair.pendingShards > 0
+                  ? `rebuilding: ${health.data.repair.pendingShards} shard(s) waiting`
+                  : "full"}
+              </dd>
+              <dt>Audits</dt>
+              <dd>
+                {!health.data
+                  ? "…"
+                  : health.data.audit.interval === 0
+                  ? "off"
+                  : `every ${duration(Math.round(health.data.audit.interval / 1000))}${
+                    health.data.audit.lastRound
+                      ? `, last ${ago(health.data.audit.lastRound)}`
+                      : ", none yet"
+                  }`}
               </dd>
             </dl>
           )}
