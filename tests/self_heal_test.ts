@@ -11,6 +11,7 @@ import { memoryState } from "../src/node/state.ts";
 import { StorageService } from "../src/node/storage.ts";
 import type { Catalog } from "../src/catalog/mod.ts";
 import { MAX_SHARD, type Supplier } from "../src/suppliers/mod.ts";
+import { ShardCorruptError } from "../src/store/errors.ts";
 import { decodeRequest, SHARD_PROTOCOL, SUPPLY_PROTOCOL } from "../src/suppliers/messages.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { waitFor } from "./_harness.ts";
@@ -198,5 +199,33 @@ Deno.test({
     } finally {
       await storage.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "a supplier's self-check deletes a shard gone bad on its disk and keeps the good ones",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await startStorageNet(1);
+    const [supplier] = net.hired as [string];
+    const good = randomBytes(40_000), bad = randomBytes(50_000);
+    const goodId = await shardId(good), badId = await shardId(bad);
+    await net.customer.putShard(supplier, goodId, good);
+    await net.customer.putShard(supplier, badId, bad);
+    const sup = supplierOf(net, supplier);
+    // The disk flips a bit in one stored copy: the store's check on read sees it.
+    const realGet = sup.store.get.bind(sup.store);
+    sup.store.get = async (customer, id) => {
+      const bytes = await realGet(customer, id);
+      if (id !== badId || !bytes) return bytes;
+      const copy = bytes.slice();
+      copy[100] = copy[100]! ^ 1;
+      if (await shardId(copy) !== id) throw new ShardCorruptError(customer, id, "a flipped bit");
+      return copy;
+    };
+    assertEquals(await sup.selfCheck(), 1);
+    assertEquals(await net.customer.has(supplier, [goodId, badId]), [true, false]);
+    assertEquals(await sup.selfCheck(), 0, "nothing left to delete");
   },
 });
