@@ -64,6 +64,7 @@ export class StorageService {
   /** Audits the suppliers on a schedule and dismisses lost or lying ones. */
   readonly auditor: Auditor;
   #auditTimer?: ReturnType<typeof setInterval>;
+  #firstAudit?: ReturnType<typeof setTimeout>;
   #repaired = { shards: 0, last: null as number | null };
 
   #state: NodeState;
@@ -150,7 +151,7 @@ export class StorageService {
     this.#timer = setInterval(tick, this.options.checkEvery ?? 30_000);
     const every = this.options.auditInterval ?? 3600_000;
     if (every > 0) {
-      this.#auditTimer = setInterval(() => {
+      const audit = () => {
         if (this.#stopped) return;
         this.auditor.round().then(
           (r) => {
@@ -160,7 +161,11 @@ export class StorageService {
           },
           (e) => this.node.log.warn("audit round failed", { error: e }),
         );
-      }, every);
+      };
+      // The first round a minute after start (sooner with a shorter schedule), so health is
+      // known early; then on the schedule.
+      this.#firstAudit = setTimeout(audit, Math.min(every, 60_000));
+      this.#auditTimer = setInterval(audit, every);
     }
   }
 
@@ -307,6 +312,7 @@ export class StorageService {
   /** Supplier health, the audit schedule and rebuilding, for `mote health`. */
   healthReport(): Record<string, unknown> {
     const hired = new Set(this.suppliers());
+    for (const s of hired) this.health.of(s); // hired ones show before their first audit
     return {
       audit: {
         interval: this.options.auditInterval ?? 3600_000,
@@ -327,6 +333,7 @@ export class StorageService {
     this.#stopped = true;
     clearInterval(this.#timer);
     clearInterval(this.#auditTimer);
+    clearTimeout(this.#firstAudit);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.migrator.stop(),
