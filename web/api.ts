@@ -116,21 +116,8 @@ export interface Status {
   remoteAccess?: boolean;
 }
 
-/** The settings the UI edits. */
-export interface EditableSettings {
-  nickname: string;
-  bootstrap: string[];
-  supply: number;
-}
-
-/** `GET /api/v1/settings`. */
-export interface SettingsView {
-  file: string;
-  saved: EditableSettings;
-  running: EditableSettings & { devnet: boolean };
-  overridden: (keyof EditableSettings)[];
-  restartNeeded: boolean;
-}
+/** The settings the UI edits, and `GET /api/v1/settings` (types only: nothing is bundled). */
+export type { EditableSettings, SettingsView } from "../gateway/settings.ts";
 
 /** A hired supplier as `GET /api/v1/suppliers` lists it. */
 export interface SupplierRow {

@@ -13,6 +13,7 @@ import { CliError, UsageError } from "./errors.ts";
 import { fields, json, table } from "./format.ts";
 import { Progress } from "./progress.ts";
 import { PACK_FILE_MAX } from "../catalog/pack.ts";
+import type { SupplierHealth } from "../health/mod.ts";
 
 type Out = (line: string) => void;
 
@@ -456,19 +457,7 @@ export async function healthCommand(args: string[], dataDir: string, out: Out): 
       bytes: number;
       lastRound: number | null;
     };
-    suppliers: {
-      supplier: string;
-      state: string;
-      hired: boolean;
-      lastContact: number | null;
-      failingSince: number | null;
-      lastAudit: number | null;
-      lastAuditOk: boolean | null;
-      audits: number;
-      auditFailures: number;
-      badShards: number;
-      reason?: string;
-    }[];
+    suppliers: (SupplierHealth & { hired: boolean })[];
     repair: { pendingShards: number; repairedShards: number; lastRepair: number | null };
   }>("/api/v1/health");
   if (values.json) return out(json(r)), 0;
