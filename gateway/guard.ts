@@ -20,6 +20,9 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { type PasswordGate, SESSION_COOKIE } from "./remote.ts";
+import { timingSafeEqual } from "./_compare.ts";
+
+export { timingSafeEqual };
 
 /** What the guard checks against. */
 export interface GuardOptions {
@@ -91,12 +94,4 @@ export function apiGuard(opts: GuardOptions): MiddlewareHandler {
     }
     return await next();
   };
-}
-
-/** Compares two strings in time independent of where they differ. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }

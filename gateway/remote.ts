@@ -12,6 +12,7 @@
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { HttpError } from "./errors.ts";
+import { timingSafeEqual } from "./_compare.ts";
 
 /** The cookie that carries a session id. */
 export const SESSION_COOKIE = "mote_session";
@@ -62,7 +63,7 @@ export class PasswordGate {
       throw new HttpError(429, "Too many wrong passwords: try again in a minute");
     }
     const given = await sha256(password.slice(0, 1024));
-    if (!sameBytes(given, await this.#digest)) {
+    if (!timingSafeEqual(given, await this.#digest)) {
       this.#failures.push(now);
       await new Promise((r) => setTimeout(r, this.#delay));
       throw new HttpError(401, "Wrong password");
@@ -152,12 +153,6 @@ ${error ? `<p class="err" role="alert">${error}</p>` : ""}
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function randomId(): string {

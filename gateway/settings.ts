@@ -51,7 +51,8 @@ export interface SettingsBackend {
   ): Promise<{ id: string; changed: boolean; backup?: string }>;
 }
 
-const KEYS = ["nickname", "bootstrap", "supply"] as const;
+/** The keys of {@linkcode EditableSettings}, in the order the UI shows them. */
+export const EDITABLE_KEYS = ["nickname", "bootstrap", "supply"] as const;
 /** A key file is a few hundred bytes; sealed ones a little more. */
 const MAX_KEY_TEXT = 16 * 1024;
 
@@ -62,13 +63,18 @@ export function createSettingsRoutes(b: SettingsBackend): Hono {
   app.post("/api/v1/settings", async (c) => {
     const body = await c.req.json().catch(() => null) as Record<string, unknown> | null;
     if (!body || typeof body !== "object" || Array.isArray(body)) {
-      throw new HttpError(400, `Body must be a JSON object with any of ${KEYS.join(", ")}`);
+      throw new HttpError(
+        400,
+        `Body must be a JSON object with any of ${EDITABLE_KEYS.join(", ")}`,
+      );
     }
-    const extra = Object.keys(body).filter((k) => !(KEYS as readonly string[]).includes(k));
+    const extra = Object.keys(body).filter((k) =>
+      !(EDITABLE_KEYS as readonly string[]).includes(k)
+    );
     if (extra.length) {
       throw new HttpError(
         400,
-        `"${extra[0]!.slice(0, 40)}" cannot be set here; only ${KEYS.join(", ")}`,
+        `"${extra[0]!.slice(0, 40)}" cannot be set here; only ${EDITABLE_KEYS.join(", ")}`,
       );
     }
     return c.json(await b.save(body));

@@ -60,6 +60,15 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const file = join(options.dataDir, "config.json");
+  return layerConfig(await readConfigFile(file), options, file);
+}
+
+/** Defaults, then the file's values, the environment and flags; checked as a whole. */
+function layerConfig(
+  fromFile: Record<string, unknown> | undefined,
+  options: Pick<LoadConfigOptions, "env" | "flags">,
+  file: string,
+): LoadedConfig {
   // Copy the default lists and objects: DEFAULTS is frozen, and the result is the caller's.
   const copy = (value: unknown) =>
     typeof value === "object" && value !== null ? structuredClone(value) : value;
@@ -75,7 +84,6 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     sources[option.key] = source;
   };
 
-  const fromFile = await readConfigFile(file);
   for (const [key, raw] of Object.entries(fromFile ?? {})) {
     const option = findOption(key) as OptionSpec; // readConfigFile rejected unknown keys
     set(option, checkValue(option, raw, `"${key}" in ${file}`, false), "file");
@@ -408,13 +416,7 @@ export async function updateConfigFile(
     after[key] = value;
   }
   // Cross-checks (republishInterval < recordLifetime, apiHost needs a password) on the result.
-  const probe = await Deno.makeTempDir({ prefix: "mote-config-" });
-  try {
-    await Deno.writeTextFile(join(probe, "config.json"), JSON.stringify(after));
-    await loadConfig({ dataDir: probe });
-  } finally {
-    await Deno.remove(probe, { recursive: true });
-  }
+  layerConfig(after, {}, file);
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${crypto.randomUUID()}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(after, null, 2) + "\n", { mode: 0o600 });

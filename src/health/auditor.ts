@@ -203,14 +203,15 @@ export class Auditor {
       // Twice before concluding: the shard may have been deleted (an old folder version) or the
       // call cut off between the two.
       let bytes: Uint8Array | undefined;
-      for (let i = 0; i < 2 && !bytes; i++) {
+      let kept = true;
+      for (let i = 0; i < 2 && !bytes && kept; i++) {
         bytes = await o.client.getShard(supplier, id).catch(() => undefined);
-        if (!bytes && (await this.#stillKept(supplier, [id])).length === 0) break;
+        if (!bytes) kept = (await this.#stillKept(supplier, [id])).length > 0;
       }
       if (bytes) {
         report.bytes += bytes.length;
         o.health.audited(supplier, true);
-      } else if ((await this.#stillKept(supplier, [id])).length) {
+      } else if (kept) {
         // It just proved it holds this shard: not serving it is a refusal, not bad luck.
         o.health.audited(supplier, false);
         refused = true;

@@ -3,7 +3,12 @@
  * imports, over config.json and the data directory. What is saved applies at the next start: the
  * UI offers a restart, which the node does in its own process (see `run.ts` and `cli/start.ts`).
  */
-import type { EditableSettings, SettingsBackend, SettingsView } from "../../gateway/settings.ts";
+import {
+  EDITABLE_KEYS,
+  type EditableSettings,
+  type SettingsBackend,
+  type SettingsView,
+} from "../../gateway/settings.ts";
 import { type Config, type LoadedConfig, updateConfigFile } from "../config/mod.ts";
 import { importKeyFile } from "../identity/mod.ts";
 import { STAGED_IDENTITY, stageIdentity } from "./identity_swap.ts";
@@ -22,8 +27,6 @@ export interface SettingsContext {
   /** Stops the node and starts it again in this process. */
   restart: () => void;
 }
-
-const KEYS = ["nickname", "bootstrap", "supply"] as const;
 
 /** Builds the settings backend. */
 export function nodeSettingsBackend(ctx: SettingsContext): SettingsBackend {
@@ -44,7 +47,7 @@ export function nodeSettingsBackend(ctx: SettingsContext): SettingsBackend {
       file,
       saved,
       running: { ...running, nickname: ctx.running.nickname || ctx.nickname() },
-      overridden: KEYS.filter((k) => sources[k] === "env" || sources[k] === "flag"),
+      overridden: EDITABLE_KEYS.filter((k) => sources[k] === "env" || sources[k] === "flag"),
       restartNeeded: staged || config.devnet !== ctx.running.devnet ||
         JSON.stringify(saved) !== JSON.stringify(pick(ctx.running)),
     };
@@ -53,7 +56,7 @@ export function nodeSettingsBackend(ctx: SettingsContext): SettingsBackend {
     read,
     async save(patch) {
       const clean: Record<string, unknown> = {};
-      for (const k of KEYS) {
+      for (const k of EDITABLE_KEYS) {
         if (patch[k] === undefined) continue;
         // Sizes are kept as the user wrote them ("10GiB"), like a hand-edited config.json.
         clean[k] = k === "nickname" && typeof patch[k] === "string" ? patch[k].trim() : patch[k];
