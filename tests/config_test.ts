@@ -247,6 +247,9 @@ Deno.test("DEFAULTS holds every option's default in bytes and milliseconds", () 
     supplierCount: 6,
     auditInterval: 3_600_000,
     lostAfter: 4 * 3_600_000,
+    scrub: false,
+    scrubbers: 0,
+    scrubExpiry: 90 * 86_400_000,
   });
 });
 

@@ -41,7 +41,7 @@ import {
   INLINE_MAX,
   splitPath,
 } from "./folder.ts";
-import { buildKeepPages, type KeptObject } from "../files/keep_list.ts";
+import { buildKeepPages, type KeptObject, type SignedPage } from "../files/keep_list.ts";
 import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder, packId } from "./pack.ts";
 import {
   countUnmigrated,
@@ -619,6 +619,13 @@ export class Catalog {
    * whole tree; if any folder cannot be read nothing is sent, because suppliers delete what a
    * list leaves out. Suppliers that cannot be reached get it on a later try.
    */
+  #lastKeepList?: { seq: number; pages: SignedPage[] };
+
+  /** The keep list last published (its signed pages), to hand on to scrubbers. */
+  get lastKeepList(): { seq: number; pages: readonly SignedPage[] } | undefined {
+    return this.#lastKeepList;
+  }
+
   async publishKeepList(): Promise<KeepReport> {
     if (!this.#root) throw new Error("The catalog is not open");
     this.#keepDue = false;
@@ -643,6 +650,7 @@ export class Catalog {
         seq: this.#keepSeq,
         created: Date.now(),
       }, node.keys.signSecret);
+      this.#lastKeepList = { seq: this.#keepSeq, pages };
       const suppliers = [...new Set(customer.contracts.all().map((c) => c.terms.supplier))];
       const sent = await Promise.allSettled(
         suppliers.map((s) => customer.sendKeepList(s, pages)),

@@ -71,6 +71,12 @@ export interface Settings {
   auditInterval: number;
   /** Milliseconds a supplier may fail without a break before it is replaced. */
   lostAfter: number;
+  /** Whether this node offers scrub duty to other owners. */
+  scrub: boolean;
+  /** Scrubbers to keep hired for this node's data (0: only by `mote scrub hire`). */
+  scrubbers: number;
+  /** Life of each scrub ticket (ms): how long the data may live unattended. */
+  scrubExpiry: number;
 }
 
 /** The options as the node uses them: {@linkcode Settings} with automatic values worked out. */
@@ -352,6 +358,28 @@ const ROWS: { readonly [K in keyof Settings]: Row } = {
     min: 1000,
     description:
       "How long a supplier may fail without a break before it is replaced and its shards rebuilt",
+  },
+  scrub: {
+    type: "boolean",
+    default: false,
+    description:
+      "Offer scrub duty: keep other owners' data whole while they are offline, on ciphertext only (audits at --audit-interval)",
+  },
+  scrubbers: {
+    type: "number",
+    default: 0,
+    integer: true,
+    min: 0,
+    max: 16,
+    description:
+      "Scrubbers to keep hired for this node's data (0 to 16; mote scrub hire hires by hand)",
+  },
+  scrubExpiry: {
+    type: "duration",
+    default: "90d",
+    min: 60_000,
+    description:
+      "How long scrubbers may keep your data alive unattended: each scrub ticket's life (renewed while the node runs)",
   },
 };
 

@@ -41,6 +41,13 @@ export class ShardLocator {
     return ids;
   }
 
+  /** Every supplier named by some hint. */
+  suppliers(): string[] {
+    const all = new Set<string>();
+    for (const sups of this.#map.values()) for (const s of sups) all.add(s);
+    return [...all];
+  }
+
   /** Notes that `supplier` holds `id`. */
   record(id: string, supplier: string): void {
     const list = this.#map.get(id) ?? [];

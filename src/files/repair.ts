@@ -69,6 +69,16 @@ export class RepairQueue {
     if (entries.length) await this.#save();
   }
 
+  /** The blocks waiting, keyed by their first shard id. */
+  entries(): [string, RepairEntry][] {
+    return [...this.#entries].map(([k, e]) => [k, { ...e, missing: [...e.missing] }]);
+  }
+
+  /** Forgets every entry (a scrubber works the queue out afresh each round). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
   /** Forgets blocks whose shards are all gone from the catalog (removed or pruned files). */
   async retain(live: (firstShard: string) => boolean): Promise<void> {
     for (const k of [...this.#entries.keys()]) if (!live(k)) this.#entries.delete(k);
@@ -80,10 +90,25 @@ export class RepairQueue {
    * cannot be fetched or placed now stays queued for the next round.
    */
   async retry(
-    opts: { customer: Customer; locator: ShardLocator; suppliers: string[]; signal?: AbortSignal },
+    opts: {
+      customer: Customer;
+      locator: ShardLocator;
+      suppliers: string[];
+      signal?: AbortSignal;
+      /** Only the blocks this accepts (by first shard id) are tried now. */
+      only?: (key: string, entry: RepairEntry) => boolean;
+      /** Told of every shard placed, with its size. */
+      onPlaced?: (id: string, supplier: string, bytes: number) => void;
+      /**
+       * Place only on suppliers holding nothing of the block (otherwise one loss could cost two
+       * shards); a block with no such supplier waits. The owner's queue may double up to place a
+       * put's pending shards at all; a scrubber, which can hire, waits for a fresh supplier.
+       */
+      spread?: boolean;
+    },
   ): Promise<number> {
     let placed = 0;
-    const queue = [...this.#entries];
+    const queue = [...this.#entries].filter(([k, e]) => opts.only?.(k, e) ?? true);
     // A few blocks at once: each waits on k fetches and a put, not on the CPU.
     const worker = async () => {
       while (queue.length && !opts.signal?.aborted) {
@@ -106,8 +131,20 @@ export class RepairQueue {
 
   async #repairBlock(
     e: RepairEntry,
-    o: { customer: Customer; locator: ShardLocator; suppliers: string[] },
+    o: {
+      customer: Customer;
+      locator: ShardLocator;
+      suppliers: string[];
+      onPlaced?: (id: string, supplier: string, bytes: number) => void;
+      spread?: boolean;
+    },
   ) {
+    const fresh = o.suppliers.filter((s) =>
+      !e.shards.some((id) => o.locator.suppliersFor(id).includes(s))
+    );
+    if (o.spread && fresh.length < e.missing.length) {
+      throw new Error(`${fresh.length} suppliers hold nothing of this block; waiting for more`);
+    }
     const n = e.k + e.m;
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
     const fetchShard = async (j: number) => {
@@ -137,11 +174,15 @@ export class RepairQueue {
         throw new Error(`rebuilt shard ${j} does not match its id`);
       }
       // Prefer a supplier that holds nothing of this block, so losing one supplier costs one shard.
-      const candidates = [...o.suppliers.filter((s) => !holders.has(s)), ...o.suppliers];
+      const candidates = [
+        ...o.suppliers.filter((s) => !holders.has(s)),
+        ...(o.spread ? [] : o.suppliers),
+      ];
       for (const s of candidates) {
         try {
           await o.customer.putShard(s, e.shards[j]!, bytes);
           o.locator.record(e.shards[j]!, s);
+          o.onPlaced?.(e.shards[j]!, s, bytes.length);
           holders.add(s);
           e.missing = e.missing.filter((x) => x !== j);
           placed++;

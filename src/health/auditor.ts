@@ -57,6 +57,12 @@ export interface AuditorOptions {
    * daily at the default hourly schedule; a full read costs as much as 16 proofs of 16 leaves).
    */
   fullReadEvery?: number;
+  /**
+   * Learn placement from the lists: every kept shard a supplier lists is recorded as held there
+   * (after the comparison, so the list never hides its own gaps). A scrubber, which never placed
+   * anything itself, learns where shards are this way; the owner knows from its puts.
+   */
+  learn?: boolean;
   /** Suppliers audited at once (default 4). */
   parallel?: number;
   now?: () => number;
@@ -162,6 +168,14 @@ export class Auditor {
     if (!blocks) return; // the catalog is not open yet: liveness only
     const believed = [...before].filter((id) => blocks.has(id));
     const present = believed.filter((id) => listed.has(id));
+    if (o.learn) {
+      for (const id of listed.keys()) {
+        if (blocks.has(id) && !before.has(id)) {
+          o.locator.record(id, supplier);
+          present.push(id);
+        }
+      }
+    }
     let missing = await this.#stillKept(supplier, believed.filter((id) => !listed.has(id)));
     if (missing.length) {
       try {

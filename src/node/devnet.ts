@@ -28,6 +28,8 @@ export interface DevnetOptions {
   count: number;
   /** Bytes each supplier offers (0: the nodes do not supply). */
   supply: number;
+  /** Scrub duty on every node, on this schedule (none when absent). */
+  scrub?: DevnetStart["scrub"];
   log: Logger;
   /** Settings shared with the main node (lifetimes, limits). */
   base: DevnetStart["base"];
@@ -138,6 +140,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       dir: opts.dir,
       indexes: Array.from({ length: opts.count }, (_, i) => i + 1),
       supply: opts.supply,
+      ...(opts.scrub ? { scrub: opts.scrub } : {}),
       level: opts.log.level,
       // Only these settings cross to the child (plain data).
       base: {

@@ -14,6 +14,8 @@ import { dirState, memoryState } from "./state.ts";
 import { startSupply } from "./supply.ts";
 import { watchEventLoop } from "./lag.ts";
 import type { Supplier } from "../suppliers/mod.ts";
+import type { Scrubber } from "../scrub/mod.ts";
+import { type ScrubSchedule, startScrub } from "./scrub.ts";
 
 /** What the parent sends to start the nodes. */
 export interface DevnetStart {
@@ -23,6 +25,8 @@ export interface DevnetStart {
   /** Supplier numbers to run (1-based, they name the data folders). */
   indexes: number[];
   supply: number;
+  /** Scrub duty on every node (the embedded network offers it, so it can be tried). */
+  scrub?: ScrubSchedule;
   level: LogLevel;
   base: Pick<
     NodeOptions,
@@ -39,6 +43,7 @@ function send(message: unknown) {
 
 const nodes: MoteNode[] = [];
 const suppliers: Supplier[] = [];
+const scrubbers: Scrubber[] = [];
 
 /** Log fields made safe for JSON (errors as text, anything else not plain as a string). */
 function plain(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -86,6 +91,7 @@ async function start(msg: DevnetStart) {
     nodes.push(node);
     await node.start();
     if (msg.supply > 0) suppliers.push(await startSupply(node, state, dir, msg.supply));
+    if (msg.scrub) scrubbers.push(await startScrub(node, state, dir, msg.scrub));
   }
   // Publishing identities on a network a moment old costs seconds of queries (BENCHMARKS.md);
   // nothing waits for them, so let them finish in the background.
@@ -103,6 +109,7 @@ async function start(msg: DevnetStart) {
 let stopping: Promise<void> | undefined;
 function stop(): Promise<void> {
   return stopping ??= (async () => {
+    await Promise.allSettled(scrubbers.map((s) => s.stop()));
     for (const s of suppliers) s.stop();
     await Promise.allSettled(suppliers.map((s) => s.store.close()));
     await Promise.allSettled(nodes.map((n) => n.stop()));

@@ -4,6 +4,7 @@
  * It opens no HTTP port: the gateway apps are built over it and only `main` listens.
  */
 import type { PeerId } from "@libp2p/interface";
+import { REVOKED_NAMESPACE } from "../scrub/revocation.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -128,6 +129,7 @@ export class MoteNode {
       FOLDER_NAMESPACE,
       ROOT_NAMESPACE,
       KEEP_NAMESPACE,
+      REVOKED_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }

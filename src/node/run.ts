@@ -31,6 +31,7 @@ import { watchEventLoop } from "./lag.ts";
 import { MoteNode, VERSION } from "./node.ts";
 import { dirState } from "./state.ts";
 import { startSupply } from "./supply.ts";
+import { startScrub } from "./scrub.ts";
 import { StorageService } from "./storage.ts";
 import { storageFilesBackend } from "./files_backend.ts";
 import type { Supplier } from "../suppliers/mod.ts";
@@ -93,6 +94,7 @@ export async function runNode(
         dir: `${dataDir}/devnet`,
         count: config.devnetSuppliers,
         supply: config.devnetSupply,
+        scrub: { interval: config.auditInterval, lostAfter: config.lostAfter },
         log: log.child("devnet"),
         base,
       });
@@ -135,6 +137,14 @@ export async function runNode(
       });
     }
 
+    if (config.scrub) {
+      const scrubber = await startScrub(node, state, dataDir, {
+        interval: config.auditInterval,
+        lostAfter: config.lostAfter,
+      });
+      cleanups.push(() => scrubber.stop());
+    }
+
     const storage = new StorageService(node, state, {
       supplierCount: config.supplierCount,
       quota: 1 << 30,
@@ -142,6 +152,8 @@ export async function runNode(
       checkEvery: config.devnet ? 3_000 : 30_000,
       auditInterval: config.auditInterval,
       lostAfter: config.lostAfter,
+      scrubbers: config.scrubbers,
+      scrubExpiry: config.scrubExpiry,
     });
     await storage.start();
     cleanups.push(() => storage.stop());

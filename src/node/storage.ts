@@ -11,6 +11,7 @@ import { Customer, isLive, MAX_SHARD } from "../suppliers/mod.ts";
 import { type MigrationStatus, Migrator } from "./migration.ts";
 import { Auditor, type AuditorOptions, type BlockRef, HealthBook } from "../health/mod.ts";
 import type { MoteNode } from "./node.ts";
+import { ScrubManager } from "../scrub/owner.ts";
 import type { NodeState } from "./state.ts";
 
 /** Settings of the storage service. */
@@ -33,7 +34,14 @@ export interface StorageOptions {
   lostAfter?: number;
   /** How much each audit round checks (see {@linkcode AuditorOptions}). */
   audit?: Pick<AuditorOptions, "sample" | "leaves" | "fullReadEvery">;
+  /** Scrubbers to keep hired (default 0: only those hired by hand). */
+  scrubbers?: number;
+  /** Life of each scrub ticket (ms, default 90 days). */
+  scrubExpiry?: number;
 }
+
+/** How often the owner takes up contracts its scrubbers signed (ms). */
+const ADOPT_EVERY = 10 * 60_000;
 
 /** State file that `key import` writes: until the catalog is found, none may be created. */
 export const RESTORE_MARKER = "restore-pending";
@@ -66,6 +74,9 @@ export class StorageService {
   #auditTimer?: ReturnType<typeof setInterval>;
   #firstAudit?: ReturnType<typeof setTimeout>;
   #repaired = { shards: 0, last: null as number | null };
+  /** The scrubbers this owner hired, with their tickets. */
+  readonly scrubs: ScrubManager;
+  #adoptedAt = 0;
 
   #state: NodeState;
 
@@ -77,6 +88,12 @@ export class StorageService {
     this.locator = new ShardLocator(state);
     this.repairs = new RepairQueue(state);
     this.journal = new UploadJournal(state, { log: node.log.child("journal") });
+    this.scrubs = new ScrubManager(node, state, this.customer, {
+      expiry: options.scrubExpiry ?? 90 * 86_400_000,
+      // Room to replace every supplier twice over, and renewals.
+      maxContracts: Math.max(8, 3 * options.supplierCount),
+      maxQuota: options.quota,
+    });
     this.migrator = new Migrator({
       node,
       catalog: () => this.#catalog,
@@ -136,6 +153,7 @@ export class StorageService {
     await this.locator.load();
     await this.repairs.load();
     await this.journal.load();
+    await this.scrubs.load();
     // One upkeep at a time: two hiring at once would both hire the same missing supplier.
     let running: Promise<void> | undefined;
     const tick = () => {
@@ -204,6 +222,30 @@ export class StorageService {
         const r = await catalog.publishKeepList();
         this.node.log.info("keep list published", { ...r });
         this.node.events.emit("storage:keep-list", { ...r });
+      }
+      await this.scrubs.tick(this.options.scrubbers ?? 0, catalog?.lastKeepList);
+    }
+    if (this.scrubs.active().length && Date.now() - this.#adoptedAt > ADOPT_EVERY) {
+      this.#adoptedAt = Date.now();
+      await this.#adopt();
+    }
+  }
+
+  /**
+   * Takes up the contracts the owner's scrubbers signed while it was away (hires and renewals),
+   * so the owner places new files on, renews and audits the suppliers they chose.
+   */
+  async #adopt(): Promise<void> {
+    const found = await this.customer.findServing().catch(() => []);
+    for (const f of found) {
+      if (this.health.isDismissed(f.id)) continue;
+      const before = this.customer.contracts.get(f.id)?.terms.seq;
+      const c = await this.customer.adopt(f).catch(() => undefined);
+      if (c && c.terms.seq !== before && c.delegation) {
+        this.node.log.info("took up a contract a scrubber signed", {
+          supplier: f.id,
+          expiry: c.terms.expiry,
+        });
       }
     }
   }

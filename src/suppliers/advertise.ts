@@ -22,3 +22,13 @@ export function supplyCid(): Promise<CID> {
 export function servesCid(customer: string): Promise<CID> {
   return cidOf(`mote/serves/v1/${customer}`);
 }
+
+/** The provider key every node offering scrub duty announces (`--scrub`). */
+export function scrubCid(): Promise<CID> {
+  return cidOf("mote/scrub/v1");
+}
+
+/** The provider key a scrubber announces for each owner it works for (scrubbers find each other). */
+export function scrubsCid(owner: string): Promise<CID> {
+  return cidOf(`mote/scrubs/v1/${owner}`);
+}

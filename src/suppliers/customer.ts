@@ -3,7 +3,8 @@
  * them under contracts (and renew those), and store, fetch, list and delete shards with them.
  * Every shard fetched is checked against its id before it is returned.
  */
-import type { SignedPage } from "../files/keep_list.ts";
+import { MAX_PAGE_BYTES, type SignedPage } from "../files/keep_list.ts";
+import type { ScrubTicket } from "../scrub/ticket.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { concat } from "../encoding/bytes.ts";
 import { decode, encode } from "../encoding/cbor.ts";
@@ -16,7 +17,15 @@ import type { MoteNode } from "../node/node.ts";
 import type { NodeState } from "../node/state.ts";
 import { decodeRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
 import { servesCid, supplyCid } from "./advertise.ts";
-import { type Contract, decodeContract, isLive, proposeContract } from "./contract.ts";
+import {
+  type Contract,
+  decodeContract,
+  delegationTicket,
+  isLive,
+  type Proposal,
+  proposeContract,
+  proposeDelegatedContract,
+} from "./contract.ts";
 import { ContractBook } from "./contract_book.ts";
 import {
   encodeRequest,
@@ -61,6 +70,12 @@ export interface CustomerOptions {
   maxShard: number;
   /** Per-call timeout for shard calls (ms). */
   timeout: number;
+  /**
+   * Acting for another node under its scrub ticket (a scrubber): contracts, puts and lists are
+   * signed with this node's key and carry the ticket, and the customer is the ticket's owner.
+   * A function, because the owner renews tickets.
+   */
+  delegation?: () => ScrubTicket;
 }
 
 /** Hires suppliers and talks to them. */
@@ -76,6 +91,43 @@ export class Customer {
     this.#state = state;
     this.options = options;
     this.contracts = new ContractBook(state, "hired-contracts.cbor", "supplier");
+  }
+
+  /** The customer this side acts for: this node, or the owner of its scrub ticket. */
+  get owner(): string {
+    return this.options.delegation?.().owner ?? this.node.id;
+  }
+
+  /**
+   * The ticket, as request fields, when acting for an owner. Named `tk`: a put's shard must be
+   * the last key of its canonical map, and canonical order puts shorter keys first.
+   */
+  #ticketField(): { tk?: Uint8Array } {
+    const t = this.options.delegation?.();
+    return t ? { tk: t.bytes } : {};
+  }
+
+  /**
+   * The slot under the ticket for a contract with `supplier`: the one its current delegated
+   * contract uses under this ticket, else the next one free. Throws past the ticket's cap.
+   */
+  #slotFor(supplier: string, t: ScrubTicket): number {
+    const used = new Map<string, number>();
+    for (const c of this.contracts.all()) {
+      const d = c.delegation;
+      if (d && delegationTicket(c)?.name === t.name) used.set(c.terms.supplier, d.slot);
+    }
+    const mine = used.get(supplier);
+    if (mine) return mine;
+    const slot = Math.max(0, ...used.values()) + 1;
+    if (slot > t.maxContracts) {
+      throw new SupplierError(
+        supplier,
+        `The scrub ticket allows ${t.maxContracts} contracts, all of them used`,
+        true,
+      );
+    }
+    return slot;
   }
 
   /** Loads the contracts and known supplier peers. */
@@ -137,7 +189,7 @@ export class Customer {
    * offers and remembers their peers, so shards can be fetched with no local state (a restore).
    */
   async findServing(
-    owner = this.node.id,
+    owner = this.owner,
     opts: { limit?: number; timeout?: number } = {},
   ): Promise<FoundSupplier[]> {
     const found = await this.#providers(await servesCid(owner), opts);
@@ -227,20 +279,27 @@ export class Customer {
   async contractWith(s: FoundSupplier, quota: number, term: number): Promise<Contract> {
     const prev = this.contracts.get(s.id) ?? await this.#currentAt(s).catch(() => undefined);
     const start = Date.now();
-    const proposal = proposeContract(
-      {
-        v: 1,
-        customer: this.node.id,
-        supplier: s.id,
-        quota,
-        start,
-        expiry: start + term,
-        price: s.offer.price,
-        seq: (prev?.terms.seq ?? -1) + 1,
-      },
-      this.node.keys.signSecret,
-      this.node.keys.signPublic,
-    );
+    const ticket = this.options.delegation?.();
+    const terms = {
+      v: 1 as const,
+      customer: this.owner,
+      supplier: s.id,
+      quota: ticket ? Math.min(quota, ticket.maxQuota) : quota,
+      start,
+      // Under a ticket, contracts end by the ticket's expiry: how long the owner let its data
+      // live unattended.
+      expiry: ticket ? Math.min(start + term, ticket.expiry) : start + term,
+      price: s.offer.price,
+      seq: (prev?.terms.seq ?? -1) + 1,
+    };
+    const proposal: Proposal = ticket
+      ? proposeDelegatedContract(
+        terms,
+        ticket,
+        this.#slotFor(s.id, ticket),
+        this.node.keys.signSecret,
+      )
+      : proposeContract(terms, this.node.keys.signSecret, this.node.keys.signPublic);
     const res = await this.node.rpc.request(
       peerIdFromString(s.peer),
       SUPPLY_PROTOCOL,
@@ -248,8 +307,11 @@ export class Customer {
         terms: { ...proposal.terms },
         ck: proposal.customerKey,
         cs: proposal.customerSig,
+        ...(proposal.delegation
+          ? { dt: proposal.delegation.ticket, ds: proposal.delegation.slot }
+          : {}),
       }),
-      { maxResponse: 4096, timeout: 15_000 },
+      { maxResponse: 4096 + 1024, timeout: 15_000 },
     );
     const contract = decodeContract(res);
     if (contract.terms.seq !== proposal.terms.seq || contract.terms.supplier !== s.id) {
@@ -261,16 +323,28 @@ export class Customer {
     return contract;
   }
 
+  /**
+   * Takes up the contract a serving supplier holds for the owner (signed by the owner or by one
+   * of its scrubbers) when it is newer than the one this side knows. Returns it, live or not.
+   */
+  async adopt(s: FoundSupplier): Promise<Contract> {
+    const c = await this.#currentAt(s);
+    const mine = this.contracts.get(s.id);
+    if (!mine || c.terms.seq > mine.terms.seq) await this.contracts.put(c);
+    this.#peers.set(s.id, s.peer);
+    return c;
+  }
+
   /** The contract a supplier holds with this customer (after a restore, the local book is empty). */
   async #currentAt(s: FoundSupplier): Promise<Contract> {
     const res = await this.node.rpc.request(
       peerIdFromString(s.peer),
       SUPPLY_PROTOCOL,
-      encodeRequest("current", { customer: this.node.id }),
+      encodeRequest("current", { customer: this.owner }),
       { maxResponse: 4096, timeout: 10_000 },
     );
     const c = decodeContract(res);
-    if (c.terms.customer !== this.node.id || c.terms.supplier !== s.id) {
+    if (c.terms.customer !== this.owner || c.terms.supplier !== s.id) {
       throw new SupplierError(s.id, "Wrong contract");
     }
     return c;
@@ -351,7 +425,7 @@ export class Customer {
       throw new SupplierError(supplier, "No live contract with this supplier", true);
     }
     const auth = {
-      customer: this.node.id,
+      customer: this.owner,
       supplier,
       seq: c.terms.seq,
       id,
@@ -361,7 +435,11 @@ export class Customer {
     const sig = signPut(auth, this.node.keys.signSecret);
     // The shard goes out as its own chunk after the request's head: the same bytes as
     // encodeRequest("put", { auth, sig, data }), without copying the shard into them.
-    const body = encodeWithTail({ v: 1, op: "put", auth, sig }, "data", data);
+    const body = encodeWithTail(
+      { v: 1, op: "put", auth, sig, ...this.#ticketField() },
+      "data",
+      data,
+    );
     const res = await this.#call(supplier, body, 1024, signal);
     return (decode(res) as { result: "stored" | "exists" }).result;
   }
@@ -375,7 +453,7 @@ export class Customer {
   async getShard(
     supplier: string,
     id: string,
-    customer = this.node.id,
+    customer = this.owner,
     signal?: AbortSignal,
     into?: Uint8Array,
   ): Promise<Uint8Array> {
@@ -414,7 +492,7 @@ export class Customer {
     id: string,
     size: number,
     count = 16,
-    owner = this.node.id,
+    owner = this.owner,
   ): Promise<boolean> {
     const leaves = challengeIndexes(size, Math.min(count, MAX_CHALLENGE));
     let res: Uint8Array;
@@ -445,7 +523,7 @@ export class Customer {
   async has(supplier: string, ids: string[]): Promise<boolean[]> {
     const res = await this.#call(
       supplier,
-      encodeRequest("has", { customer: this.node.id, ids }),
+      encodeRequest("has", { customer: this.owner, ids }),
       64 * 1024,
     );
     return (decode(res) as { has: boolean[] }).has;
@@ -453,12 +531,15 @@ export class Customer {
 
   /** Deletes shards from a supplier with a signed, replay-proof request. */
   async deleteShards(supplier: string, ids: string[]): Promise<number> {
+    if (this.options.delegation) {
+      throw new SupplierError(supplier, "A scrubber never deletes an owner's shards", true);
+    }
     const c = this.contracts.get(supplier);
     if (!c) throw new SupplierError(supplier, "No contract with this supplier", true);
     const counter = Math.max(this.contracts.counter(supplier), Date.now()) + 1;
     await this.contracts.setCounter(supplier, counter);
     const req = {
-      customer: this.node.id,
+      customer: this.owner,
       supplier,
       seq: c.terms.seq,
       counter,
@@ -480,7 +561,7 @@ export class Customer {
     for (const p of pages) {
       const res = await this.#call(
         supplier,
-        encodeRequest("keep", { customer: this.node.id, body: p.body, sig: p.sig }),
+        encodeRequest("keep", { customer: this.owner, body: p.body, sig: p.sig }),
         1024,
       );
       complete = (decode(res) as { complete?: unknown }).complete === true;
@@ -490,13 +571,49 @@ export class Customer {
 
   /** Lists what this customer stores with a supplier. */
   async list(supplier: string): Promise<{ shards: [string, number, number][]; usage: number }> {
-    const req = { customer: this.node.id, supplier, ts: Date.now() };
+    const req = { customer: this.owner, supplier, ts: Date.now() };
     const sig = signList(req, this.node.keys.signSecret);
-    const res = await this.#call(supplier, encodeRequest("list", { req, sig }), 16 << 20);
+    const res = await this.#call(
+      supplier,
+      encodeRequest("list", { req, sig, ...this.#ticketField() }),
+      16 << 20,
+    );
     return decode(res, { maxBytes: 16 << 20 }) as {
       shards: [string, number, number][];
       usage: number;
     };
+  }
+
+  /**
+   * Page `page` of the owner's latest complete keep list as a supplier holds it (signed by the
+   * owner; the caller checks the signature), with the list's page count.
+   */
+  async keepPage(supplier: string, page: number): Promise<{ page: SignedPage; pages: number }> {
+    const req = { customer: this.owner, supplier, ts: Date.now() };
+    const sig = signList(req, this.node.keys.signSecret);
+    const res = await this.#call(
+      supplier,
+      encodeRequest("list", { req, sig, page, ...this.#ticketField() }),
+      MAX_PAGE_BYTES + 4096,
+    );
+    const m = decode(res, { maxBytes: MAX_PAGE_BYTES + 4096 }) as Record<string, unknown>;
+    return {
+      page: {
+        body: readBytes(m, "body", "keep page", { max: MAX_PAGE_BYTES }),
+        sig: readBytes(m, "sig", "keep page", { exact: 64 }),
+      },
+      pages: typeof m.pages === "number" ? m.pages : 0,
+    };
+  }
+
+  /** Hands the owner's revocation set (signed record bytes) to a supplier. */
+  async sendRevocations(supplier: string, record: Uint8Array): Promise<number> {
+    const res = await this.#call(
+      supplier,
+      encodeRequest("revoked", { customer: this.owner, record }),
+      1024,
+    );
+    return (decode(res) as { added: number }).added;
   }
 
   async #savePeers(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { decode, encode } from "../encoding/cbor.ts";
 import { readBytes, readMap, readUint } from "../encoding/shape.ts";
-import { keptShardIds, openKeepPage, type SignedPage } from "../files/keep_list.ts";
+import { type KeepPage, keptShardIds, openKeepPage, type SignedPage } from "../files/keep_list.ts";
 import type { NodeState } from "../node/state.ts";
 import { REQUEST_WINDOW_MS } from "./messages.ts";
 
@@ -88,21 +88,36 @@ export class KeepBook {
 
   /** The customer's latest complete list, or null when none is complete. */
   async complete(customer: string, customerKey: Uint8Array): Promise<CompleteList | null> {
+    const got = await this.completePages(customer, customerKey);
+    if (!got) return null;
+    return { seq: got.seq, created: got.created, ids: keptShardIds(got.pages) };
+  }
+
+  /**
+   * The customer's latest complete list as its pages, decoded and as signed (to hand on to a
+   * scrubber or a new supplier), or null when none is complete.
+   */
+  async completePages(
+    customer: string,
+    customerKey: Uint8Array,
+  ): Promise<{ seq: number; created: number; pages: KeepPage[]; signed: SignedPage[] } | null> {
     const meta = await this.#meta(customer);
     if (!meta || meta.have.length !== meta.pages) return null;
-    const pages = [];
+    const pages: KeepPage[] = [], signed: SignedPage[] = [];
     for (let i = 0; i < meta.pages; i++) {
       const bytes = await this.#state.read(pageName(customer, i));
       if (!bytes) return null;
       const m = readMap(decode(bytes, { maxBytes: 2 << 20 }), "stored keep page", ["body", "sig"]);
-      const page = openKeepPage({
+      const s = {
         body: readBytes(m, "body", "stored keep page", { max: 2 << 20 }),
         sig: readBytes(m, "sig", "stored keep page", { exact: 64 }),
-      }, customerKey);
+      };
+      const page = openKeepPage(s, customerKey);
       if (page.seq !== meta.seq) return null;
       pages.push(page);
+      signed.push(s);
     }
-    return { seq: meta.seq, created: meta.created, ids: keptShardIds(pages) };
+    return { seq: meta.seq, created: meta.created, pages, signed };
   }
 
   /** Drops a customer's list (when its contract ends). */

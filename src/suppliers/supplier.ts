@@ -16,12 +16,12 @@
  * (stored after the list was made) are never strays.
  */
 import { merkleProof } from "../crypto/merkle.ts";
-import { encodeRecord, parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
-import { decodeKeepList } from "../catalog/records.ts";
+import { encodeRecord } from "../records/record.ts";
+import { keepOwnerRecords } from "./owner_records.ts";
 import { MAX_PAGE_BYTES } from "../files/keep_list.ts";
 import { encode } from "../encoding/cbor.ts";
 import { encodeWithTail } from "../encoding/cbor_tail.ts";
-import { readBytes, readString } from "../encoding/shape.ts";
+import { readBytes, readString, readUint } from "../encoding/shape.ts";
 import type { MoteNode } from "../node/node.ts";
 import type { NodeState } from "../node/state.ts";
 import type { ShardStore } from "../store/mod.ts";
@@ -53,6 +53,10 @@ import {
   verifyPut,
 } from "./messages.ts";
 import { encodeOffer, type Offer } from "./offer.ts";
+import { checkTicketTime, openTicket, type ScrubTicket, TicketError } from "../scrub/ticket.ts";
+import { RevocationBook } from "../scrub/revocation_book.ts";
+import { equals } from "../encoding/bytes.ts";
+import { MAX_TICKET_BYTES } from "../scrub/ticket.ts";
 
 /** Settings of a supplier. */
 export interface SupplierOptions {
@@ -100,6 +104,8 @@ export class Supplier {
   readonly options: SupplierOptions;
   readonly contracts: ContractBook;
   readonly keeps: KeepBook;
+  /** Customers' revoked scrub tickets, checked before anything is done under a ticket. */
+  readonly revocations: RevocationBook;
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(node: MoteNode, store: ShardStore, state: NodeState, options: SupplierOptions) {
@@ -108,6 +114,7 @@ export class Supplier {
     this.options = options;
     this.contracts = new ContractBook(state, "supplied-contracts.cbor");
     this.keeps = new KeepBook(state);
+    this.revocations = new RevocationBook(node, state);
   }
 
   /** Bytes promised under live contracts. */
@@ -244,25 +251,8 @@ export class Supplier {
    */
   async keepCustomerRecords(): Promise<number> {
     let kept = 0;
-    const keep = async (key: RecordKey) => {
-      const r = await this.node.resolve(key, { timeout: 10_000 }).catch(() => undefined);
-      if (r && await this.node.keeper.keep(key, r.bytes, false)) kept++;
-      return r;
-    };
     for (const c of this.contracts.all().filter((c) => isLive(c))) {
-      const customer = c.terms.customer;
-      const [, , list] = await Promise.all(
-        ["id", "root", "keep"].map((ns) => keep(recordKeyOf(ns, customer))),
-      );
-      if (!list) continue;
-      try {
-        const folders = decodeKeepList(list.record.value).records.map(parseRecordKey);
-        for (let i = 0; i < folders.length; i += 16) {
-          await Promise.all(folders.slice(i, i + 16).map(keep));
-        }
-      } catch (e) {
-        this.node.log.debug("unreadable keep list", { customer, error: e });
-      }
+      kept += await keepOwnerRecords(this.node, c.terms.customer);
     }
     return kept;
   }
@@ -328,12 +318,24 @@ export class Supplier {
     }
     if (req.op === "contract") {
       const terms = decodeTerms(req.terms);
+      const delegated = "dt" in req;
       const proposal = {
         terms,
         customerKey: readBytes(req, "ck", "proposal", { exact: 32 }),
         customerSig: readBytes(req, "cs", "proposal", { exact: 64 }),
+        ...(delegated
+          ? {
+            delegation: {
+              ticket: readBytes(req, "dt", "proposal", { max: MAX_TICKET_BYTES }),
+              slot: readUint(req, "ds", "proposal"),
+            },
+          }
+          : {}),
       };
       this.#acceptable(terms);
+      // A scrubber signing for its owner: the ticket must be in force and, by the owner's
+      // newest revocation set (looked up now), not revoked.
+      if (delegated) await this.#ticketValid(openTicket(proposal.delegation!.ticket), true);
       const contract = countersignContract(
         proposal,
         this.node.keys.signSecret,
@@ -412,8 +414,17 @@ export class Supplier {
         if (auth.size !== data.length) {
           throw new Error(`The put says ${auth.size} bytes but carries ${data.length}`);
         }
-        if (!verifyPut(auth, readSig(req), c.customerKey)) {
+        // Under a scrub ticket the scrubber signs, and may store only what the owner's keep
+        // list names: a scrubber rebuilds shards, it never adds data.
+        const ticket = "tk" in req ? await this.#ticketFor(req, c) : undefined;
+        if (!verifyPut(auth, readSig(req), ticket?.scrubberKey ?? c.customerKey)) {
           throw new Error("The put's signature does not verify");
+        }
+        if (ticket) {
+          const list = await this.keeps.complete(auth.customer, c.customerKey);
+          if (!list?.ids.has(auth.id)) {
+            throw new Error("Under a scrub ticket only shards on the owner's keep list are stored");
+          }
         }
         let r = await this.store.put(auth.customer, auth.id, data);
         // A customer sends a shard it placed here before to replace a copy an audit found bad:
@@ -493,6 +504,15 @@ export class Supplier {
         if (r.complete) this.reconcile(customer).catch(() => {});
         return encode({ v: 1, ...r });
       }
+      case "revoked": {
+        // The owner's revocation set (a signed record; anyone may relay it).
+        const customer = readString(req, "customer", "revoked", 52);
+        const added = await this.revocations.apply(
+          customer,
+          readBytes(req, "record", "revoked", { max: 64 * 1024 }),
+        );
+        return encode({ v: 1, added });
+      }
       case "list": {
         const l = readList(req.req);
         const c = this.contracts.get(l.customer);
@@ -500,8 +520,16 @@ export class Supplier {
         if (l.supplier !== this.node.id || Math.abs(l.ts - now) > REQUEST_WINDOW_MS) {
           throw new Error("Stale or misaddressed list request");
         }
-        if (!verifyList(l, readSig(req), c.customerKey)) {
+        const ticket = "tk" in req ? await this.#ticketFor(req, c) : undefined;
+        if (!verifyList(l, readSig(req), ticket?.scrubberKey ?? c.customerKey)) {
           throw new Error("The list request's signature does not verify");
+        }
+        if ("page" in req) {
+          // A scrubber catching up on the owner's keep list (signed by the owner, as it came).
+          const got = await this.keeps.completePages(l.customer, c.customerKey);
+          const page = got?.signed[readUint(req, "page", "list")];
+          if (!got || !page) throw new Error("No complete keep list from that customer here");
+          return encode({ v: 1, body: page.body, sig: page.sig, pages: got.signed.length });
         }
         const shards = [];
         for await (const s of this.store.list(l.customer)) shards.push([s.id, s.size, s.storedAt]);
@@ -509,6 +537,28 @@ export class Supplier {
       }
     }
     throw new Error(`Unknown shard operation "${String(req.op).slice(0, 20)}"`);
+  }
+
+  /** The scrub ticket a request carries, checked against the customer's contract. */
+  async #ticketFor(req: Record<string, unknown>, c: Contract): Promise<ScrubTicket> {
+    const t = openTicket(readBytes(req, "tk", "request", { max: MAX_TICKET_BYTES }));
+    if (t.owner !== c.terms.customer || !equals(t.ownerKey, c.customerKey)) {
+      throw new TicketError("The scrub ticket belongs to another customer");
+    }
+    await this.#ticketValid(t, false);
+    return t;
+  }
+
+  /** Throws unless a ticket is in force and its owner's revocation set is known and omits it. */
+  async #ticketValid(t: ScrubTicket, fresh: boolean): Promise<void> {
+    checkTicketTime(t);
+    const status = await this.revocations.status(t.owner, t.name, { fresh });
+    if (status === "revoked") throw new TicketError(`The scrub ticket ${t.name} was revoked`);
+    if (status === "unknown") {
+      throw new TicketError(
+        "The owner's revocation set cannot be found, so the scrub ticket's status is unknown",
+      );
+    }
   }
 
   #contractFor(customer: string, now: number): Contract {

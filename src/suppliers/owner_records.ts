@@ -1,0 +1,32 @@
+/**
+ * Keeping an owner's signed records alive for it: its identity document, catalog root, keep
+ * record, revocation set, and every folder record the keep record names. Suppliers do this for
+ * each customer they serve and scrubbers for each owner they work for, so the records outlive
+ * the owner's absence (the node's record keeper republishes them).
+ */
+import { decodeKeepList } from "../catalog/records.ts";
+import { parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
+import type { MoteNode } from "../node/node.ts";
+
+/** Looks up and keeps `owner`'s records; returns how many were newly kept or updated. */
+export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<number> {
+  let kept = 0;
+  const keep = async (key: RecordKey) => {
+    const r = await node.resolve(key, { timeout: 10_000 }).catch(() => undefined);
+    if (r && await node.keeper.keep(key, r.bytes, false).catch(() => false)) kept++;
+    return r;
+  };
+  const [, , list] = await Promise.all(
+    ["id", "root", "keep", "revoked"].map((ns) => keep(recordKeyOf(ns, owner))),
+  );
+  if (!list) return kept;
+  try {
+    const folders = decodeKeepList(list.record.value).records.map(parseRecordKey);
+    for (let i = 0; i < folders.length; i += 16) {
+      await Promise.all(folders.slice(i, i + 16).map(keep));
+    }
+  } catch (e) {
+    node.log.debug("unreadable keep list", { owner, error: e });
+  }
+  return kept;
+}
