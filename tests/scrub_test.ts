@@ -19,12 +19,14 @@ import { testNode } from "./_harness.ts";
 
 /** A scrubber with memory state and a fast schedule. */
 async function startScrubber(node: Parameters<typeof startSupplier>[0]): Promise<Scrubber> {
+  // The second in line waits 20 s before taking over a repair, so a repair that happens twice
+  // would show in the counts below.
   const states = new Map<string, NodeState>();
   const s = new Scrubber(node, memoryState(), {
     ...SCRUBBER_DEFAULTS,
     interval: 700,
     lostAfter: 2_000,
-    takeover: 3_000,
+    takeover: 20_000,
     audit: { sample: 2, fullReadEvery: 4 },
     stateFor: (owner) => {
       if (!states.has(owner)) states.set(owner, memoryState());
@@ -143,9 +145,23 @@ Deno.test({
           assertEquals(copy, bytes);
           assertEquals(await shardId(copy!), id);
         }
+        return copies.size;
       };
-      await rebuiltAfterLoss(original[0]!);
-      await rebuiltAfterLoss(original[1]!);
+      const rebuilt = () =>
+        scrubbers.reduce((n, s) => n + (s.jobs.get(owner)?.report.rebuilt ?? 0), 0);
+      const lost1 = await rebuiltAfterLoss(original[0]!);
+      // Coordinated: each lost shard was rebuilt once, by one of the two scrubbers.
+      // (The counts move when a scrubber hears the put succeed, a moment after the store has it.)
+      await waitFor(() => rebuilt() >= lost1, 10_000, "the scrubbers' counts");
+      assertEquals(rebuilt(), lost1);
+      // One scrubber goes too: the other takes over its share of the next repair.
+      await scrubbers[0]!.stop();
+      await scrubbers[0]!.node.stop();
+      const alone = scrubbers[1]!.jobs.get(owner)!.report.rebuilt;
+      const lost2 = await rebuiltAfterLoss(original[1]!);
+      const second = () => scrubbers[1]!.jobs.get(owner)!.report.rebuilt - alone;
+      await waitFor(() => second() >= lost2, 10_000, "the scrubber's count");
+      assertEquals(scrubbers[1]!.jobs.get(owner)!.report.rebuilt - alone, lost2);
       const newcomers = [...live].filter((s) =>
         !original.includes(s.node.id) && s.contracts.get(owner)
       );

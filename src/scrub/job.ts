@@ -203,8 +203,9 @@ export class ScrubJob {
     const status = await this.#revocations.status(this.owner, t.name);
     if (status === "revoked") return "revoked";
     this.#report.scrubbers = Math.max(1, peers.length);
+    // The owner's records are looked up and kept alongside the rest of the round.
+    const records = keepOwnerRecords(this.#node, this.owner).catch(() => 0);
     try {
-      await keepOwnerRecords(this.#node, this.owner);
       await this.#loadList();
       // Who serves the owner now; their contracts are taken up so shards can be placed there.
       const found = await this.customer.findServing(this.owner, { timeout: 10_000 });
@@ -229,6 +230,7 @@ export class ScrubJob {
       this.#report.lastError = (e as Error).message;
       this.#node.log.warn("scrub round failed", { owner: this.owner, error: e });
     } finally {
+      await records;
       this.#report.rounds++;
       this.#report.lastRound = Date.now();
       await this.locator.save();

@@ -59,7 +59,20 @@ export class TicketError extends Error {
 /** Signs a ticket with the owner's signing secret. */
 export function issueTicket(terms: TicketTerms, ownerSecret: Uint8Array): ScrubTicket {
   checkTerms(terms);
-  const body = encode({ v: 1, ...terms });
+  const { id, owner, ownerKey, scrubber, scrubberKey, issued, expiry, maxContracts, maxQuota } =
+    terms;
+  const body = encode({
+    v: 1,
+    id,
+    owner,
+    ownerKey,
+    scrubber,
+    scrubberKey,
+    issued,
+    expiry,
+    maxContracts,
+    maxQuota,
+  });
   const bytes = encode({ body, sig: sign(ownerSecret, TAG, body) });
   return openTicket(bytes);
 }

@@ -4,7 +4,7 @@
  * Every shard fetched is checked against its id before it is returned.
  */
 import { MAX_PAGE_BYTES, type SignedPage } from "../files/keep_list.ts";
-import type { ScrubTicket } from "../scrub/ticket.ts";
+import { checkTicketTime, type ScrubTicket } from "../scrub/ticket.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { concat } from "../encoding/bytes.ts";
 import { decode, encode } from "../encoding/cbor.ts";
@@ -280,6 +280,7 @@ export class Customer {
     const prev = this.contracts.get(s.id) ?? await this.#currentAt(s).catch(() => undefined);
     const start = Date.now();
     const ticket = this.options.delegation?.();
+    if (ticket) checkTicketTime(ticket, start);
     const terms = {
       v: 1 as const,
       customer: this.owner,

@@ -439,8 +439,7 @@ export class Supplier {
       case "get": {
         const customer = readString(req, "customer", "get", 52);
         const id = readString(req, "id", "get", 52);
-        const data = await this.store.get(customer, id);
-        if (!data) throw new Error(`No shard ${id} for that customer here`);
+        const data = await this.#read(customer, id);
         // The shard goes out after the answer's head as it is: encode() would copy it.
         return encodeWithTail({ v: 1 }, "data", data);
       }
@@ -486,8 +485,7 @@ export class Supplier {
         if (!Array.isArray(req.leaves) || req.leaves.length > MAX_CHALLENGE) {
           throw new Error(`"leaves" must list at most ${MAX_CHALLENGE} indexes`);
         }
-        const data = await this.store.get(customer, id);
-        if (!data) throw new Error(`No shard ${id} for that customer here`);
+        const data = await this.#read(customer, id);
         const proof = await merkleProof(data, req.leaves as number[]);
         return encode({ v: 1, leaves: proof.leaves, paths: proof.paths });
       }
@@ -537,6 +535,24 @@ export class Supplier {
       }
     }
     throw new Error(`Unknown shard operation "${String(req.op).slice(0, 20)}"`);
+  }
+
+  /**
+   * A stored shard for `get` and `prove`. A copy gone bad on disk is deleted and reported as
+   * missing, so an audit counts one bad shard (and it is rebuilt) rather than a silent supplier.
+   */
+  async #read(customer: string, id: string): Promise<Uint8Array> {
+    let data: Uint8Array | null;
+    try {
+      data = await this.store.get(customer, id);
+    } catch (e) {
+      if ((e as Error).name !== "ShardCorruptError") throw e;
+      await this.store.delete(customer, id);
+      this.node.log.warn("deleted a corrupt shard", { customer, shard: id });
+      data = null;
+    }
+    if (!data) throw new Error(`No shard ${id} for that customer here`);
+    return data;
   }
 
   /** The scrub ticket a request carries, checked against the customer's contract. */
