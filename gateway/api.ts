@@ -7,7 +7,8 @@
  * `GET /api/v1/peers`, `POST /api/v1/peers` `{ "addr": multiaddr }`, `GET /api/v1/identity`,
  * `GET /api/v1/identity/:id`, `POST /api/v1/identity/publish`, `GET /api/v1/events` (server-sent
  * events), `POST /api/v1/key/export` `{ "passphrase"? }` (the key file), `POST /api/v1/stop`,
- * `GET /metrics` (Prometheus text).
+ * `GET /metrics` (Prometheus text). With their backends: the file routes (`files.ts`), the
+ * settings routes (`settings.ts`) and the scrubber routes (`scrub.ts`).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -19,6 +20,7 @@ import { createFilesRoutes, type FilesBackend } from "./files.ts";
 import { createUiRoutes, type UiAssets } from "./ui.ts";
 import { createLoginRoutes } from "./remote.ts";
 import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
+import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -49,6 +51,8 @@ export interface ApiAppOptions extends GuardOptions {
   files?: FilesBackend;
   /** Settings, restart and key import routes. */
   settings?: SettingsBackend;
+  /** Scrubber routes: hire, list and revoke the node's scrubbers. */
+  scrub?: ScrubBackend;
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -140,6 +144,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   app.get("/api/v1/status", (c) => c.json({ ...b.status(), remoteAccess: Boolean(opts.gate) }));
   if (opts.files) app.route("/", createFilesRoutes(opts.files));
   if (opts.settings) app.route("/", createSettingsRoutes(opts.settings));
+  if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);

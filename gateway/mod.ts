@@ -10,4 +10,5 @@ export * from "./files.ts";
 export * from "./guard.ts";
 export * from "./public.ts";
 export * from "./remote.ts";
+export * from "./scrub.ts";
 export * from "./settings.ts";

@@ -4,7 +4,7 @@
  */
 import { ConfigError, resolveDataDir } from "../config/mod.ts";
 import { VERSION } from "../node/node.ts";
-import { commandUsage, usage } from "./usage.ts";
+import { COMMANDS as COMMAND_HELP, commandUsage, usage } from "./usage.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { startCommand } from "./start.ts";
 import {
@@ -29,6 +29,7 @@ import {
   suppliersCommand,
   versionsCommand,
 } from "./file_commands.ts";
+import { scrubCommand } from "./scrub_command.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
 
@@ -51,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   suppliers: suppliersCommand,
   du: duCommand,
   health: healthCommand,
+  scrub: scrubCommand,
   restore: restoreCommand,
 };
 
@@ -81,7 +83,8 @@ export async function main(args: string[]): Promise<number> {
   try {
     if (!run) throw new UsageError(`Unknown command "${command}"`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      out(commandUsage(command === "key" && rest[0] ? `key ${rest[0]}` : command));
+      const sub = rest[0] && !rest[0].startsWith("-") ? `${command} ${rest[0]}` : command;
+      out(commandUsage(sub in COMMAND_HELP ? sub : command));
       return 0;
     }
     const env = Deno.env.toObject();

@@ -37,6 +37,20 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "",
     about: "Supplier health from audits, and what is being rebuilt",
   },
+  "scrub hire": {
+    args: "<n> [--expiry 30d]",
+    about:
+      "Hire n scrubbers to keep your data whole while this node is off (tickets last --expiry)",
+  },
+  "scrub ls": {
+    args: "",
+    about:
+      "Scrub tickets issued, each scrubber's last round, and how long data survives unattended",
+  },
+  "scrub revoke": {
+    args: "<ticket-id>",
+    about: "Revoke a scrubber's ticket (id or its first 4+ characters)",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",
@@ -105,5 +119,13 @@ export function commandUsage(command: string): string {
     ].join("\n");
   }
   const c = COMMANDS[command];
-  return c ? `Usage: mote ${command} ${c.args}\n\n${c.about}.` : usage();
+  if (c) return `Usage: ${`mote ${command} ${c.args}`.trimEnd()}\n\n${c.about}.`;
+  // A command with subcommands (key, scrub): all of them.
+  const subs = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${command} `));
+  if (subs.length === 0) return usage();
+  return subs.map(([name, { args, about }]) =>
+    `Usage: ${`mote ${name} ${args}`.trimEnd()}\n  ${about}.`
+  ).join(
+    "\n\n",
+  );
 }

@@ -34,6 +34,7 @@ import { startSupply } from "./supply.ts";
 import { startScrub } from "./scrub.ts";
 import { StorageService } from "./storage.ts";
 import { storageFilesBackend } from "./files_backend.ts";
+import { scrubBackend } from "./scrub_backend.ts";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
 import { webBundle } from "./web_bundle.ts";
@@ -190,6 +191,7 @@ export async function runNode(
           log: (m, f) => log.warn(m, f),
           backend: nodeApiBackend(node, devnet, () => void stop()),
           files: storageFilesBackend(storage),
+          scrub: scrubBackend(storage.scrubs, config.scrubbers),
           settings: nodeSettingsBackend({
             dataDir,
             running: config,
