@@ -307,6 +307,27 @@ Deno.test({
           },
         );
 
+        await t.step("Home hires two scrubbers and revokes one", async () => {
+          await page.getByRole("link", { name: "Home" }).click();
+          const rows = page.locator('[data-testid="scrubbers"] tbody tr');
+          await page.getByText("No scrubbers:").waitFor();
+          await page.getByTestId("hire-scrubbers").click();
+          await page.getByText("Hired 2 scrubbers.").waitFor({ timeout: 60_000 });
+          await rows.nth(1).waitFor();
+          assertEquals(await rows.count(), 2);
+          await page.getByTestId("unattended").waitFor();
+          await shoot(page, "home-scrubbers-light");
+          page.once("dialog", (d) => void d.accept());
+          await rows.first().getByRole("button", { name: "Revoke" }).click();
+          await page.getByText(/^Revoked the ticket of scrubber/).waitFor();
+          await waitFor(async () => (await rows.count()) === 1, 10_000, "one scrubber left");
+          const v = await (await fetch(`${api}/api/v1/scrub`)).json();
+          assertEquals(v.tickets.map((x: { state: string }) => x.state).sort(), [
+            "active",
+            "revoked",
+          ]);
+        });
+
         await t.step("screenshots in dark mode and at phone width", async () => {
           await page.emulateMedia({ colorScheme: "dark" });
           for (const p of ["", "files", "network", "settings"]) {

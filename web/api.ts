@@ -119,6 +119,9 @@ export interface Status {
 /** The settings the UI edits, and `GET /api/v1/settings` (types only: nothing is bundled). */
 export type { EditableSettings, SettingsView } from "../gateway/settings.ts";
 
+/** The scrubbers (`GET /api/v1/scrub`, types only: nothing is bundled). */
+export type { HireAnswer, ScrubTicketRow, ScrubView } from "../gateway/scrub.ts";
+
 /** A hired supplier as `GET /api/v1/suppliers` lists it. */
 export interface SupplierRow {
   supplier: string;

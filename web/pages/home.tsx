@@ -1,9 +1,13 @@
 // This module is browser compatible.
-/** Home: who this node is, whether it is connected, its suppliers and the space it uses. */
+/**
+ * Home: who this node is, whether it is connected, its suppliers, the space it uses and its
+ * scrubbers.
+ */
 import type { Health, Status, Suppliers, Usage } from "../api.ts";
 import { ago, bytes, duration, short } from "../format.ts";
 import { usePoll } from "../live.ts";
 import { Card, Empty, ErrorNote, Link, Loading } from "../ui.tsx";
+import { ScrubbersCard } from "./scrubbers.tsx";
 
 type Polled<T> = { data: T | undefined; error: string | undefined; reload: () => void };
 
@@ -169,6 +173,7 @@ export function HomePage(props: { status: Polled<Status>; connected: boolean }) 
             </>
           )}
       </Card>
+      <ScrubbersCard />
     </>
   );
 }
