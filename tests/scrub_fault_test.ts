@@ -359,6 +359,9 @@ Deno.test({
       await net.owner.stop();
       await net.suppliers.find((s) => s.node.id === gone)!.node.stop();
       await waitFor(() => job.report.rebuilt > 0 && job.report.missing === 0, 60_000, "rebuilt");
+      // The old folder object the owner deleted after the second put was on the scrubber's older
+      // keep list: the suppliers' lists said it was deleted, so nobody was blamed for it.
+      assertEquals(job.health.all().filter((h) => h.state === "caught"), []);
 
       const secrets: [string, Uint8Array][] = [
         ["sign secret", net.owner.keys.signSecret],

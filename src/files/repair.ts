@@ -74,9 +74,17 @@ export class RepairQueue {
     return [...this.#entries].map(([k, e]) => [k, { ...e, missing: [...e.missing] }]);
   }
 
-  /** Forgets every entry (a scrubber works the queue out afresh each round). */
-  clear(): void {
-    this.#entries.clear();
+  /**
+   * Keeps only the shards `stillMissing` says are missing (a scrubber drops those it has since
+   * seen listed by a supplier: rebuilt by another scrubber, or a supplier back from a failure).
+   */
+  async retainMissing(stillMissing: (shardId: string) => boolean): Promise<void> {
+    for (const [key, e] of [...this.#entries]) {
+      const missing = e.missing.filter((j) => stillMissing(e.shards[j]!));
+      if (missing.length) this.#entries.set(key, { ...e, missing });
+      else this.#entries.delete(key);
+    }
+    await this.#save();
   }
 
   /** Forgets blocks whose shards are all gone from the catalog (removed or pruned files). */

@@ -28,7 +28,8 @@ export interface BlockRef {
 
 /** What the auditor asks of a supplier (a `Customer`'s methods). */
 export interface AuditClient {
-  list(supplier: string): Promise<{ shards: [string, number, number][] }>;
+  /** What the supplier holds, and the shards the owner deleted there lately (never a fault). */
+  list(supplier: string): Promise<{ shards: [string, number, number][]; deleted?: string[] }>;
   audit(supplier: string, id: string, size: number, count?: number): Promise<boolean>;
   getShard(supplier: string, id: string): Promise<Uint8Array>;
   has(supplier: string, ids: string[]): Promise<boolean[]>;
@@ -158,12 +159,16 @@ export class Auditor {
     // now) is recorded only after the supplier stored it, so it cannot look missing.
     const before = new Set(o.locator.heldBy(supplier));
     let listed: Map<string, number>;
+    let deleted: Set<string>;
     try {
       const l = await o.client.list(supplier);
       listed = new Map(l.shards.map(([id, size]) => [id, size]));
+      deleted = new Set(Array.isArray(l.deleted) ? l.deleted : []);
     } catch (e) {
       return await fail(e);
     }
+    // A shard the owner deleted is not missing, whatever an older keep list says.
+    for (const id of deleted) if (before.delete(id)) o.locator.forget(id, supplier);
     o.health.answered(supplier, now);
     if (!blocks) return; // the catalog is not open yet: liveness only
     const believed = [...before].filter((id) => blocks.has(id));
@@ -185,6 +190,9 @@ export class Auditor {
         return await fail(e);
       }
     }
+    // The owner may have deleted some since our list of what it keeps was made (a scrubber's
+    // keep list lags behind the owner's deletes): ask again before blaming the supplier.
+    if (missing.length) missing = await this.#notDeleted(supplier, missing);
     const picks = pick(present, o.sample ?? 2);
     let bad = 0;
     for (const id of missing) {
@@ -204,6 +212,7 @@ export class Auditor {
       report.bytes += (o.leaves ?? 16) * PROOF_BYTES_PER_LEAF;
       if (ok) proved.push(id);
       else if ((await this.#stillKept(supplier, [id])).length === 0) continue; // deleted meanwhile
+      else if ((await this.#notDeleted(supplier, [id])).length === 0) continue;
       o.health.audited(supplier, ok);
       if (!ok) {
         bad++;
@@ -220,7 +229,10 @@ export class Auditor {
       let kept = true;
       for (let i = 0; i < 2 && !bytes && kept; i++) {
         bytes = await o.client.getShard(supplier, id).catch(() => undefined);
-        if (!bytes) kept = (await this.#stillKept(supplier, [id])).length > 0;
+        if (!bytes) {
+          kept = (await this.#stillKept(supplier, [id])).length > 0 &&
+            (await this.#notDeleted(supplier, [id])).length > 0;
+        }
       }
       if (bytes) {
         report.bytes += bytes.length;
@@ -264,6 +276,19 @@ export class Auditor {
     return ids.filter((id) =>
       fresh?.has(id) && this.#o.locator.suppliersFor(id).includes(supplier)
     );
+  }
+
+  /** The shards of `ids` the supplier does not report as deleted by the owner (a fresh list). */
+  async #notDeleted(supplier: string, ids: string[]): Promise<string[]> {
+    try {
+      const l = await this.#o.client.list(supplier);
+      const deleted = new Set(Array.isArray(l.deleted) ? l.deleted : []);
+      const gone = ids.filter((id) => deleted.has(id));
+      for (const id of gone) this.#o.locator.forget(id, supplier);
+      return ids.filter((id) => !deleted.has(id));
+    } catch {
+      return ids; // it answered a moment ago; judge on what it said then
+    }
   }
 
   /** Queues one bad shard for rebuilding and stops believing the supplier holds it. */

@@ -24,6 +24,8 @@ const CUSTOMER_FILES = [
   "placement.cbor",
   "repair-queue.cbor",
   "upload-journal.log",
+  // Tickets the old identity issued: the new one must not list, renew or revoke them.
+  "scrub-tickets.cbor",
   RESTORE_MARKER,
 ];
 

@@ -15,8 +15,8 @@
  *
  * Several scrubbers of one owner share the work: each repair belongs to the live scrubber with
  * the lowest H(scrubber ‖ object), and the next one takes over only after `takeover` times its
- * rank has passed with the block still broken (the queue is worked out afresh every round, so a
- * block already rebuilt by another is never rebuilt twice). Hiring and renewals follow the same
+ * rank has passed with the block still broken (every round drops from the queue what suppliers
+ * now list, so a block already rebuilt by another is not rebuilt twice). Hiring and renewals follow the same
  * rule with the owner's id as the object.
  */
 import { sha256Sync } from "../crypto/hash.ts";
@@ -120,7 +120,11 @@ export class ScrubJob {
     this.repairs = new RepairQueue();
     this.auditor = new Auditor({
       client: {
-        list: (s) => this.customer.list(s),
+        list: async (s) => {
+          const l = await this.customer.list(s);
+          for (const id of l.deleted ?? []) this.#deleted.add(id);
+          return l;
+        },
         audit: (s, id, size, count) => this.customer.audit(s, id, size, count, this.owner),
         getShard: (s, id) => this.customer.getShard(s, id, this.owner),
         has: (s, ids) => this.customer.has(s, ids),
@@ -209,16 +213,22 @@ export class ScrubJob {
       await this.#loadList();
       // Who serves the owner now; their contracts are taken up so shards can be placed there.
       const found = await this.customer.findServing(this.owner, { timeout: 10_000 });
-      await Promise.all(found.map((f) => this.customer.adopt(f).catch(() => undefined)));
+      // New suppliers' contracts every round; every supplier's every 10th (renewals by others).
+      const fresh = this.#report.rounds % 10 === 0
+        ? found
+        : found.filter((f) => !this.customer.contracts.get(f.id));
+      await Promise.all(fresh.map((f) => this.customer.adopt(f).catch(() => undefined)));
       for (const f of found) this.#known.add(f.id);
       for (const c of this.customer.contracts.all()) this.#known.add(c.terms.supplier);
       for (const s of this.locator.suppliers()) this.#known.add(s);
       await this.#sendList();
 
-      this.repairs.clear();
       const audit = await this.auditor.round(signal);
+      // What the suppliers listed this round is the truth: a shard another scrubber rebuilt, or
+      // one on a supplier back from a failure, is no longer waiting.
+      await this.repairs.retainMissing((id) => !this.#held(id));
       this.#report.suppliers = audit.suppliers - audit.dismissed.length;
-      await this.#queueUnplaced();
+      await this.#queueUnplaced(now);
       const owned = this.#rank(peers, utf8(this.owner));
       if (owned.mine) await this.#hire(now);
       if (owned.mine) await this.customer.renewDue();
@@ -281,6 +291,7 @@ export class ScrubJob {
     }
     this.#blocks = blocks;
     this.#wanted = wanted;
+    this.#deleted.clear(); // the suppliers' lists tell it again from the next round
     this.#report.shards = blocks.size;
   }
 
@@ -302,21 +313,48 @@ export class ScrubJob {
     );
   }
 
-  /** Queues every shard that no supplier still counted on holds. */
-  async #queueUnplaced(): Promise<void> {
+  /**
+   * Queues every shard that no supplier still counted on has held for the grace period
+   * (`lostAfter`). A shard this scrubber has never seen listed may sit with a supplier it has
+   * not found yet (just hired, or a DHT lookup that came back short), so it waits like a
+   * failing supplier would; one whose holder was dismissed is queued by the audit at once.
+   */
+  async #queueUnplaced(now: number): Promise<void> {
     if (!this.#blocks) return;
     const done = new Set<string>();
     const entries = [];
+    const seen = new Set<string>();
     for (const ref of this.#blocks.values()) {
       const key = ref.shards[0]!;
       if (done.has(key)) continue;
       done.add(key);
-      const missing = ref.shards.flatMap((id, j) =>
-        this.locator.suppliersFor(id).some((s) => !this.health.isDismissed(s)) ? [] : [j]
-      );
+      const missing = ref.shards.flatMap((id, j) => {
+        if (this.#held(id)) return [];
+        seen.add(id);
+        const since = this.#unplacedSince.get(id) ?? now;
+        this.#unplacedSince.set(id, since);
+        return now - since >= this.#o.lostAfter ? [j] : [];
+      });
       if (missing.length) entries.push({ k: ref.k, m: ref.m, shards: ref.shards, missing });
     }
+    for (const id of [...this.#unplacedSince.keys()]) {
+      if (!seen.has(id)) this.#unplacedSince.delete(id);
+    }
     await this.repairs.addAll(entries);
+  }
+
+  #unplacedSince = new Map<string, number>();
+
+  /** Shards the owner deleted since its keep list was made (as suppliers' lists report). */
+  #deleted = new Set<string>();
+
+  /**
+   * Whether `id` needs nothing: a supplier still counted on (not dismissed) is believed to hold
+   * it, or the owner deleted it.
+   */
+  #held(id: string): boolean {
+    return this.#deleted.has(id) ||
+      this.locator.suppliersFor(id).some((s) => !this.health.isDismissed(s));
   }
 
   /** This scrubber's rank for `object` among the live scrubbers (0: first in line). */

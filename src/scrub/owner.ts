@@ -70,6 +70,11 @@ export interface ScrubberRow {
   error?: string;
 }
 
+/** Raised by {@linkcode ScrubManager.revoke} when no ticket issued matches the id given. */
+export class UnknownTicketError extends RangeError {
+  override name = "UnknownTicketError";
+}
+
 /** The owner's scrubbers. */
 export class ScrubManager {
   #node: MoteNode;
@@ -177,8 +182,12 @@ export class ScrubManager {
     return { id: nodeIdOf(key), key };
   }
 
-  /** Signs a ticket for a scrubber and hands it over. */
-  async #issue(peer: string, who: { id: string; key: Uint8Array }): Promise<IssuedTicket> {
+  /** Signs a ticket for a scrubber (lasting `life` ms) and hands it over. */
+  async #issue(
+    peer: string,
+    who: { id: string; key: Uint8Array },
+    life: number,
+  ): Promise<IssuedTicket> {
     const now = Date.now();
     const s = this.settings;
     const ticket = issueTicket({
@@ -188,7 +197,7 @@ export class ScrubManager {
       scrubber: who.id,
       scrubberKey: who.key,
       issued: now,
-      expiry: now + s.expiry,
+      expiry: now + life,
       maxContracts: s.maxContracts,
       maxQuota: s.maxQuota,
     }, this.#node.keys.signSecret);
@@ -202,12 +211,21 @@ export class ScrubManager {
   }
 
   /**
-   * Hires up to `count` more scrubbers (beyond those active). Returns the new tickets; fewer
-   * than asked when fewer nodes offer scrub duty.
+   * Hires up to `count` more scrubbers (beyond those active), with tickets lasting `expiry` ms
+   * (the settings' by default; renewals keep each ticket's own length). Returns the new tickets;
+   * fewer than asked when fewer nodes offer scrub duty.
    */
-  async hire(count: number, signal?: AbortSignal): Promise<IssuedTicket[]> {
+  async hire(
+    count: number,
+    signal?: AbortSignal,
+    opts: { expiry?: number } = {},
+  ): Promise<IssuedTicket[]> {
     if (!Number.isInteger(count) || count < 1 || count > 16) {
       throw new RangeError(`Hire from 1 to 16 scrubbers at a time, not ${count}`);
+    }
+    const life = opts.expiry ?? this.settings.expiry;
+    if (!Number.isSafeInteger(life) || life < 60_000) {
+      throw new RangeError("A scrub ticket must last at least a minute");
     }
     await this.publishRevocations();
     const busy = new Set(this.active().map((r) => r.ticket.scrubber));
@@ -231,7 +249,7 @@ export class ScrubManager {
       try {
         const who = await this.#hello(peer);
         if (who.id === this.#node.id || busy.has(who.id) || revoked.has(who.id)) continue;
-        hired.push(await this.#issue(peer, who));
+        hired.push(await this.#issue(peer, who, life));
         busy.add(who.id);
         this.#node.log.info("hired a scrubber", {
           scrubber: who.id,
@@ -281,7 +299,9 @@ export class ScrubManager {
     const q = idOrPrefix.trim().toLowerCase();
     if (q.length < 4) throw new RangeError("Give the ticket id (at least its first 4 characters)");
     const matches = this.#issued.filter((r) => r.ticket.name.startsWith(q));
-    if (matches.length === 0) throw new RangeError(`No ticket ${q} was issued by this node`);
+    if (matches.length === 0) {
+      throw new UnknownTicketError(`No ticket ${q} was issued by this node`);
+    }
     if (matches.length > 1) throw new RangeError(`${q} matches ${matches.length} tickets`);
     const row = matches[0]!;
     // Every ticket to that scrubber goes: an older, replaced one would still be valid.
@@ -307,7 +327,7 @@ export class ScrubManager {
       const life = r.ticket.expiry - r.ticket.issued;
       if (r.ticket.expiry - now > life / 3) continue;
       try {
-        await this.#issue(r.peer, { id: r.ticket.scrubber, key: r.ticket.scrubberKey });
+        await this.#issue(r.peer, { id: r.ticket.scrubber, key: r.ticket.scrubberKey }, life);
       } catch (e) {
         this.#node.log.warn("could not renew a scrub ticket", { ticket: r.ticket.name, error: e });
       }

@@ -570,8 +570,13 @@ export class Customer {
     return complete;
   }
 
-  /** Lists what this customer stores with a supplier. */
-  async list(supplier: string): Promise<{ shards: [string, number, number][]; usage: number }> {
+  /**
+   * Lists what this customer stores with a supplier, and the shards it deleted there lately
+   * (`deleted`, absent from older suppliers).
+   */
+  async list(
+    supplier: string,
+  ): Promise<{ shards: [string, number, number][]; usage: number; deleted?: string[] }> {
     const req = { customer: this.owner, supplier, ts: Date.now() };
     const sig = signList(req, this.node.keys.signSecret);
     const res = await this.#call(
@@ -582,6 +587,7 @@ export class Customer {
     return decode(res, { maxBytes: 16 << 20 }) as {
       shards: [string, number, number][];
       usage: number;
+      deleted?: string[];
     };
   }
 

@@ -36,6 +36,7 @@ import {
 } from "./contract.ts";
 import { ContractBook } from "./contract_book.ts";
 import { KeepBook } from "./keep_book.ts";
+import { Tombstones } from "./tombstones.ts";
 import {
   decodeRequest,
   FRAME_OVERHEAD,
@@ -106,6 +107,8 @@ export class Supplier {
   readonly keeps: KeepBook;
   /** Customers' revoked scrub tickets, checked before anything is done under a ticket. */
   readonly revocations: RevocationBook;
+  /** Shards customers deleted lately, for their scrubbers. */
+  readonly tombstones: Tombstones;
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(node: MoteNode, store: ShardStore, state: NodeState, options: SupplierOptions) {
@@ -115,6 +118,7 @@ export class Supplier {
     this.contracts = new ContractBook(state, "supplied-contracts.cbor");
     this.keeps = new KeepBook(state);
     this.revocations = new RevocationBook(node, state);
+    this.tombstones = new Tombstones(state);
   }
 
   /** Bytes promised under live contracts. */
@@ -421,6 +425,9 @@ export class Supplier {
           throw new Error("The put's signature does not verify");
         }
         if (ticket) {
+          if ((await this.tombstones.of(auth.customer, now)).includes(auth.id)) {
+            throw new Error("The owner deleted that shard; it is not stored again");
+          }
           const list = await this.keeps.complete(auth.customer, c.customerKey);
           if (!list?.ids.has(auth.id)) {
             throw new Error("Under a scrub ticket only shards on the owner's keep list are stored");
@@ -475,6 +482,7 @@ export class Supplier {
         await this.contracts.setCounter(d.customer, d.counter);
         let deleted = 0;
         for (const id of d.ids) if (await this.store.delete(d.customer, id)) deleted++;
+        await this.tombstones.add(d.customer, d.ids, now);
         return encode({ v: 1, deleted });
       }
       case "prove": {
@@ -531,7 +539,14 @@ export class Supplier {
         }
         const shards = [];
         for await (const s of this.store.list(l.customer)) shards.push([s.id, s.size, s.storedAt]);
-        return encode({ v: 1, shards, usage: await this.store.usage(l.customer) });
+        return encode({
+          v: 1,
+          shards,
+          usage: await this.store.usage(l.customer),
+          // What the owner deleted lately: a scrubber whose keep list predates the deletes must
+          // neither rebuild those shards nor count them against this supplier.
+          deleted: await this.tombstones.of(l.customer, now),
+        });
       }
     }
     throw new Error(`Unknown shard operation "${String(req.op).slice(0, 20)}"`);
