@@ -135,6 +135,7 @@ export class ScrubJob {
       suppliers: () => this.#suppliers(),
       blocks: () => Promise.resolve(this.#blocks),
       dismiss: async (s) => {
+        this.#owed++;
         await this.customer.contracts.remove(s);
         this.#node.log.warn("a scrubber dismissed a supplier", {
           owner: this.owner,
@@ -367,13 +368,28 @@ export class ScrubJob {
     return { rank, mine: rank === 0 };
   }
 
-  /** Hires suppliers under the ticket while fewer than the code needs are in good standing. */
+  /** Replacements owed for suppliers this job dismissed (hired without waiting). */
+  #owed = 0;
+  /** Since when fewer suppliers than the code needs have been in good standing, or null. */
+  #shortSince: number | null = null;
+
+  /**
+   * Hires suppliers under the ticket while fewer than the code needs are in good standing: at
+   * once to replace a supplier this job dismissed, otherwise only once the shortfall has lasted
+   * `lostAfter` (a supplier the DHT did not return this time is probably still there).
+   */
   async #hire(now: number): Promise<void> {
     const good = this.customer.hired(now).map((c) => c.terms.supplier).filter((s) => {
       const h = this.health.of(s);
       return !this.health.isDismissed(s) && h.state === "ok";
     });
-    if (this.#wanted === 0 || good.length >= this.#wanted) return;
+    if (this.#wanted === 0 || good.length >= this.#wanted) {
+      this.#shortSince = null;
+      this.#owed = 0;
+      return;
+    }
+    this.#shortSince ??= now;
+    if (this.#owed === 0 && now - this.#shortSince < this.#o.lostAfter) return;
     const before = new Set(this.customer.hired(now).map((c) => c.terms.supplier));
     // Suppliers that are failing still count as hired; ask for enough beyond them.
     const failing = before.size - good.length;
@@ -387,6 +403,7 @@ export class ScrubJob {
       if (before.has(c.terms.supplier)) continue;
       this.#known.add(c.terms.supplier);
       this.#report.contracts++;
+      this.#owed = Math.max(0, this.#owed - 1);
       this.#node.log.info("a scrubber hired a supplier for its owner", {
         owner: this.owner,
         supplier: c.terms.supplier,
