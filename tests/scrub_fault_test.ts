@@ -40,7 +40,11 @@ interface Net extends AsyncDisposable {
 }
 
 /** An owner with 6 hired suppliers (of `supply`), a catalog, and one scrubber it hired. */
-async function scrubNet(supply: number, scrubState: () => NodeState = memoryState): Promise<Net> {
+async function scrubNet(
+  supply: number,
+  scrubState: () => NodeState = memoryState,
+  term = 3_600_000,
+): Promise<Net> {
   const cluster = await startCluster(supply + 2, { republishInterval: 2_000 });
   const [owner, ...rest] = cluster.nodes;
   const suppliers = await Promise.all(rest.slice(0, supply).map((n) => startSupplier(n)));
@@ -59,7 +63,7 @@ async function scrubNet(supply: number, scrubState: () => NodeState = memoryStat
   const storage = new StorageService(owner!, memoryState(), {
     supplierCount: 6,
     quota: 64 << 20,
-    term: 3_600_000,
+    term,
     blockSize: BS,
     checkEvery: 300,
     auditInterval: 0,
@@ -291,6 +295,41 @@ Deno.test({
       res.has.filter(Boolean).length,
       kept.filter((id) => net.storage.locator.suppliersFor(id).includes(target)).length,
     );
+  },
+});
+
+Deno.test({
+  name: "a scrubber renews the offline owner's contracts under its ticket",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // Contracts of 12 s: renewed in their last third, so within a few seconds of the owner going.
+    await using net = await scrubNet(6, memoryState, 12_000);
+    const data = randomBytes(2 * BS);
+    await storeAndHire(net, data);
+    const owner = net.owner.id;
+    const hired = net.storage.suppliers();
+    await net.storage.stop();
+    await net.owner.stop();
+    const firstEnd = Math.max(
+      ...hired.map((id) => net.suppliers.find((s) => s.node.id === id)!.contracts.get(owner)!)
+        .map((c) => c.terms.expiry),
+    );
+    await waitFor(
+      () =>
+        hired.every((id) => {
+          const c = net.suppliers.find((s) => s.node.id === id)!.contracts.get(owner);
+          return !!c?.delegation && c.terms.expiry > firstEnd;
+        }),
+      30_000,
+      "every contract renewed by the scrubber",
+    );
+    // Past the first contracts' end, every shard is still there.
+    while (Date.now() < firstEnd + 1_000) await new Promise((r) => setTimeout(r, 200));
+    const ids = (await net.catalog.keptObjects()).flatMap((o) => o.blocks.flat());
+    let held = 0;
+    for (const s of net.suppliers) for (const id of ids) if (await s.store.has(owner, id)) held++;
+    assert(held >= ids.length, `${held} of ${ids.length} shards held`);
   },
 });
 
