@@ -1,7 +1,7 @@
 /**
  * The gateway: Hono apps built as values. `createApiApp` is the node's private API and UI
- * (loopback, token-guarded); `createPublicApp` is the public gateway (records now; sites, worlds
- * and shards with their layers). Only the program's `main` listens.
+ * (loopback, token-guarded); `createPublicApp` is the public gateway (records and hosted sites;
+ * worlds and shards with their layers). Only the program's `main` listens.
  * @module
  */
 export * from "./api.ts";
@@ -12,3 +12,5 @@ export * from "./public.ts";
 export * from "./remote.ts";
 export * from "./scrub.ts";
 export * from "./settings.ts";
+export * from "./site_source.ts";
+export * from "./sites.ts";

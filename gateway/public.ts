@@ -2,11 +2,14 @@
 /**
  * The public gateway app (`--gateway-port`, default 8181): what the node serves to anyone. It
  * never shares an origin with the node API. Routes now: `GET /` (an information page) and
- * `GET /records/:ns/:key` (the raw signed record bytes, which anyone can verify). Hosted sites,
- * worlds and `/shards/:hash` join here with their layers.
+ * `GET /records/:ns/:key` (the raw signed record bytes, which anyone can verify), and with a
+ * {@linkcode SiteSource} hosted sites (`sites.ts`: `<address>.<host>` and `/s/<address>/…`).
+ * Worlds and `/shards/:hash` join here with their layers.
  */
 import { Hono } from "hono";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
+import type { SiteSource } from "./site_source.ts";
+import { mountSites } from "./sites.ts";
 
 /** A source of signed record bytes (a node's DHT view, or an edge cache). */
 export interface RecordSource {
@@ -21,6 +24,8 @@ export interface PublicAppOptions {
   info: () => { id: string; version: string };
   /** Per-client admission (rate limit); false answers 429. */
   admit?: (client: string) => boolean;
+  /** Hosted sites: served by subdomain and under `/s/` only when given. */
+  sites?: SiteSource;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -48,6 +53,8 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
   });
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: "Not found" }, 404));
+  // Before the gateway's own routes: a site host owns every path, "/" included.
+  if (opts.sites) mountSites(app, { sites: opts.sites, log: opts.log });
 
   app.get("/", (c) => {
     const { id, version } = opts.info();
