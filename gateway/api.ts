@@ -8,7 +8,8 @@
  * `GET /api/v1/identity/:id`, `POST /api/v1/identity/publish`, `GET /api/v1/events` (server-sent
  * events), `POST /api/v1/key/export` `{ "passphrase"? }` (the key file), `POST /api/v1/stop`,
  * `GET /metrics` (Prometheus text). With their backends: the file routes (`files.ts`), the
- * settings routes (`settings.ts`) and the scrubber routes (`scrub.ts`).
+ * settings routes (`settings.ts`), the scrubber routes (`scrub.ts`) and the site routes
+ * (`site_api.ts`).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -21,6 +22,7 @@ import { createUiRoutes, type UiAssets } from "./ui.ts";
 import { createLoginRoutes } from "./remote.ts";
 import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
+import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -53,6 +55,8 @@ export interface ApiAppOptions extends GuardOptions {
   settings?: SettingsBackend;
   /** Scrubber routes: hire, list and revoke the node's scrubbers. */
   scrub?: ScrubBackend;
+  /** Site routes: publish, list and unpublish the owner's sites. */
+  sites?: SiteBackend;
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -145,6 +149,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.files) app.route("/", createFilesRoutes(opts.files));
   if (opts.settings) app.route("/", createSettingsRoutes(opts.settings));
   if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
+  if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);

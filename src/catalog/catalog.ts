@@ -140,6 +140,12 @@ export interface Listing {
   versions: number;
 }
 
+/**
+ * The folder holding the owner's hosted sites, one subfolder per site name (its files as
+ * published, and `<name>.index`, the site's index). Its record keys go on the keep record.
+ */
+export const SITES_FOLDER = ".sites";
+
 /** The owner's catalog. */
 export class Catalog {
   readonly options: CatalogOptions;
@@ -631,7 +637,11 @@ export class Catalog {
     this.#keepDue = false;
     try {
       // The walk runs between mutations, so the list is one consistent state of the catalog.
-      const { records, objects } = await this.#serial(() => this.#collectKept());
+      const { records, objects } = await this.#serial(async () => {
+        const kept = await this.#collectKept();
+        kept.records.push(...await this.#siteRecords());
+        return kept;
+      });
       if (records.length > MAX_KEPT_FOLDERS) {
         this.options.node.log.warn(
           "more folders than one keep record lists; the rest are kept by the owner only",
@@ -676,6 +686,17 @@ export class Catalog {
       this.#keepRetryAt = Date.now() + KEEP_RETRY_MS;
       throw e;
     }
+  }
+
+  /**
+   * The record keys of the owner's hosted sites (one per folder under `/.sites`), so suppliers
+   * and scrubbers keep them alive with the rest.
+   */
+  async #siteRecords(): Promise<string[]> {
+    const sites = await this.list(`/${SITES_FOLDER}`).catch(() => []);
+    return sites.filter((e) => e.type === "folder").map((e) =>
+      formatRecordKey(recordKeyOf("site", this.options.node.id, utf8(e.name)))
+    );
   }
 
   /** Walks the tree: every folder's record key and every stored object (folders and files). */

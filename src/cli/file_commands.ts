@@ -28,7 +28,7 @@ function normalizeRemote(r: string): string {
 }
 
 /** Aborts on Ctrl-C while `run` is going. */
-async function cancellable<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function cancellable<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctl = new AbortController();
   const onSignal = () => ctl.abort(new CliError("Cancelled"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -71,37 +71,10 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
   }
   const client = await connectToNode(dataDir);
   const remoteBase = normalizeRemote(positionals[1] ?? basename(local.replace(/\/+$/, "")));
-  const files = info.isDirectory ? walk(local) : (async function* () {
-    yield local;
-  })();
-  const results: PutResult[] = [];
   const quiet = values.quiet === true || values.json === true;
-  await cancellable(async (signal) => {
-    // Small files of a folder go in batches (one request and one folder update each, packed
-    // together by the node); larger ones stream one by one.
-    const batches = new Map<string, SmallFile[]>();
-    const flush = async (dir: string) => {
-      const batch = batches.get(dir);
-      batches.delete(dir);
-      if (batch?.length) results.push(...await putBatch(client, dir, batch, signal, quiet));
-    };
-    for await (const path of files) {
-      const rel = info.isDirectory ? path.slice(local.replace(/\/+$/, "").length) : "";
-      const remote = info.isDirectory ? normalizeRemote(remoteBase + "/" + rel) : remoteBase;
-      const st = info.isDirectory ? await Deno.stat(path) : info;
-      if (info.isDirectory && st.size <= PACK_FILE_MAX) {
-        const dir = remote.slice(0, remote.lastIndexOf("/")) || "/";
-        const batch = batches.get(dir) ?? [];
-        batches.set(dir, batch);
-        batch.push({ path, remote, size: st.size, mtime: st.mtime?.getTime() });
-        const bytes = batch.reduce((a, f) => a + f.size, 0);
-        if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) await flush(dir);
-        continue;
-      }
-      results.push(await putOne(client, path, remote, signal, quiet));
-    }
-    for (const dir of [...batches.keys()]) await flush(dir);
-  });
+  const results = await cancellable((signal) =>
+    uploadFiles(client, local, info, remoteBase, { quiet, signal })
+  );
   const sent = results.filter((r) => !r.skipped);
   if (values.json) out(json(results));
   else {
@@ -125,6 +98,48 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
   return 0;
 }
 
+/**
+ * Uploads a file or a folder (`info` says which) to `remoteBase`: small files of a folder in
+ * batches (one request and one folder update each, packed together by the node), larger ones
+ * streamed one by one. Unchanged files are skipped, interrupted ones resume.
+ */
+export async function uploadFiles(
+  client: NodeClient,
+  local: string,
+  info: Deno.FileInfo,
+  remoteBase: string,
+  opts: { quiet: boolean; signal: AbortSignal },
+): Promise<PutResult[]> {
+  const { quiet, signal } = opts;
+  const files = info.isDirectory ? walk(local) : (async function* () {
+    yield local;
+  })();
+  const results: PutResult[] = [];
+  const batches = new Map<string, SmallFile[]>();
+  const flush = async (dir: string) => {
+    const batch = batches.get(dir);
+    batches.delete(dir);
+    if (batch?.length) results.push(...await putBatch(client, dir, batch, signal, quiet));
+  };
+  for await (const path of files) {
+    const rel = info.isDirectory ? path.slice(local.replace(/\/+$/, "").length) : "";
+    const remote = info.isDirectory ? normalizeRemote(remoteBase + "/" + rel) : remoteBase;
+    const st = info.isDirectory ? await Deno.stat(path) : info;
+    if (info.isDirectory && st.size <= PACK_FILE_MAX) {
+      const dir = remote.slice(0, remote.lastIndexOf("/")) || "/";
+      const batch = batches.get(dir) ?? [];
+      batches.set(dir, batch);
+      batch.push({ path, remote, size: st.size, mtime: st.mtime?.getTime() });
+      const bytes = batch.reduce((a, f) => a + f.size, 0);
+      if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) await flush(dir);
+      continue;
+    }
+    results.push(await putOne(client, path, remote, signal, quiet));
+  }
+  for (const dir of [...batches.keys()]) await flush(dir);
+  return results;
+}
+
 /** How many small files, and how many of their bytes, go in one batch request. */
 const BATCH_FILES = 256, BATCH_BYTES = 4 << 20;
 
@@ -135,7 +150,7 @@ interface SmallFile {
   mtime?: number;
 }
 
-interface PutResult {
+export interface PutResult {
   path: string;
   size: number;
   skipped: boolean;

@@ -30,6 +30,7 @@ import {
   versionsCommand,
 } from "./file_commands.ts";
 import { scrubCommand } from "./scrub_command.ts";
+import { siteCommand } from "./site_command.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
 
@@ -53,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   du: duCommand,
   health: healthCommand,
   scrub: scrubCommand,
+  site: siteCommand,
   restore: restoreCommand,
 };
 

@@ -51,6 +51,19 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<ticket-id>",
     about: "Revoke a scrubber's ticket (id or its first 4+ characters)",
   },
+  "site publish": {
+    args: "<dir> --name <name>",
+    about:
+      "Publish a folder as a static site on the network (again to update it atomically); prints its addresses",
+  },
+  "site ls": {
+    args: "",
+    about: "Your sites: name, state, files, size, version and address",
+  },
+  "site rm": {
+    args: "<name>",
+    about: "Unpublish a site and delete its files",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",

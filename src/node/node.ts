@@ -5,6 +5,7 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import { REVOKED_NAMESPACE } from "../scrub/revocation.ts";
+import { SITE_NAMESPACE } from "../sites/record.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -130,6 +131,7 @@ export class MoteNode {
       ROOT_NAMESPACE,
       KEEP_NAMESPACE,
       REVOKED_NAMESPACE,
+      SITE_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }

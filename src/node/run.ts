@@ -35,6 +35,8 @@ import { startScrub } from "./scrub.ts";
 import { StorageService } from "./storage.ts";
 import { storageFilesBackend } from "./files_backend.ts";
 import { scrubBackend } from "./scrub_backend.ts";
+import { siteBackend } from "./site_backend.ts";
+import { NodeSiteSource } from "../sites/mod.ts";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
 import { webBundle } from "./web_bundle.ts";
@@ -192,6 +194,7 @@ export async function runNode(
           backend: nodeApiBackend(node, devnet, () => void stop()),
           files: storageFilesBackend(storage),
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
+          sites: siteBackend(storage, () => gatewayUrl),
           settings: nodeSettingsBackend({
             dataDir,
             running: config,
@@ -207,6 +210,8 @@ export async function runNode(
       closing.abort();
       return apiServer.shutdown();
     });
+    let gatewayUrl = "http://127.0.0.1:8181"; // set once the gateway listens, below
+    const sites = new NodeSiteSource(node);
     const limiter = new RateLimiter(50, 200);
     const gatewayServer = listen(
       "gateway",
@@ -219,11 +224,16 @@ export async function runNode(
           admit: (client) => limiter.take(client),
           log: (m, f) => log.warn(m, f),
           records: nodeRecordSource(node),
+          sites,
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },
     );
     cleanups.push(() => gatewayServer.shutdown());
+    gatewayUrl = urlOf(
+      config.host === "0.0.0.0" ? "127.0.0.1" : config.host,
+      gatewayServer.addr.port,
+    );
 
     const info: RuntimeInfo = {
       pid: Deno.pid,
