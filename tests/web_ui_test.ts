@@ -1,7 +1,8 @@
 /**
  * The web UI in a real browser against a real `mote start` with its embedded network: the pages
  * show the node, its suppliers and peers; a file goes up through the Files page with visible
- * progress, comes back byte for byte (its older version too), and is deleted. Screenshots of each
+ * progress, comes back byte for byte (its older version too), and is deleted; a folder is
+ * published as a site, served in both gateway forms, updated and unpublished. Screenshots of each
  * page (light, dark, phone width) go to `tests/artifacts/web-ui/` (git-ignored) for a person to
  * look at. The bundle's size budget is checked on a fresh build.
  */
@@ -328,16 +329,108 @@ Deno.test({
           ]);
         });
 
+        await t.step("Sites publishes a folder, updates it and unpublishes it", async () => {
+          const site = `${work}/My Site`;
+          await Deno.mkdir(`${site}/css`, { recursive: true });
+          const html = (h1: string) =>
+            `<!doctype html><title>From the web UI</title><link rel="stylesheet" href="/css/a.css"><h1>${h1}</h1>`;
+          await Deno.writeTextFile(`${site}/index.html`, html("Made in the web UI"));
+          await Deno.writeTextFile(`${site}/css/a.css`, "h1 { color: rgb(0, 128, 128) }");
+          const nav = page.getByRole("navigation", { name: "Main" });
+          await nav.getByRole("link", { name: "Sites" }).click();
+          assertEquals(new URL(page.url()).pathname, "/sites");
+          await page.getByText("No sites yet.").waitFor();
+          const form = page.getByTestId("publish-site");
+          const name = form.getByLabel(/^Name/);
+          await name.fill("Bad_Name");
+          await form.getByText(/cannot be a site name/).waitFor();
+          await name.fill("");
+          // The folder's own name goes: "My Site/index.html" is the site's /index.html.
+          await page.setInputFiles("#site-folder-picker", site);
+          await page.getByTestId("site-chosen").getByText("My Site").waitFor();
+          assertEquals(await name.inputValue(), "my-site", "a name suggested from the folder");
+          await name.fill("web-ui");
+          await form.getByRole("button", { name: "Publish" }).click();
+          await page.getByTestId("published").waitFor({ timeout: 90_000 });
+          assertEquals(await page.locator('.uploads li[data-state="done"]').count(), 2);
+          const row = page.locator('[data-testid="sites"] tbody tr', { hasText: "web-ui" });
+          await row.getByText("live", { exact: true }).waitFor();
+          const { sites } = await (await fetch(`${api}/api/v1/sites`)).json() as {
+            sites: { name: string; seq: number; files: number; urls: string[] }[];
+          };
+          const pub = sites.find((x) => x.name === "web-ui")!;
+          assertEquals(pub.files, 2);
+          const [sub, path] = pub.urls as [string, string];
+          const served = await fetch(path);
+          assertEquals(served.status, 200);
+          assert((await served.text()).includes("<h1>Made in the web UI</h1>"), "path form");
+          await shoot(page, "sites-light");
+
+          // The subdomain form, opened from the row's link in a new tab (its own origin).
+          const link = row.getByRole("link", { name: /^Open/ });
+          assertEquals(await link.getAttribute("target"), "_blank");
+          assertEquals(await link.getAttribute("rel"), "noopener");
+          const [tab] = await Promise.all([context.waitForEvent("page"), link.click()]);
+          await tab.waitForLoadState();
+          assertEquals(tab.url(), sub);
+          assertEquals(await tab.textContent("h1"), "Made in the web UI");
+          await tab.close();
+
+          // The Files page keeps the sites' folder out of its root listing.
+          await page.getByRole("link", { name: "Files" }).click();
+          await page.getByTestId("sites-hidden").waitFor();
+          await page.locator('[data-testid="listing"] tbody tr', { hasText: "albums" }).waitFor();
+          assertEquals(
+            await page.locator('[data-testid="listing"] tbody tr', { hasText: ".sites" }).count(),
+            0,
+          );
+
+          // Publishing again updates it; the unchanged stylesheet is not stored again.
+          await Deno.writeTextFile(`${site}/index.html`, html("Updated in the web UI"));
+          await nav.getByRole("link", { name: "Sites" }).click();
+          await row.getByText("live", { exact: true }).waitFor();
+          await name.fill("web-ui");
+          await page.setInputFiles("#site-folder-picker", site);
+          await form.getByRole("button", { name: "Update the site" }).click();
+          await page.getByTestId("published").getByText(`version ${pub.seq + 1}`).waitFor({
+            timeout: 90_000,
+          });
+          await page.locator(".uploads li", { hasText: "/.sites/web-ui/css/a.css" })
+            .getByText("unchanged").first().waitFor();
+          await waitFor(
+            async () => (await (await fetch(path)).text()).includes("Updated in the web UI"),
+            30_000,
+            "the new version served",
+          );
+
+          page.once("dialog", (d) => void d.accept());
+          await row.getByRole("button", { name: "Unpublish" }).click();
+          await page.getByText(/^Unpublished web-ui; 2 files deleted/).waitFor({ timeout: 30_000 });
+          await row.waitFor({ state: "detached" });
+          await page.getByText("No sites yet.").waitFor();
+          const after = await (await fetch(`${api}/api/v1/sites`)).json();
+          assertEquals(after.sites, []);
+          await waitFor(
+            async () => {
+              const r = await fetch(path);
+              await r.body?.cancel();
+              return r.status === 404;
+            },
+            30_000,
+            "the site gone from the gateway",
+          );
+        });
+
         await t.step("screenshots in dark mode and at phone width", async () => {
           await page.emulateMedia({ colorScheme: "dark" });
-          for (const p of ["", "files", "network", "settings"]) {
+          for (const p of ["", "files", "sites", "network", "settings"]) {
             await page.goto(`${api}/${p}`);
             await page.locator("main h1").waitFor();
             await shoot(page, `${p || "home"}-dark`);
           }
           const phone = await context.newPage();
           await phone.setViewportSize({ width: 390, height: 844 });
-          for (const p of ["", "files", "network", "settings"]) {
+          for (const p of ["", "files", "sites", "network", "settings"]) {
             await phone.goto(`${api}/${p}`);
             await phone.locator("main h1").waitFor();
             await shoot(phone, `${p || "home"}-phone`);

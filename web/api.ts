@@ -122,6 +122,9 @@ export type { EditableSettings, SettingsView } from "../gateway/settings.ts";
 /** The scrubbers (`GET /api/v1/scrub`, types only: nothing is bundled). */
 export type { HireAnswer, ScrubTicketRow, ScrubView } from "../gateway/scrub.ts";
 
+/** A hosted site as `GET /api/v1/sites` lists it (types only: nothing is bundled). */
+export type { SiteRow } from "../gateway/site_api.ts";
+
 /** A hired supplier as `GET /api/v1/suppliers` lists it. */
 export interface SupplierRow {
   supplier: string;
@@ -168,13 +171,15 @@ export interface Peer {
 
 /**
  * Uploads a file with the browser's upload progress (bytes sent). `X-Mote-Mtime` lets an
- * interrupted upload resume when the same file is sent again.
+ * interrupted upload resume when the same file is sent again; with `skipUnchanged`, the node
+ * answers `{skipped: true}` instead of storing a file it has as its newest version (409 when it
+ * only looks unchanged: send it again without).
  */
 export async function upload(
   path: string,
   file: File,
   onSent: (sent: number, total: number) => void,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal; skipUnchanged?: boolean } = {},
 ): Promise<Record<string, unknown>> {
   const auth = `Bearer ${await sessionToken()}`;
   return await new Promise((resolve, reject) => {
@@ -184,6 +189,7 @@ export async function upload(
     xhr.setRequestHeader("x-mote-size", String(file.size));
     xhr.setRequestHeader("x-mote-mtime", String(Math.max(0, Math.round(file.lastModified))));
     xhr.setRequestHeader("content-type", "application/octet-stream");
+    if (opts.skipUnchanged) xhr.setRequestHeader("x-mote-skip-unchanged", "1");
     xhr.upload.onprogress = (e) => onSent(e.loaded, file.size);
     xhr.onload = () => {
       let body: Record<string, unknown> = {};
@@ -198,7 +204,7 @@ export async function upload(
     };
     xhr.onerror = () => reject(new ApiError(0, "The upload was cut off (is the node running?)"));
     xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
-    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    opts.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
     xhr.send(file);
   });
 }

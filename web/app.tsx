@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * The Mote web UI: a layout with navigation and the pages of what exists today (Home, Files,
- * Network, Settings), plus the slots of the pages that come with later capabilities.
+ * Sites, Network, Settings), plus the slots of the pages that come with later capabilities.
  */
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
@@ -13,11 +13,13 @@ import { HomePage } from "./pages/home.tsx";
 import { FilesPage } from "./pages/files.tsx";
 import { NetworkPage } from "./pages/network.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
+import { SitesPage } from "./pages/sites.tsx";
 import { ComingPage, LATER } from "./pages/coming.tsx";
 
 const PAGES = [
   { href: "/", label: "Home" },
   { href: "/files", label: "Files" },
+  { href: "/sites", label: "Sites" },
   { href: "/network", label: "Network" },
   { href: "/settings", label: "Settings" },
 ];
@@ -75,6 +77,7 @@ function App() {
       <main id="main" tabIndex={-1}>
         {here === "/" && <HomePage status={status} connected={connected} />}
         {here === "/files" && <FilesPage path={path} />}
+        {here === "/sites" && <SitesPage />}
         {here === "/network" && <NetworkPage status={status} />}
         {here === "/settings" && <SettingsPage status={status} />}
         {later && <ComingPage page={later} />}

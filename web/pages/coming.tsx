@@ -8,9 +8,8 @@ export interface LaterPage {
   comes: string;
 }
 
-/** Sites, Worlds, Sharing, Messages and Search: each gets its page with its issue. */
+/** Worlds, Sharing, Messages and Search: each gets its page with its issue. */
 export const LATER: LaterPage[] = [
-  { href: "/sites", label: "Sites", comes: "site hosting" },
   { href: "/worlds", label: "Worlds", comes: "worlds" },
   { href: "/sharing", label: "Sharing", comes: "sharing" },
   { href: "/messages", label: "Messages", comes: "messages" },

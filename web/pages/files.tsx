@@ -6,12 +6,23 @@
  * pruning.
  */
 import { useRef, useState } from "preact/hooks";
-import { encodePath, type Entry, fileUrl, send, upload, type Version } from "../api.ts";
+import { encodePath, type Entry, fileUrl, send, type Version } from "../api.ts";
 import { bytes, when } from "../format.ts";
-import { useEvents, usePoll } from "../live.ts";
+import { usePoll } from "../live.ts";
 import { navigate } from "../router.ts";
 import { Card, Empty, ErrorNote, Link, Loading } from "../ui.tsx";
+import {
+  DropZone,
+  type Picked,
+  pickedFiles,
+  readDrop,
+  UploadList,
+  useUploads,
+} from "../uploads.tsx";
 import { PruneForm } from "./prune.tsx";
+
+/** The root folder that holds hosted sites' files (managed on the Sites page, not listed here). */
+const SITES_FOLDER = ".sites";
 
 /** The folder a `/files/...` URL shows. */
 export function folderOf(urlPath: string): string {
@@ -35,23 +46,6 @@ function folderHref(dir: string): string {
   return "/files" + (segs.length ? "/" + segs.join("/") : "");
 }
 
-interface Upload {
-  id: number;
-  path: string;
-  size: number;
-  sent: number;
-  stored: number;
-  state: "sending" | "storing" | "done" | "failed";
-  error?: string;
-}
-
-/** Uploads at most this many files at once; the rest wait their turn. */
-const PARALLEL = 2;
-/** Most files taken from one dropped or picked folder tree (a bound on what the page holds). */
-const MAX_TREE_FILES = 10_000;
-const MAX_SHOWN = 50;
-let nextId = 1;
-
 /** The files page. */
 export function FilesPage(props: { path: string }) {
   const dir = folderOf(props.path);
@@ -61,80 +55,39 @@ export function FilesPage(props: { path: string }) {
       on: ["put:done"],
     },
   );
-  const [uploads, setUploads] = useState<Upload[]>([]);
+  const uploads = useUploads();
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [dragging, setDragging] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
   const folderPicker = useRef<HTMLInputElement>(null);
 
-  const patch = (id: number, p: Partial<Upload>) =>
-    setUploads((us) => us.map((u) => (u.id === id ? { ...u, ...p } : u)));
-
-  useEvents((e) => {
-    if (e.type !== "put:progress") return;
-    const { path, bytes: done } = e.data as { path?: string; bytes?: number };
-    if (typeof path !== "string" || typeof done !== "number") return;
-    setUploads((us) =>
-      us.map((u) =>
-        u.path === path && u.state !== "done" && u.state !== "failed"
-          ? { ...u, stored: Math.max(u.stored, done) }
-          : u
-      )
-    );
-  });
-
   /** Uploads files, each to `dir` + its path relative to what was dropped or picked. */
-  const start = (files: { file: File; rel: string }[]) => {
+  const start = (files: Picked[]) => {
     setError(undefined);
-    const jobs = files.map(({ file: f, rel }) => ({
-      file: f,
-      row: {
-        id: nextId++,
-        path: join(dir, rel),
-        size: f.size,
-        sent: 0,
-        stored: 0,
-        state: "sending" as const,
-      },
-    }));
-    setUploads((us) => [...jobs.map((j) => j.row).reverse(), ...us].slice(0, MAX_SHOWN));
-    let at = 0;
-    const worker = async () => {
-      while (at < jobs.length) {
-        const { file, row } = jobs[at++]!;
-        try {
-          await upload(row.path, file, (sent) => {
-            patch(row.id, { sent, state: sent >= row.size ? "storing" : "sending" });
-          });
-          patch(row.id, { sent: row.size, stored: row.size, state: "done" });
-        } catch (e) {
-          patch(row.id, { state: "failed", error: (e as Error).message });
-        }
-        list.reload();
-      }
-    };
-    for (let i = 0; i < Math.min(PARALLEL, jobs.length); i++) void worker();
+    void uploads.run(files.map(({ file, rel }) => ({ file, path: join(dir, rel) })), {
+      onEach: list.reload,
+    });
   };
 
   const onDrop = async (e: DragEvent) => {
-    e.preventDefault();
-    setDragging(false);
-    // Folders come only through entries; plain files work either way.
-    const entries = [...(e.dataTransfer?.items ?? [])]
-      .map((i) => i.webkitGetAsEntry?.())
-      .filter((x): x is FileSystemEntry => Boolean(x));
     try {
-      const { files, emptyDirs } = entries.length ? await readTree(entries) : {
-        files: [...(e.dataTransfer?.files ?? [])].map((f) => ({ file: f, rel: f.name })),
-        emptyDirs: [],
-      };
+      const { files, emptyDirs } = await readDrop(e);
       for (const d of emptyDirs) await send("POST", `/api/v1/mkdir/${encodePath(join(dir, d))}`);
       if (emptyDirs.length) list.reload();
       if (files.length) start(files);
     } catch (err) {
       setError((err as Error).message);
     }
+  };
+
+  const onPick = (e: Event) => {
+    const input = e.currentTarget as HTMLInputElement;
+    try {
+      start(pickedFiles(input));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+    input.value = "";
   };
 
   const newFolder = async () => {
@@ -165,7 +118,10 @@ export function FilesPage(props: { path: string }) {
   };
 
   const crumbs = dir.split("/").filter((s) => s !== "");
-  const entries = list.data?.entries;
+  const all = list.data?.entries;
+  // Sites' files live under /.sites; the Sites page manages them, so the root does not list them.
+  const hidden = dir === "/" && all?.some((e) => e.type === "folder" && e.name === SITES_FOLDER);
+  const entries = hidden ? all!.filter((e) => e.name !== SITES_FOLDER) : all;
   return (
     <>
       <h1>Files</h1>
@@ -178,16 +134,7 @@ export function FilesPage(props: { path: string }) {
           </span>
         ))}
       </nav>
-      <div
-        class={`drop ${dragging ? "over" : ""}`}
-        data-testid="drop"
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={onDrop}
-      >
+      <DropZone testid="drop" onDrop={onDrop}>
         <p>
           Drop files or folders here to store them in <strong>{dir}</strong>, or{" "}
           <button type="button" onClick={() => picker.current?.click()}>choose files</button>{" "}
@@ -203,11 +150,7 @@ export function FilesPage(props: { path: string }) {
           multiple
           class="visually-hidden"
           aria-label={`Upload files to ${dir}`}
-          onChange={(e) => {
-            const input = e.currentTarget as HTMLInputElement;
-            start([...(input.files ?? [])].map((f) => ({ file: f, rel: f.name })));
-            input.value = "";
-          }}
+          onChange={onPick}
         />
         <input
           ref={folderPicker}
@@ -217,37 +160,10 @@ export function FilesPage(props: { path: string }) {
           class="visually-hidden"
           aria-label={`Upload a folder to ${dir}`}
           {...{ webkitdirectory: true }}
-          onChange={(e) => {
-            const input = e.currentTarget as HTMLInputElement;
-            const files = [...(input.files ?? [])].slice(0, MAX_TREE_FILES);
-            start(files.map((f) => ({ file: f, rel: f.webkitRelativePath || f.name })));
-            input.value = "";
-          }}
+          onChange={onPick}
         />
-      </div>
-      {uploads.length > 0 && (
-        <Card title="Uploads">
-          <ul class="uploads" aria-live="polite">
-            {uploads.map((u) => (
-              <li key={u.id} data-state={u.state}>
-                <span class="name">{u.path}</span>
-                <progress
-                  max={Math.max(1, u.size * 2)}
-                  value={u.sent + u.stored}
-                  aria-label={`Progress of ${u.path}`}
-                />
-                <span class="muted">
-                  {u.state === "sending" && `sending ${bytes(u.sent)} of ${bytes(u.size)}`}
-                  {u.state === "storing" &&
-                    `encrypting and placing: ${bytes(u.stored)} of ${bytes(u.size)}`}
-                  {u.state === "done" && `stored (${bytes(u.size)})`}
-                  {u.state === "failed" && <span class="error-text">failed: {u.error}</span>}
-                </span>
-              </li>
-            ))}
-          </ul>
-        </Card>
-      )}
+      </DropZone>
+      <UploadList uploads={uploads} />
       <ErrorNote error={error} />
       <ErrorNote error={list.error} onRetry={list.reload} />
       <Card title={dir === "/" ? "All files" : dir} id="h-listing">
@@ -316,6 +232,12 @@ export function FilesPage(props: { path: string }) {
               </table>
             </div>
           )}
+        {hidden && (
+          <p class="muted" data-testid="sites-hidden">
+            Your hosted sites' files are kept in <code>/{SITES_FOLDER}</code>: see the{" "}
+            <Link href="/sites">Sites</Link> page.
+          </p>
+        )}
       </Card>
       {selected && <VersionsCard path={selected} onChange={list.reload} />}
       {entries && entries.length > 0 && (
@@ -406,41 +328,4 @@ function VersionsCard(props: { path: string; onChange: () => void }) {
       )}
     </Card>
   );
-}
-
-/**
- * Reads dropped entries: every file with its path relative to the drop, and the folders that
- * hold nothing (so they are created too). Stops at {@linkcode MAX_TREE_FILES} files.
- */
-async function readTree(
-  roots: FileSystemEntry[],
-): Promise<{ files: { file: File; rel: string }[]; emptyDirs: string[] }> {
-  const files: { file: File; rel: string }[] = [];
-  const emptyDirs: string[] = [];
-  const walk = async (entry: FileSystemEntry, rel: string): Promise<void> => {
-    if (files.length >= MAX_TREE_FILES) {
-      throw new Error(`More than ${MAX_TREE_FILES} files: upload the folder in parts`);
-    }
-    if (entry.isFile) {
-      const file = await new Promise<File>((ok, fail) =>
-        (entry as FileSystemFileEntry).file(ok, fail)
-      );
-      files.push({ file, rel });
-      return;
-    }
-    const reader = (entry as FileSystemDirectoryEntry).createReader();
-    let count = 0;
-    // readEntries answers in batches (100 in Chromium) until it answers with none.
-    for (;;) {
-      const batch = await new Promise<FileSystemEntry[]>((ok, fail) =>
-        reader.readEntries(ok, fail)
-      );
-      if (batch.length === 0) break;
-      count += batch.length;
-      for (const child of batch) await walk(child, `${rel}/${child.name}`);
-    }
-    if (count === 0) emptyDirs.push(rel);
-  };
-  for (const r of roots) await walk(r, r.name);
-  return { files, emptyDirs };
 }
