@@ -3,13 +3,15 @@
  * The public gateway app (`--gateway-port`, default 8181): what the node serves to anyone. It
  * never shares an origin with the node API. Routes now: `GET /` (an information page) and
  * `GET /records/:ns/:key` (the raw signed record bytes, which anyone can verify), and with a
- * {@linkcode SiteSource} hosted sites (`sites.ts`: `<address>.<host>` and `/s/<address>/…`).
- * Worlds and `/shards/:hash` join here with their layers.
+ * {@linkcode SiteSource} hosted sites (`sites.ts`: `<address>.<host>` and `/s/<address>/…`), and
+ * with a {@linkcode ShardSource} `GET /shards/:hash?owner=…` (`shards.ts`: shard ciphertext over
+ * HTTP, which edge gateways read sites through). Worlds join here with their layer.
  */
 import { Hono } from "hono";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import type { SiteSource } from "./site_source.ts";
 import { mountSites } from "./sites.ts";
+import { mountShards, type ShardSource } from "./shards.ts";
 
 /** A source of signed record bytes (a node's DHT view, or an edge cache). */
 export interface RecordSource {
@@ -26,6 +28,8 @@ export interface PublicAppOptions {
   admit?: (client: string) => boolean;
   /** Hosted sites: served by subdomain and under `/s/` only when given. */
   sites?: SiteSource;
+  /** Shard ciphertext by hash: `GET /shards/:hash?owner=…` only when given. */
+  shards?: ShardSource;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -55,6 +59,7 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   // Before the gateway's own routes: a site host owns every path, "/" included.
   if (opts.sites) mountSites(app, { sites: opts.sites, log: opts.log });
+  if (opts.shards) mountShards(app, { shards: opts.shards });
 
   app.get("/", (c) => {
     const { id, version } = opts.info();

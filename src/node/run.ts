@@ -37,6 +37,7 @@ import { storageFilesBackend } from "./files_backend.ts";
 import { scrubBackend } from "./scrub_backend.ts";
 import { siteBackend } from "./site_backend.ts";
 import { NodeSiteSource } from "../sites/mod.ts";
+import { NodeShardSource } from "./shard_source.ts";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
 import { webBundle } from "./web_bundle.ts";
@@ -212,6 +213,7 @@ export async function runNode(
     });
     let gatewayUrl = "http://127.0.0.1:8181"; // set once the gateway listens, below
     const sites = new NodeSiteSource(node);
+    const shards = new NodeShardSource(node, { supplier });
     const limiter = new RateLimiter(50, 200);
     const gatewayServer = listen(
       "gateway",
@@ -225,6 +227,7 @@ export async function runNode(
           log: (m, f) => log.warn(m, f),
           records: nodeRecordSource(node),
           sites,
+          shards,
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },
