@@ -12,6 +12,7 @@ import { StorageService } from "../src/node/storage.ts";
 import type { Catalog } from "../src/catalog/mod.ts";
 import { formatRecordKey, recordKeyOf } from "../src/records/record.ts";
 import { NodeSiteSource, publishSite, removeSite, siteAddress } from "../src/sites/mod.ts";
+import { brotliDecompressSync } from "node:zlib";
 import { assert, assertEquals } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
 import { chunks, collect, startSupplier } from "./_storage_net.ts";
@@ -85,6 +86,33 @@ Deno.test({
         await collect(await source.open(site, site.files.get(path)!, range ? { range } : {}));
       assertEquals(await read("/index.html"), html("v2"));
       assertEquals(await read("/style.css"), css);
+      // Compressed at publish: both copies stored, each decoding to the file.
+      const styled = site.files.get("/style.css")!;
+      assert(styled.encodings?.br && styled.encodings.gzip, "br and gzip copies");
+      assert(styled.encodings.br < css.length / 5, "brotli shrinks repetitive CSS");
+      const gz = await source.open(site, styled, { encoding: "gzip" });
+      assertEquals(
+        await new Response(
+          (gz as ReadableStream<Uint8Array<ArrayBuffer>>).pipeThrough(
+            new DecompressionStream("gzip"),
+          ),
+        ).bytes(),
+        css,
+      );
+      const br = await collect(await source.open(site, styled, { encoding: "br" }));
+      assertEquals(new Uint8Array(brotliDecompressSync(br)), css);
+      assertEquals(site.files.get("/img/photo.jpg")!.encodings, undefined, "not for images");
+      // A supplier that serves tampered shards: every byte still comes out right.
+      for (const sup of suppliers.slice(0, 2)) {
+        const realGet = sup.store.get.bind(sup.store);
+        sup.store.get = async (customer, id) => {
+          const b = await realGet(customer, id);
+          if (!b) return b;
+          const bad = b.slice();
+          bad[0] = bad[0]! ^ 0xff;
+          return bad;
+        };
+      }
       assertEquals(await read("/img/photo.jpg"), photo);
       assertEquals(
         await read("/img/photo.jpg", { start: 70_000, end: 200_000 }),

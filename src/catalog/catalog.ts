@@ -243,6 +243,22 @@ export class Catalog {
     ).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Every file under a folder with its versions (newest first), by path relative to the folder
+   * ("/a/b.html"). One walk: each folder's record is looked up once, not once per file.
+   */
+  async tree(path: string): Promise<Map<string, FileVersion[]>> {
+    const out = new Map<string, FileVersion[]>();
+    const visit = async (f: LoadedFolder, rel: string) => {
+      for (const [name, e] of Object.entries(f.version.entries)) {
+        if (e.t === "f") out.set(`${rel}/${name}`, [...e.versions]);
+        else await visit(await this.#load(e), `${rel}/${name}`);
+      }
+    };
+    await visit(await this.#walk(splitPath(path)), "");
+    return out;
+  }
+
   /** The versions of a file, newest first. */
   async versions(path: string): Promise<FileVersion[]> {
     const parts = splitPath(path);
@@ -694,7 +710,8 @@ export class Catalog {
    */
   async #siteRecords(): Promise<string[]> {
     const sites = await this.list(`/${SITES_FOLDER}`).catch(() => []);
-    return sites.filter((e) => e.type === "folder").map((e) =>
+    // Site names never contain a dot; `.enc` (compressed copies) is not a site.
+    return sites.filter((e) => e.type === "folder" && !e.name.includes(".")).map((e) =>
       formatRecordKey(recordKeyOf("site", this.options.node.id, utf8(e.name)))
     );
   }

@@ -15,12 +15,26 @@ import { SITES_FOLDER } from "../catalog/mod.ts";
 import { utf8 } from "../encoding/bytes.ts";
 import type { MoteNode } from "../node/node.ts";
 import { recordKeyOf } from "../records/record.ts";
-import { checkSiteName, decodeSiteRecord, encodeSiteRecord, siteAddress } from "./record.ts";
-import { encodeSiteIndex, type IndexEntry } from "./site_index.ts";
+import {
+  checkSiteName,
+  decodeSiteRecord,
+  encodeSiteRecord,
+  SITE_NAME_RE,
+  siteAddress,
+} from "./record.ts";
+import { encodeSiteIndex, type IndexCopy, type IndexEntry } from "./site_index.ts";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
+import type { FileVersion } from "../catalog/mod.ts";
 
 /** How long a replaced version of a site stays servable (ms). */
 export const KEEP_PREVIOUS_MS = 10 * 60_000;
 const REDIRECTS = "/_redirects";
+/** Where compressed copies of site files are kept: `/.sites/.enc/<name>/<path>.br|.gz`. */
+const ENC = ".enc";
+/** Files compressed at publish: text-like types from 1 KiB to 16 MiB. */
+const COMPRESS_MIN = 1024, COMPRESS_MAX = 16 << 20;
+const COMPRESSIBLE =
+  /^(text\/|application\/(javascript|json|xml|wasm|manifest\+json|ld\+json)|image\/svg)/;
 
 /** What a publish did. */
 export interface PublishResult {
@@ -71,7 +85,8 @@ export async function publishSite(
   o: { node: MoteNode; catalog: Catalog; name: string; only?: readonly string[] },
 ): Promise<PublishResult> {
   const folder = folderOf(o.name);
-  const present: string[] = await walkFiles(o.catalog, folder).catch(() => []);
+  const tree = await o.catalog.tree(folder).catch(() => new Map<string, FileVersion[]>());
+  const present = [...tree.keys()];
   const wanted = o.only
     ? [...new Set(o.only.map((p) => (p.startsWith("/") ? p : `/${p}`)))]
     : present;
@@ -85,8 +100,11 @@ export async function publishSite(
   if (wanted.length === 0) throw new RangeError(`The site ${o.name} has no files to publish`);
   const files = new Map<string, IndexEntry>();
   let redirects: string | undefined, bytes = 0;
+  const encTree = await o.catalog.tree(`/${SITES_FOLDER}/${ENC}/${o.name}`).catch(() =>
+    new Map<string, FileVersion[]>()
+  );
   for (const path of wanted) {
-    const v = (await o.catalog.versions(folder + path))[0]!;
+    const v = tree.get(path)![0]!;
     if (path === REDIRECTS) {
       if (v.size > 64 * 1024) throw new RangeError("_redirects is over 64 KiB");
       const { stream } = await o.catalog.get(folder + path);
@@ -100,9 +118,10 @@ export async function publishSite(
       hash: v.hash.subarray(0, 16),
       key: v.key,
     };
-    if (v.manifest) entry.manifest = v.manifest;
-    else if (v.inline) entry.inline = v.inline;
-    else if (v.pack) entry.pack = { ...v.pack };
+    Object.assign(entry, formOf(v));
+    if (COMPRESSIBLE.test(entry.type) && v.size >= COMPRESS_MIN && v.size <= COMPRESS_MAX) {
+      Object.assign(entry, await compressedCopies(o.catalog, o.name, path, v, encTree));
+    }
     files.set(path, entry);
     bytes += v.size;
   }
@@ -139,6 +158,53 @@ export async function publishSite(
   };
 }
 
+function formOf(v: FileVersion): Pick<IndexEntry, "manifest" | "inline" | "pack"> {
+  if (v.manifest) return { manifest: v.manifest };
+  if (v.inline) return { inline: v.inline };
+  return { pack: { ...v.pack! } };
+}
+
+/**
+ * Brotli and gzip copies of a text-like file, stored beside the site (each kept only when it
+ * saves at least a tenth). A copy made for this very version (its mtime is the version's time)
+ * is reused, so a republish compresses only what changed.
+ */
+async function compressedCopies(
+  catalog: Catalog,
+  name: string,
+  path: string,
+  v: FileVersion,
+  existing: ReadonlyMap<string, FileVersion[]>,
+): Promise<{ br?: IndexCopy; gzip?: IndexCopy }> {
+  const out: { br?: IndexCopy; gzip?: IndexCopy } = {};
+  let plain: Uint8Array | undefined;
+  for (const [coding, ext] of [["br", "br"], ["gzip", "gz"]] as const) {
+    const copyPath = `/${SITES_FOLDER}/${ENC}/${name}${path}.${ext}`;
+    let copy = existing.get(`${path}.${ext}`)?.[0];
+    if (!copy || copy.mtime !== v.added) {
+      plain ??= await new Response((await catalog.get(`/${SITES_FOLDER}/${name}${path}`)).stream)
+        .bytes();
+      const packed = coding === "br"
+        ? brotliCompressSync(plain, {
+          params: { [zlib.BROTLI_PARAM_QUALITY]: plain.length > (1 << 20) ? 9 : 11 },
+        })
+        : gzipSync(plain, { level: 9 });
+      if (packed.length > plain.length * 0.9) continue;
+      const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.length);
+      copy = await catalog.put(
+        copyPath,
+        (async function* () {
+          yield bytes;
+        })(),
+        bytes.length,
+        { mtime: v.added },
+      );
+    }
+    out[coding] = { size: copy.size, key: copy.key, ...formOf(copy) };
+  }
+  return out;
+}
+
 /**
  * Drops what no version served lately needs: versions older than {@linkcode KEEP_PREVIOUS_MS}
  * (the newest always stays), and files the site no longer lists once that old.
@@ -151,13 +217,25 @@ export async function sweepSite(
 ): Promise<void> {
   const folder = folderOf(name);
   const days = KEEP_PREVIOUS_MS / 86_400_000;
-  for (const path of await walkFiles(catalog, folder)) {
-    const newest = (await catalog.versions(folder + path))[0]!;
-    if (!listed.has(path) && now - newest.added > KEEP_PREVIOUS_MS) {
-      await catalog.remove(folder + path);
-    } else await catalog.prune(folder + path, { keep: 1, days });
+  const enc = `/${SITES_FOLDER}/${ENC}/${name}`;
+  const sweep = async (base: string, sourceOf: (path: string) => string) => {
+    const tree = await catalog.tree(base).catch(() => new Map<string, FileVersion[]>());
+    for (const [path, versions] of tree) {
+      const newest = versions[0]!;
+      if (!listed.has(sourceOf(path)) && now - newest.added > KEEP_PREVIOUS_MS) {
+        await catalog.remove(base + path);
+      } else if (versions.some((x, i) => i > 0 && now - x.added > KEEP_PREVIOUS_MS)) {
+        await catalog.prune(base + path, { keep: 1, days });
+      }
+    }
+  };
+  await sweep(folder, (p) => p);
+  // Compressed copies follow their sources.
+  await sweep(enc, (p) => p.replace(/\.(br|gz)$/, ""));
+  const index = (await catalog.versions(`${folder}.index`).catch(() => [])).slice(1);
+  if (index.some((x) => now - x.added > KEEP_PREVIOUS_MS)) {
+    await catalog.prune(`${folder}.index`, { keep: 1, days });
   }
-  await catalog.prune(`${folder}.index`, { keep: 1, days }).catch(() => 0);
 }
 
 /**
@@ -181,6 +259,11 @@ export async function removeSite(
   );
   for (const path of files ?? []) await o.catalog.remove(folder + path);
   await removeEmptyFolders(o.catalog, folder).catch(() => {});
+  const enc = `/${SITES_FOLDER}/${ENC}/${o.name}`;
+  for (const path of await walkFiles(o.catalog, enc).catch(() => [] as string[])) {
+    await o.catalog.remove(enc + path);
+  }
+  await removeEmptyFolders(o.catalog, enc).catch(() => {});
   await o.catalog.remove(`${folder}.index`).catch(() => {});
   return { name: o.name, address: siteAddress(o.node.id, o.name), files: files?.length ?? 0 };
 }
@@ -197,7 +280,9 @@ export async function listSites(
   o: { node: MoteNode; catalog: Catalog },
 ): Promise<SiteSummary[]> {
   const entries = await o.catalog.list(`/${SITES_FOLDER}`).catch(() => []);
-  const names = entries.filter((e) => e.type === "folder").map((e) => e.name);
+  const names = entries.filter((e) => e.type === "folder" && SITE_NAME_RE.test(e.name)).map((e) =>
+    e.name
+  );
   return await Promise.all(names.map(async (name): Promise<SiteSummary> => {
     const r = await o.node.resolve(recordKeyOf("site", o.node.id, utf8(name)), {
       timeout: 5_000,

@@ -94,7 +94,18 @@ export class NodeSiteSource implements SiteSource {
     const index = decodeSiteIndex(bytes);
     const files = new Map<string, SiteFile>();
     for (const [path, e] of index.files) {
-      files.set(path, { path, size: e.size, type: e.type, modified: e.mtime, hash: toHex(e.hash) });
+      const encodings = {
+        ...(e.br ? { br: e.br.size } : {}),
+        ...(e.gzip ? { gzip: e.gzip.size } : {}),
+      };
+      files.set(path, {
+        path,
+        size: e.size,
+        type: e.type,
+        modified: e.mtime,
+        hash: toHex(e.hash),
+        ...(e.br || e.gzip ? { encodings } : {}),
+      });
     }
     const site: Site = {
       address,
@@ -142,7 +153,15 @@ export class NodeSiteSource implements SiteSource {
     const inner = this.#inner.get(site);
     const e = inner?.index.files.get(file.path);
     if (!inner || !e) throw new RangeError(`No file ${file.path} in this site`);
-    if (opts.encoding) throw new RangeError(`No ${opts.encoding} copy of ${file.path} is stored`);
+    if (opts.encoding) {
+      // A stored compressed copy, always whole (ranges are served from the plaintext).
+      const copy = e[opts.encoding];
+      if (!copy) throw new RangeError(`No ${opts.encoding} copy of ${file.path} is stored`);
+      if (copy.size <= HOT_FILE) return once(await this.#small(inner.owner, copy, opts.signal));
+      return getFile(decodeManifest(copy.manifest!), copy.key, {
+        ...await this.#readOpts(inner.owner, opts.signal),
+      });
+    }
     const start = opts.range?.start ?? 0, end = Math.min(opts.range?.end ?? e.size, e.size);
     if (e.size <= HOT_FILE) {
       const bytes = await this.#small(inner.owner, e, opts.signal);
@@ -155,7 +174,11 @@ export class NodeSiteSource implements SiteSource {
   }
 
   /** A small file's bytes, from memory when read lately. */
-  async #small(owner: string, e: IndexEntry, signal?: AbortSignal): Promise<Uint8Array> {
+  async #small(
+    owner: string,
+    e: Pick<IndexEntry, "key" | "manifest" | "inline" | "pack">,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     if (e.inline) return e.inline;
     const id = toHex(e.key);
     const hit = this.#hot.get(id);

@@ -25,6 +25,15 @@ export interface IndexPack {
   length: number;
 }
 
+/** A stored compressed copy of a file: its size and where its bytes are. */
+export interface IndexCopy {
+  size: number;
+  key: Uint8Array;
+  manifest?: Uint8Array;
+  inline?: Uint8Array;
+  pack?: IndexPack;
+}
+
 /** One file as the index records it. */
 export interface IndexEntry {
   size: number;
@@ -37,6 +46,9 @@ export interface IndexEntry {
   manifest?: Uint8Array;
   inline?: Uint8Array;
   pack?: IndexPack;
+  /** Compressed copies stored at publish time, by content coding. */
+  br?: IndexCopy;
+  gzip?: IndexCopy;
 }
 
 /** A decoded index. */
@@ -58,12 +70,36 @@ export function encodeSiteIndex(index: SiteIndex): Uint8Array {
       hash: e.hash,
       key: e.key,
     };
-    if (e.manifest) entry.manifest = e.manifest;
-    if (e.inline) entry.inline = e.inline;
-    if (e.pack) entry.pack = { ...e.pack };
+    Object.assign(entry, forms(e));
+    if (e.br) entry.br = { size: e.br.size, key: e.br.key, ...forms(e.br) };
+    if (e.gzip) entry.gzip = { size: e.gzip.size, key: e.gzip.key, ...forms(e.gzip) };
     return [path, entry];
   });
   return encode({ v: 1, files, ...(index.redirects ? { redirects: index.redirects } : {}) });
+}
+
+function forms(e: Omit<IndexCopy, "size" | "key">): Record<string, unknown> {
+  if (e.manifest) return { manifest: e.manifest };
+  if (e.inline) return { inline: e.inline };
+  if (e.pack) return { pack: { ...e.pack } };
+  return {};
+}
+
+/** Reads the one storage form (manifest, inline or pack) of an entry or copy. */
+function readForm(e: Record<string, unknown>, what: string, path: string) {
+  const n = ["manifest", "inline", "pack"].filter((k) => k in e).length;
+  if (n !== 1) throw new DecodeError(`Invalid ${what}: ${path} needs exactly one form`);
+  if ("manifest" in e) return { manifest: readBytes(e, "manifest", what, { max: 16 << 20 }) };
+  if ("inline" in e) return { inline: readBytes(e, "inline", what, { max: 64 * 1024 }) };
+  const p = readMap(e.pack, what, ["manifest", "key", "offset", "length"]);
+  return {
+    pack: {
+      manifest: readBytes(p, "manifest", what, { max: 1 << 20 }),
+      key: readBytes(p, "key", what, { exact: 32 }),
+      offset: readUint(p, "offset", what),
+      length: readUint(p, "length", what),
+    },
+  };
 }
 
 /** Decodes an index, checking every entry. */
@@ -90,25 +126,24 @@ export function decodeSiteIndex(bytes: Uint8Array): SiteIndex {
       "manifest",
       "inline",
       "pack",
+      "br",
+      "gzip",
     ]);
-    const forms = ["manifest", "inline", "pack"].filter((k) => k in e).length;
-    if (forms !== 1) throw new DecodeError(`Invalid ${what}: ${path} needs exactly one form`);
     const entry: IndexEntry = {
       size: readUint(e, "size", what),
       type: readString(e, "type", what, 200),
       mtime: readUint(e, "mtime", what),
       hash: readBytes(e, "hash", what, { max: 64 }),
       key: readBytes(e, "key", what, { exact: 32 }),
+      ...readForm(e, what, path),
     };
-    if ("manifest" in e) entry.manifest = readBytes(e, "manifest", what, { max: 16 << 20 });
-    if ("inline" in e) entry.inline = readBytes(e, "inline", what, { max: 64 * 1024 });
-    if ("pack" in e) {
-      const p = readMap(e.pack, what, ["manifest", "key", "offset", "length"]);
-      entry.pack = {
-        manifest: readBytes(p, "manifest", what, { max: 1 << 20 }),
-        key: readBytes(p, "key", what, { exact: 32 }),
-        offset: readUint(p, "offset", what),
-        length: readUint(p, "length", what),
+    for (const coding of ["br", "gzip"] as const) {
+      if (!(coding in e)) continue;
+      const c = readMap(e[coding], what, ["size", "key"], ["manifest", "inline", "pack"]);
+      entry[coding] = {
+        size: readUint(c, "size", what),
+        key: readBytes(c, "key", what, { exact: 32 }),
+        ...readForm(c, what, `${path} (${coding})`),
       };
     }
     files.set(path, entry);
