@@ -157,7 +157,11 @@ Deno.test({
       const removed = await removeSite({ node: ownerNode!, catalog: catalog!, name: "gone" });
       assertEquals(removed.files, 1);
       assertEquals(await new NodeSiteSource(visitor!).site(r.address), undefined);
-      assertEquals((await catalog!.list("/.sites")).length, 0, "files and index deleted");
+      assertEquals(
+        (await catalog!.list("/")).map((e) => e.name),
+        [],
+        "files, index and the empty .sites folder deleted",
+      );
       await storage.stop();
     } finally {
       for (const s of suppliers) s.stop();

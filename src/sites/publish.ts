@@ -265,6 +265,12 @@ export async function removeSite(
   }
   await removeEmptyFolders(o.catalog, enc).catch(() => {});
   await o.catalog.remove(`${folder}.index`).catch(() => {});
+  // The last site gone: no empty `.sites` (or `.sites/.enc`) left behind.
+  for (const f of [`/${SITES_FOLDER}/${ENC}`, `/${SITES_FOLDER}`]) {
+    if ((await o.catalog.list(f).catch(() => [1])).length === 0) {
+      await o.catalog.remove(f).catch(() => {});
+    }
+  }
   return { name: o.name, address: siteAddress(o.node.id, o.name), files: files?.length ?? 0 };
 }
 
