@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Reuse of the data path's large buffers within one put or get. A buffer taken per block and
  * dropped is garbage that V8 collects late: the buffers of a block in flight live long enough to

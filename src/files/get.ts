@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Reading a file back as a stream. For each block: fetch the k data shards first (no decoding
  * needed when they all arrive); start on parity shards as soon as a fetch fails, or after a short
@@ -14,9 +15,7 @@
 import { BLOCK_TAG_BYTES, decryptBlock, importDataKey } from "../crypto/block.ts";
 import { createCodec } from "../erasure/mod.ts";
 import { joinShards } from "../erasure/split.ts";
-import type { Customer } from "../suppliers/customer.ts";
 import { Pool } from "./_pool.ts";
-import type { ShardLocator } from "./locator.ts";
 import type { FileManifest } from "./manifest.ts";
 
 /** Raised when fewer than k shards of a block can be fetched. */
@@ -39,10 +38,34 @@ export interface ReadStats {
   failedFetches: number;
 }
 
+/**
+ * What a read needs to fetch shards: a node's `Customer` (suppliers over libp2p), or anything
+ * else that fetches one shard from one source by name and checks it against its id before
+ * returning it (the edge gateway: node gateways over HTTP). With `into`, the shard must be
+ * written into it (its exact length) and a view of it returned.
+ */
+export interface ShardFetcher {
+  getShard(
+    supplier: string,
+    id: string,
+    owner?: string,
+    signal?: AbortSignal,
+    into?: Uint8Array,
+  ): Promise<Uint8Array>;
+}
+
+/** Hints of where shards live (a node's `ShardLocator`). */
+export interface ShardHints {
+  suppliersFor(id: string): string[];
+  record(id: string, supplier: string): void;
+  forget(id: string, supplier: string): void;
+  save(): Promise<void>;
+}
+
 /** Options of {@linkcode getFile}. */
 export interface GetFileOptions {
-  customer: Customer;
-  locator: ShardLocator;
+  customer: ShardFetcher;
+  locator: ShardHints;
   /** Whose shards these are (the owner); defaults to the customer's own id. */
   owner?: string;
   /** Suppliers to ask when the locator has no hint for a shard. */

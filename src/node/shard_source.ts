@@ -2,7 +2,8 @@
  * A node's {@linkcode ShardSource} for `GET /shards/<hash>?owner=…` on its public gateway: the
  * shard from this node's own store when it supplies the owner and holds it, otherwise from the
  * owner's suppliers over libp2p (those announcing they serve the owner, found through the DHT
- * and remembered for a minute), each answer checked against the hash by the customer.
+ * and remembered for a minute, asked three at a time in a random order), each answer checked
+ * against the hash by the customer.
  *
  * Fetches for others are bounded: at most `maxInFlight` (8) at once, a further one is refused at
  * once (the gateway answers 503 with Retry-After) rather than queued, and each has 15 s in all.
@@ -19,6 +20,8 @@ import { memoryState } from "./state.ts";
 const SUPPLIERS_TTL = 60_000;
 /** Owners whose supplier lists are remembered at most. */
 const MAX_OWNERS = 256;
+/** Suppliers asked at once for a shard this node does not hold. */
+const WAVE = 3;
 
 /** Options of {@linkcode NodeShardSource}. */
 export interface NodeShardSourceOptions {
@@ -94,13 +97,17 @@ export class NodeShardSource implements ShardSource {
   async #fetch(owner: string, hash: string): Promise<Uint8Array | undefined> {
     const deadline = AbortSignal.timeout(this.#timeout);
     const suppliers = shuffle(await this.#servingOf(owner, deadline));
-    for (const s of suppliers) {
-      if (deadline.aborted) break;
-      try {
-        return await this.#customer.getShard(s, hash, owner, deadline);
-      } catch {
-        // Not there, refused, silent or wrong bytes: the next supplier.
-      }
+    // A shard is usually on one supplier of the owner's several: asking a few at once finds it
+    // in about one round trip rather than one per supplier asked.
+    for (let i = 0; i < suppliers.length && !deadline.aborted; i += WAVE) {
+      const losers = new AbortController();
+      const signal = AbortSignal.any([deadline, losers.signal]);
+      const got = await firstOf(
+        suppliers.slice(i, i + WAVE).map((s) => this.#customer.getShard(s, hash, owner, signal)),
+      );
+      losers.abort();
+      // Not there, refused, silent or wrong bytes everywhere in this wave: the next one.
+      if (got) return got;
     }
     if (deadline.aborted) {
       throw new HttpError(504, `Fetching shard ${hash} took longer than ${this.#timeout} ms`);
@@ -124,6 +131,22 @@ export class NodeShardSource implements ShardSource {
     if (this.#serving.size > MAX_OWNERS) this.#serving.delete(this.#serving.keys().next().value!);
     return abortable(ids, signal);
   }
+}
+
+/**
+ * The first of `ps` to succeed, or undefined when all fail; checked against its id like any
+ * answer (the customer verifies it).
+ */
+function firstOf<T>(ps: Promise<T>[]): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let failed = 0;
+    for (const p of ps) {
+      p.then(resolve, () => {
+        if (++failed === ps.length) resolve(undefined);
+      });
+    }
+    if (ps.length === 0) resolve(undefined);
+  });
 }
 
 /** `p`, or a rejection once `signal` aborts (p goes on). */
