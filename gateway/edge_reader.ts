@@ -22,7 +22,7 @@ import { getFile, type GetFileOptions, type ShardFetcher } from "../src/files/ge
 import { decodeManifest } from "../src/files/manifest.ts";
 import { nodeIdOf } from "../src/identity/node_id.ts";
 import { decodeSiteRecord } from "../src/sites/record.ts";
-import { decodeSiteIndex, type IndexPack, type SiteIndex } from "../src/sites/site_index.ts";
+import { decodeSiteIndex, type IndexCopy, type SiteIndex } from "../src/sites/site_index.ts";
 import { deadline, readBody, Semaphore, shuffle } from "./_edge_http.ts";
 import type { HttpRecordSource } from "./edge_records.ts";
 import { type Site, SITE_ADDRESS_RE, type SiteFile, type SiteSource } from "./site_source.ts";
@@ -139,13 +139,7 @@ const NO_HINTS: GetFileOptions["locator"] = {
 };
 
 /** Where a file's (or a stored copy's) bytes are: the index's storage forms. */
-interface Form {
-  size: number;
-  key: Uint8Array;
-  manifest?: Uint8Array;
-  inline?: Uint8Array;
-  pack?: IndexPack;
-}
+type Form = IndexCopy;
 
 /** Options of {@linkcode EdgeSiteSource}. */
 export interface EdgeSiteSourceOptions {
@@ -216,7 +210,7 @@ export class EdgeSiteSource implements SiteSource {
     const index = decodeSiteIndex(bytes);
     const files = new Map<string, SiteFile>();
     for (const [path, e] of index.files) {
-      const br = copyOf(e, "br"), gzip = copyOf(e, "gzip");
+      const { br, gzip } = e;
       files.set(path, {
         path,
         size: e.size,
@@ -272,7 +266,7 @@ export class EdgeSiteSource implements SiteSource {
     let form: Form = e;
     if (opts.encoding) {
       // A stored compressed copy, always whole (ranges are served from the plaintext).
-      const copy = copyOf(e, opts.encoding);
+      const copy = e[opts.encoding];
       if (!copy) throw new RangeError(`No ${opts.encoding} copy of ${file.path} is stored`);
       form = copy;
     }
@@ -332,11 +326,6 @@ export class EdgeSiteSource implements SiteSource {
       this.#hotBytes -= v.length;
     }
   }
-}
-
-/** The stored compressed copy of an entry, when the index has one. */
-function copyOf(e: object, coding: "br" | "gzip"): Form | undefined {
-  return (e as { br?: Form; gzip?: Form })[coding];
 }
 
 async function whole(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -23,6 +23,7 @@ import { NodeSiteSource, publishSite } from "../src/sites/mod.ts";
 import { SITE_NAMESPACE } from "../src/sites/record.ts";
 import { namespaces } from "../src/records/namespace.ts";
 import type { Supplier } from "../src/suppliers/mod.ts";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
 import { chunks, startSupplier } from "./_storage_net.ts";
@@ -129,6 +130,16 @@ Deno.test({
         const sub = await edge.fetch(new Request(`http://${address}.edge.test/index.html`));
         assertEquals(sub.status, 200);
         assertEquals(new Uint8Array(await sub.arrayBuffer()), html("v2"));
+      });
+
+      await t.step("stored brotli and gzip copies, chosen by Accept-Encoding", async () => {
+        const br = await get(edge, `/s/${address}/style.css`, { "accept-encoding": "br, gzip" });
+        assertEquals(br.res.status, 200);
+        assertEquals(br.res.headers.get("content-encoding"), "br");
+        assertEquals(new Uint8Array(brotliDecompressSync(br.bytes)), css);
+        const gz = await get(edge, `/s/${address}/style.css`, { "accept-encoding": "gzip" });
+        assertEquals(gz.res.headers.get("content-encoding"), "gzip");
+        assertEquals(new Uint8Array(gunzipSync(gz.bytes)), css);
       });
 
       await t.step("a range across blocks, and a suffix range", async () => {
