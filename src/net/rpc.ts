@@ -137,7 +137,7 @@ export class Rpc {
       AbortSignal.timeout(limits.timeout),
       ...(limits.signal ? [limits.signal] : []),
     ]);
-    const stream = await this.#libp2p.dialProtocol(peer, protocol, { signal });
+    const stream = await this.#dial(peer, protocol, signal);
     try {
       stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, limits.maxResponse + 1024);
       const lp = lpStream(stream, {
@@ -158,6 +158,22 @@ export class Rpc {
     } catch (e) {
       stream.abort(e as Error);
       throw e;
+    }
+  }
+
+  /**
+   * Opens a stream. A connection that is closing (its muxer no longer open) is tried once more
+   * after a moment, on a fresh connection: nothing was sent yet, so the retry is safe.
+   */
+  async #dial(peer: PeerId | Multiaddr, protocol: string, signal: AbortSignal) {
+    try {
+      return await this.#libp2p.dialProtocol(peer, protocol, { signal });
+    } catch (e) {
+      if (signal.aborted || !/muxer is "closed"|not "open"|connection.*clos/i.test(String(e))) {
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      return await this.#libp2p.dialProtocol(peer, protocol, { signal });
     }
   }
 
