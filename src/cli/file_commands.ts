@@ -44,7 +44,8 @@ export async function cancellable<T>(run: (signal: AbortSignal) => Promise<T>): 
   }
 }
 
-async function* walk(dir: string): AsyncIterable<string> {
+/** Every file under a folder, sorted, symbolic links not followed (what `uploadFiles` sends). */
+export async function* walk(dir: string): AsyncIterable<string> {
   const entries = [];
   for await (const e of Deno.readDir(dir)) entries.push(e);
   entries.sort((a, b) => a.name.localeCompare(b.name));

@@ -10,7 +10,7 @@ import { formatSize } from "../config/mod.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { cancellable, uploadFiles } from "./file_commands.ts";
+import { cancellable, uploadFiles, walk } from "./file_commands.ts";
 import { json, table } from "./format.ts";
 
 type Out = (line: string) => void;
@@ -46,14 +46,6 @@ function checkName(name: unknown, command: string): string {
     );
   }
   return name;
-}
-
-async function* walk(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) yield* walk(p);
-    else if (e.isFile) yield p;
-  }
 }
 
 async function publish(args: string[], dataDir: string, out: Out): Promise<number> {

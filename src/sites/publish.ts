@@ -61,15 +61,9 @@ function folderOf(name: string): string {
   return `/${SITES_FOLDER}/${checkSiteName(name)}`;
 }
 
-/** Every file under a catalog folder, with its path relative to it ("/a/b.html"). */
-async function walkFiles(catalog: Catalog, root: string, rel = ""): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await catalog.list(root + rel)) {
-    const path = `${rel}/${e.name}`;
-    if (e.type === "folder") out.push(...await walkFiles(catalog, root, path));
-    else out.push(path);
-  }
-  return out;
+/** Every file under a catalog folder, relative to it ("/a/b.html"); none when it is missing. */
+async function filesUnder(catalog: Catalog, root: string): Promise<string[]> {
+  return [...(await catalog.tree(root).catch(() => new Map())).keys()];
 }
 
 /** The content type served for a path. */
@@ -246,7 +240,7 @@ export async function removeSite(
   o: { node: MoteNode; catalog: Catalog; name: string },
 ): Promise<{ name: string; address: string; files: number }> {
   const folder = folderOf(o.name);
-  const files = await walkFiles(o.catalog, folder).catch(() => null);
+  const files = await o.catalog.tree(folder).then((t) => [...t.keys()], () => null);
   const had = await o.node.resolve(recordKeyOf("site", o.node.id, utf8(o.name)), {
     timeout: 5_000,
   });
@@ -260,7 +254,7 @@ export async function removeSite(
   for (const path of files ?? []) await o.catalog.remove(folder + path);
   await removeEmptyFolders(o.catalog, folder).catch(() => {});
   const enc = `/${SITES_FOLDER}/${ENC}/${o.name}`;
-  for (const path of await walkFiles(o.catalog, enc).catch(() => [] as string[])) {
+  for (const path of await filesUnder(o.catalog, enc)) {
     await o.catalog.remove(enc + path);
   }
   await removeEmptyFolders(o.catalog, enc).catch(() => {});
