@@ -51,13 +51,26 @@ function profile(c: number): number {
   return h0 + Math.floor(((c - c0) * (KNOT_H[k]! - h0)) / (KNOT_C[k]! - c0));
 }
 
-/** Computes the fields for chunk (`cx`, `cz`) of the world with `seed`. */
+// Fields reused by every call, as noise.ts does: generation is synchronous and each page or worker
+// has its own module instance. Halves the garbage a chunk leaves.
+const n = new Int32Array(N), cont = new Int32Array(N), hills = new Int32Array(N);
+const ridge = new Int32Array(N), mask = new Int32Array(N);
+const FIELDS: Terrain = {
+  height: new Int32Array(N),
+  temperature: new Int32Array(N),
+  moisture: new Int32Array(N),
+  mountains: new Int32Array(N),
+};
+
+/**
+ * Computes the fields for chunk (`cx`, `cz`) of the world with `seed`. The arrays returned are
+ * overwritten by the next call: read them before generating another chunk.
+ */
 export function terrain(seed: number, cx: number, cz: number): Terrain {
   const x0 = cx * CHUNK_SIZE - 1, z0 = cz * CHUNK_SIZE - 1;
-  const n = new Int32Array(N);
   const octave = (salt: number, log2: number) => sampleNoise(seed, salt, log2, x0, z0, WINDOW, n);
-  const cont = new Int32Array(N), hills = new Int32Array(N), ridge = new Int32Array(N);
-  const mask = new Int32Array(N), temperature = new Int32Array(N), moisture = new Int32Array(N);
+  const { height, temperature, moisture, mountains } = FIELDS;
+  cont.fill(0), hills.fill(0), ridge.fill(0);
   for (const [log2, shift] of CONTINENT) {
     octave(SALT_CONTINENT + log2, log2);
     for (let i = 0; i < N; i++) cont[i]! += n[i]! >> shift;
@@ -87,7 +100,6 @@ export function terrain(seed: number, cx: number, cz: number): Terrain {
   octave(SALT_MOISTURE + 7, 7);
   for (let i = 0; i < N; i++) moisture[i]! += n[i]! >> 2;
 
-  const height = new Int32Array(N), mountains = new Int32Array(N);
   for (let i = 0; i < N; i++) {
     const c = cont[i]!;
     const land = clamp((c + 3277) * 4, 0, ONE); // 0 below continentalness −0.1, 1 from 0.15
@@ -100,5 +112,5 @@ export function terrain(seed: number, cx: number, cz: number): Terrain {
     // Air cools with altitude: 1.0 colder 256 m above the sea.
     temperature[i]! -= Math.max(0, height[i]! - SEA_LEVEL) * 8;
   }
-  return { height, temperature, moisture, mountains };
+  return FIELDS;
 }

@@ -87,17 +87,36 @@ interface Axis {
   s: Int32Array;
 }
 
-function axis(origin: number, size: number, log2: number): Axis {
+function newAxis(): Axis {
+  const n = MAX_WINDOW;
+  return {
+    first: 0,
+    points: 0,
+    cell: new Int32Array(n),
+    t: new Int32Array(n),
+    s: new Int32Array(n),
+  };
+}
+
+// Scratch reused by every call rather than allocated per octave: sampling is synchronous and each
+// page or worker has its own module instance, so nothing is shared. Fewer short-lived arrays mean
+// fewer young-generation collections landing inside a chunk's generation (see docs/worlds.md).
+const AX = newAxis(), AZ = newAxis();
+const GRAD_X = new Int32Array((MAX_WINDOW + 1) ** 2), GRAD_Z = new Int32Array(GRAD_X.length);
+
+function axis(into: Axis, origin: number, size: number, log2: number): Axis {
   const period = 2 ** log2;
   const first = Math.floor(origin / period);
-  const cell = new Int32Array(size), t = new Int32Array(size), s = new Int32Array(size);
+  const { cell, t, s } = into;
   for (let i = 0; i < size; i++) {
     const c = Math.floor((origin + i) / period);
     cell[i] = c - first;
     t[i] = (origin + i - c * period) * 2 ** (16 - log2);
     s[i] = fade(t[i]!);
   }
-  return { first, points: cell[size - 1]! + 2, cell, t, s };
+  into.first = first;
+  into.points = cell[size - 1]! + 2;
+  return into;
 }
 
 /**
@@ -120,9 +139,9 @@ export function sampleNoise(
   if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW || out.length < size * size) {
     throw new RangeError(`Noise window must be 1..${MAX_WINDOW} wide and fit out, got ${size}`);
   }
-  const ax = axis(x0, size, log2Period), az = axis(z0, size, log2Period);
+  const ax = axis(AX, x0, size, log2Period), az = axis(AZ, z0, size, log2Period);
   const lattice = WORLD_COLUMNS / 2 ** log2Period, nx = ax.points;
-  const gx = new Int32Array(nx * az.points), gz = new Int32Array(nx * az.points);
+  const gx = GRAD_X, gz = GRAD_Z;
   for (let b = 0; b < az.points; b++) {
     const lz = wrap(az.first + b, lattice);
     for (let a = 0; a < nx; a++) {
