@@ -5,9 +5,9 @@
  * mountainous each column is. Every field is a sum of noise octaves in world coordinates.
  *
  * Shape, in metres above the sea: a continental field (periods 4096..512 m) mapped through a
- * piecewise-linear profile gives oceans (−34 m), coasts and highlands (+40 m); rolling hills
- * (periods 256..8 m, ±10 m at the largest) are damped to a third at sea; mountain ranges (a mask of
- * period 2048 m) raise ridged noise (periods 512..128 m) up to 110 m on land.
+ * piecewise-linear profile gives oceans (−40 m), coasts and highlands (+45 m); rolling hills
+ * (periods 256..8 m, ±20 m at the largest) are damped to a third at sea; mountain ranges (a mask of
+ * period 2048 m) raise ridged noise (periods 512..128 m) up to 140 m on land.
  * @module
  */
 import { CHUNK_SIZE, MAX_HEIGHT, SEA_LEVEL } from "./chunk.ts";
