@@ -21,6 +21,7 @@ import { compareRecords } from "../src/records/order.ts";
 import { decodeRecord, MAX_RECORD_BYTES, type SignedRecord } from "../src/records/record.ts";
 import { REVOKED_NAMESPACE } from "../src/scrub/revocation.ts";
 import { SITE_NAMESPACE } from "../src/sites/record.ts";
+import { WORLD_NAMESPACE } from "../worlds/record.ts";
 import { OFFER_NAMESPACE } from "../src/suppliers/offer.ts";
 import { deadline, readBody, shuffle } from "./_edge_http.ts";
 import { HttpError } from "./errors.ts";
@@ -35,6 +36,7 @@ export const EDGE_NAMESPACES: Namespaces = namespaceTable(
   KEEP_NAMESPACE,
   REVOKED_NAMESPACE,
   SITE_NAMESPACE,
+  WORLD_NAMESPACE,
 );
 
 /** Options of {@linkcode HttpRecordSource}. */

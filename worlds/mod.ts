@@ -35,6 +35,7 @@
 export * from "./biomes.ts";
 export * from "./chunk.ts";
 export * from "./codec.ts";
+export * from "./edits.ts";
 export * from "./generate.ts";
 export * from "./noise.ts";
 export * from "./objects.ts";

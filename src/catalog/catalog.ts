@@ -145,6 +145,11 @@ export interface Listing {
  * published, and `<name>.index`, the site's index). Its record keys go on the keep record.
  */
 export const SITES_FOLDER = ".sites";
+/**
+ * The folder listing the owner's worlds, one empty subfolder per world name; their record keys
+ * go on the keep record too.
+ */
+export const WORLDS_FOLDER = ".worlds";
 
 /** The owner's catalog. */
 export class Catalog {
@@ -705,15 +710,16 @@ export class Catalog {
   }
 
   /**
-   * The record keys of the owner's hosted sites (one per folder under `/.sites`), so suppliers
-   * and scrubbers keep them alive with the rest.
+   * The record keys of the owner's hosted sites and worlds (one per folder under `/.sites` and
+   * `/.worlds`), so suppliers and scrubbers keep them alive with the rest.
    */
   async #siteRecords(): Promise<string[]> {
-    const sites = await this.list(`/${SITES_FOLDER}`).catch(() => []);
-    // Site names never contain a dot; `.enc` (compressed copies) is not a site.
-    return sites.filter((e) => e.type === "folder" && !e.name.includes(".")).map((e) =>
-      formatRecordKey(recordKeyOf("site", this.options.node.id, utf8(e.name)))
-    );
+    const keys = async (ns: "site" | "world", folder: string) =>
+      (await this.list(`/${folder}`).catch(() => []))
+        // Names never contain a dot; `.enc` (compressed copies of sites) is not a site.
+        .filter((e) => e.type === "folder" && !e.name.includes("."))
+        .map((e) => formatRecordKey(recordKeyOf(ns, this.options.node.id, utf8(e.name))));
+    return [...await keys("site", SITES_FOLDER), ...await keys("world", WORLDS_FOLDER)];
   }
 
   /** Walks the tree: every folder's record key and every stored object (folders and files). */

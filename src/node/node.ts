@@ -6,6 +6,7 @@
 import type { PeerId } from "@libp2p/interface";
 import { REVOKED_NAMESPACE } from "../scrub/revocation.ts";
 import { SITE_NAMESPACE } from "../sites/record.ts";
+import { WORLD_NAMESPACE } from "../../worlds/record.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -132,6 +133,7 @@ export class MoteNode {
       KEEP_NAMESPACE,
       REVOKED_NAMESPACE,
       SITE_NAMESPACE,
+      WORLD_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }
