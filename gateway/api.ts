@@ -8,8 +8,8 @@
  * `GET /api/v1/identity/:id`, `POST /api/v1/identity/publish`, `GET /api/v1/events` (server-sent
  * events), `POST /api/v1/key/export` `{ "passphrase"? }` (the key file), `POST /api/v1/stop`,
  * `GET /metrics` (Prometheus text). With their backends: the file routes (`files.ts`), the
- * settings routes (`settings.ts`), the scrubber routes (`scrub.ts`) and the site routes
- * (`site_api.ts`).
+ * settings routes (`settings.ts`), the scrubber routes (`scrub.ts`), the site routes
+ * (`site_api.ts`) and the world routes (`world_api.ts`).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -23,6 +23,7 @@ import { createLoginRoutes } from "./remote.ts";
 import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
+import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -57,6 +58,8 @@ export interface ApiAppOptions extends GuardOptions {
   scrub?: ScrubBackend;
   /** Site routes: publish, list and unpublish the owner's sites. */
   sites?: SiteBackend;
+  /** World routes: create and list the owner's worlds. */
+  worlds?: WorldBackend;
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -150,6 +153,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.settings) app.route("/", createSettingsRoutes(opts.settings));
   if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
   if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
+  if (opts.worlds) app.route("/", createWorldRoutes(opts.worlds));
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);

@@ -1,7 +1,7 @@
 /**
  * The gateway: Hono apps built as values. `createApiApp` is the node's private API and UI
  * (loopback, token-guarded); `createPublicApp` is the public gateway (records, hosted sites and
- * shards; worlds with their layer). `edge.ts` runs the public gateway on edge runtimes (imported
+ * shards, worlds). `edge.ts` runs the public gateway on edge runtimes (imported
  * on its own, not from here). Only the program's `main` listens.
  * @module
  */
@@ -16,3 +16,5 @@ export * from "./settings.ts";
 export * from "./shards.ts";
 export * from "./site_source.ts";
 export * from "./sites.ts";
+export * from "./world_source.ts";
+export * from "./worlds.ts";

@@ -5,13 +5,17 @@
  * `GET /records/:ns/:key` (the raw signed record bytes, which anyone can verify), and with a
  * {@linkcode SiteSource} hosted sites (`sites.ts`: `<address>.<host>` and `/s/<address>/…`), and
  * with a {@linkcode ShardSource} `GET /shards/:hash?owner=…` (`shards.ts`: shard ciphertext over
- * HTTP, which edge gateways read sites through). Worlds join here with their layer.
+ * HTTP, which edge gateways read sites through), and with a {@linkcode WorldSource} worlds
+ * (`worlds.ts`: `/w/<address>/meta`, chunks, the chunk WebSocket and the client page).
  */
 import { Hono } from "hono";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import type { SiteSource } from "./site_source.ts";
 import { mountSites } from "./sites.ts";
 import { mountShards, type ShardSource } from "./shards.ts";
+import type { UpgradeWebSocket } from "hono/ws";
+import type { WorldSource } from "./world_source.ts";
+import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
 
 /** A source of signed record bytes (a node's DHT view, or an edge cache). */
 export interface RecordSource {
@@ -30,6 +34,12 @@ export interface PublicAppOptions {
   sites?: SiteSource;
   /** Shard ciphertext by hash: `GET /shards/:hash?owner=…` only when given. */
   shards?: ShardSource;
+  /** Worlds: `/w/<address>/…` only when given. */
+  worlds?: WorldSource;
+  /** The runtime's WebSocket upgrade (hono/deno's on nodes): `/w/<address>/ws` only when given. */
+  upgradeWebSocket?: UpgradeWebSocket;
+  /** The world client's bundle: the page at `/w/<address>/` only when given (nodes, not the edge). */
+  worldClient?: WorldClientAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -60,6 +70,14 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
   // Before the gateway's own routes: a site host owns every path, "/" included.
   if (opts.sites) mountSites(app, { sites: opts.sites, log: opts.log });
   if (opts.shards) mountShards(app, { shards: opts.shards });
+  if (opts.worlds) {
+    mountWorlds(app, {
+      worlds: opts.worlds,
+      ...(opts.upgradeWebSocket ? { upgradeWebSocket: opts.upgradeWebSocket } : {}),
+      ...(opts.worldClient ? { client: opts.worldClient } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
 
   app.get("/", (c) => {
     const { id, version } = opts.info();

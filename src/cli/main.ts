@@ -31,6 +31,7 @@ import {
 } from "./file_commands.ts";
 import { scrubCommand } from "./scrub_command.ts";
 import { siteCommand } from "./site_command.ts";
+import { worldCommand } from "./world_command.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
 
@@ -55,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   health: healthCommand,
   scrub: scrubCommand,
   site: siteCommand,
+  world: worldCommand,
   restore: restoreCommand,
 };
 

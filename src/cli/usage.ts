@@ -64,6 +64,14 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<name>",
     about: "Unpublish a site and delete its files",
   },
+  "world create": {
+    args: "--name <name> [--seed N] [--region 8] [--title T]",
+    about: "Create an endless world (kept alive by your suppliers); prints its URL",
+  },
+  "world ls": {
+    args: "",
+    about: "Your worlds: name, seed, generator, region size, grants and URL",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",

@@ -38,9 +38,12 @@ import { scrubBackend } from "./scrub_backend.ts";
 import { siteBackend } from "./site_backend.ts";
 import { NodeSiteSource } from "../sites/mod.ts";
 import { NodeShardSource } from "./shard_source.ts";
+import { worldBackend } from "./world_backend.ts";
+import { nodeWorldSource } from "./world_source.ts";
+import { upgradeWebSocket } from "hono/deno";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
-import { webBundle } from "./web_bundle.ts";
+import { webBundle, worldClientBundle } from "./web_bundle.ts";
 
 /** A running node program. */
 export interface RunningNode {
@@ -196,6 +199,7 @@ export async function runNode(
           files: storageFilesBackend(storage),
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
+          worlds: worldBackend(storage, () => gatewayUrl),
           settings: nodeSettingsBackend({
             dataDir,
             running: config,
@@ -214,6 +218,11 @@ export async function runNode(
     let gatewayUrl = "http://127.0.0.1:8181"; // set once the gateway listens, below
     const sites = new NodeSiteSource(node);
     const shards = new NodeShardSource(node, { supplier });
+    const worlds = nodeWorldSource(node);
+    const worldClient = worldClientBundle({
+      cacheDir: `${dataDir}/web`,
+      log: (m, f) => log.info(m, f),
+    });
     const limiter = new RateLimiter(50, 200);
     const gatewayServer = listen(
       "gateway",
@@ -228,6 +237,9 @@ export async function runNode(
           records: nodeRecordSource(node),
           sites,
           shards,
+          worlds,
+          upgradeWebSocket,
+          worldClient,
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },

@@ -1,24 +1,28 @@
 /**
- * Building the web UI: `deno bundle --platform browser --minify` of `web/app.tsx`, run as a
- * subprocess of the node the first time the UI is asked for, and cached on disk under
- * `<data>/web/` keyed by a hash of the web sources, the import map and the lockfile, so a restart
- * (or a second page load) serves the cached bundle at once. Nothing built is committed.
+ * Building browser bundles: `deno bundle --platform browser --minify` of an entry, run as a
+ * subprocess of the node the first time the bundle is asked for, and cached on disk keyed by a
+ * hash of the sources (every file under the bundle's folders), the import map and the lockfile,
+ * so a restart (or a second page load) serves the cached bundle at once. Nothing built is
+ * committed. Two bundles: the web UI (`web/app.tsx`, {@linkcode webBundle}, under `<data>/web/`)
+ * and the world client (`worlds/client/main.ts`, {@linkcode worldClientBundle}, served by the
+ * public gateway at `/w/<address>/client.js`).
  *
- * The bundle is built lazily (on the first UI request) rather than at every start: building takes
+ * Bundles are built lazily (on the first request) rather than at every start: building takes
  * about a third of a second here, and nodes that never open the UI (tests, servers) pay nothing.
  */
 import { sha256 } from "../crypto/hash.ts";
 import { concat, toHex, utf8 } from "../encoding/bytes.ts";
 import type { UiAssets } from "../../gateway/ui.ts";
+import type { WorldClientAssets } from "../../gateway/worlds.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-/** Bounds on what is hashed and built: the UI is a few dozen small files. */
+/** Bounds on what is hashed and built: a bundle is a few dozen small files. */
 const MAX_FILES = 200;
 const MAX_SOURCE = 1 << 20;
 const MAX_BUNDLE = 4 << 20;
 const BUILD_TIMEOUT = 120_000;
 
-/** Raised when the UI cannot be built (no sources next to the code, or the bundler failed). */
+/** Raised when a bundle cannot be built (no sources next to the code, or the bundler failed). */
 export class WebBuildError extends Error {
   override name = "WebBuildError";
 }
@@ -30,12 +34,28 @@ export interface WebBundleOptions {
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-/** The UI's assets, built once per source hash and kept in memory after the first load. */
-export function webBundle(opts: WebBundleOptions): UiAssets {
-  let loading: Promise<{ js: Uint8Array; css: Uint8Array; hash: string }> | undefined;
+/** What one bundle is built from. */
+interface BundleSpec {
+  /** What it is, for messages ("the web UI"). */
+  what: string;
+  /** The entry, relative to the checkout. */
+  entry: string;
+  /** The folder whose sources the hash covers. */
+  dir: string;
+  /** Cached files are `<prefix>-<hash>.js`. */
+  prefix: string;
+  /** A stylesheet under `dir` served beside the bundle. */
+  css?: string;
+}
+
+type Built = { js: Uint8Array; css: Uint8Array; hash: string };
+
+/** Builds `spec` once per source hash and keeps it in memory after the first load. */
+function lazyBundle(spec: BundleSpec, opts: WebBundleOptions): { load(): Promise<Built> } {
+  let loading: Promise<Built> | undefined;
   return {
     load() {
-      loading ??= build(opts).catch((e) => {
+      loading ??= build(spec, opts).catch((e) => {
         loading = undefined; // a later request tries again (after the sources are fixed, say)
         throw e;
       });
@@ -44,15 +64,37 @@ export function webBundle(opts: WebBundleOptions): UiAssets {
   };
 }
 
-async function build(
-  opts: WebBundleOptions,
-): Promise<{ js: Uint8Array; css: Uint8Array; hash: string }> {
+/** The UI's assets, built once per source hash and kept in memory after the first load. */
+export function webBundle(opts: WebBundleOptions): UiAssets {
+  return lazyBundle(
+    { what: "the web UI", entry: "web/app.tsx", dir: "web", prefix: "app", css: "web/style.css" },
+    opts,
+  );
+}
+
+/**
+ * The world client (`worlds/client/main.ts` and what it imports from `worlds/`), built like the
+ * UI; `cacheDir` is `<data>/web` too (the files are `world-<hash>.js`).
+ */
+export function worldClientBundle(opts: WebBundleOptions): WorldClientAssets {
+  return lazyBundle(
+    { what: "the world client", entry: "worlds/client/main.ts", dir: "worlds", prefix: "world" },
+    opts,
+  );
+}
+
+async function build(spec: BundleSpec, opts: WebBundleOptions): Promise<Built> {
   if (ROOT.protocol !== "file:") {
-    throw new WebBuildError("The web UI is built from a local checkout; this node runs remotely");
+    throw new WebBuildError(`${spec.what} is built from a local checkout; this node runs remotely`);
   }
   const root = ROOT.pathname;
-  const { hash, css } = await hashSources(root);
-  const file = `${opts.cacheDir}/app-${hash}.js`;
+  try {
+    await Deno.stat(root + spec.entry);
+  } catch {
+    throw new WebBuildError(`${spec.what} has no entry at ${spec.entry} in this checkout`);
+  }
+  const { hash, css } = await hashSources(root, spec);
+  const file = `${opts.cacheDir}/${spec.prefix}-${hash}.js`;
   try {
     const js = await Deno.readFile(file);
     if (js.length > 0 && js.length <= MAX_BUNDLE) return { js, css, hash };
@@ -73,7 +115,7 @@ async function build(
       `${root}deno.json`,
       "--output",
       tmp,
-      `${root}web/app.tsx`,
+      `${root}${spec.entry}`,
     ],
     cwd: root,
     stdin: "null",
@@ -85,21 +127,24 @@ async function build(
   if (out.code !== 0) {
     await Deno.remove(tmp).catch(() => {});
     const err = new TextDecoder().decode(out.stderr.subarray(0, 4000));
-    throw new WebBuildError(`Building the web UI failed (exit ${out.code}): ${err}`);
+    throw new WebBuildError(`Building ${spec.what} failed (exit ${out.code}): ${err}`);
   }
   const js = await Deno.readFile(tmp);
   if (js.length > MAX_BUNDLE) {
     await Deno.remove(tmp).catch(() => {});
-    throw new WebBuildError(`The web UI bundle is ${js.length} bytes, over ${MAX_BUNDLE}`);
+    throw new WebBuildError(`The bundle of ${spec.what} is ${js.length} bytes, over ${MAX_BUNDLE}`);
   }
   await Deno.rename(tmp, file);
-  await removeStale(opts.cacheDir, file);
-  opts.log?.("built the web UI", { bytes: js.length, ms: Date.now() - started, hash });
+  await removeStale(opts.cacheDir, file, spec.prefix);
+  opts.log?.(`built ${spec.what}`, { bytes: js.length, ms: Date.now() - started, hash });
   return { js, css, hash };
 }
 
-/** A hash over every web source (path and bytes), the import map and the lockfile. */
-async function hashSources(root: string): Promise<{ hash: string; css: Uint8Array }> {
+/** A hash over every source under the bundle's folder (path and bytes), the import map and the lockfile. */
+async function hashSources(
+  root: string,
+  spec: BundleSpec,
+): Promise<{ hash: string; css: Uint8Array }> {
   const files: string[] = [];
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(root + dir)) {
@@ -107,15 +152,15 @@ async function hashSources(root: string): Promise<{ hash: string; css: Uint8Arra
       if (e.isDirectory) await walk(path);
       else if (/\.(tsx?|css)$/.test(e.name)) files.push(path);
       if (files.length > MAX_FILES) {
-        throw new WebBuildError(`web/ holds more than ${MAX_FILES} source files`);
+        throw new WebBuildError(`${spec.dir}/ holds more than ${MAX_FILES} source files`);
       }
     }
   };
   try {
-    await walk("web");
+    await walk(spec.dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new WebBuildError(`No web UI sources at ${root}web`);
+      throw new WebBuildError(`No sources of ${spec.what} at ${root}${spec.dir}`);
     }
     throw e;
   }
@@ -125,16 +170,17 @@ async function hashSources(root: string): Promise<{ hash: string; css: Uint8Arra
   for (const path of [...files, "deno.json", "deno.lock"]) {
     const bytes = await Deno.readFile(root + path);
     if (bytes.length > MAX_SOURCE) throw new WebBuildError(`${path} is over ${MAX_SOURCE} bytes`);
-    if (path === "web/style.css") css = bytes;
+    if (path === spec.css) css = bytes;
     parts.push(utf8(`${path}\0${bytes.length}\0`), bytes);
   }
   return { hash: toHex(await sha256(concat(...parts))).slice(0, 16), css };
 }
 
-async function removeStale(dir: string, keep: string): Promise<void> {
+async function removeStale(dir: string, keep: string, prefix: string): Promise<void> {
+  const re = new RegExp(`^${prefix}-[0-9a-f]{16}\\.js$`);
   for await (const e of Deno.readDir(dir)) {
     const path = `${dir}/${e.name}`;
-    if (path !== keep && /^app-[0-9a-f]{16}\.js$/.test(e.name)) {
+    if (path !== keep && re.test(e.name)) {
       await Deno.remove(path).catch(() => {});
     }
   }

@@ -1,0 +1,163 @@
+// This module is browser compatible.
+/**
+ * One world WebSocket (`GET /w/<address>/ws`): the client asks for chunks with
+ * `{ "t": "want", "c": [[x, z], …] }` and takes some back with `{ "t": "cancel", "c": […] }`; the
+ * gateway answers each wanted chunk with one binary message, the encoded chunk (its header carries
+ * x and z), in the order asked, one at a time, and `{ "t": "error", "c": [x, z], "error": "…" }`
+ * for a chunk it cannot make.
+ *
+ * Everything is bounded: a message is at most 8 KiB of JSON naming at most 64 chunks, at most 256
+ * chunks wait per socket, at most 50 messages a second, and at most 1 MiB waits in the socket's
+ * send buffer (the client must read). A client past any of these floods and is dropped (close code
+ * 1008, or 1009 for a message too large, 1003 for binary, 1007 for malformed JSON).
+ * @module
+ */
+import type { WSContext, WSEvents } from "hono/ws";
+
+/** Limits of one world socket. */
+export interface SocketLimits {
+  /** Chunks one message may name. */
+  maxPerMessage: number;
+  /** Chunks waiting to be sent. */
+  maxQueue: number;
+  /** Bytes of one client message. */
+  maxMessageBytes: number;
+  /** Messages per second. */
+  maxMessagesPerSecond: number;
+  /** Bytes waiting in the send buffer before the gateway waits for the client to read. */
+  maxBuffered: number;
+  /** How long it waits for a client that does not read before dropping it (ms). */
+  stallTimeout: number;
+}
+
+/** The default limits. */
+export const SOCKET_LIMITS: SocketLimits = {
+  maxPerMessage: 64,
+  maxQueue: 256,
+  maxMessageBytes: 8192,
+  maxMessagesPerSecond: 50,
+  maxBuffered: 1 << 20,
+  stallTimeout: 10_000,
+};
+
+const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
+
+/** What a world socket reports to its gateway. */
+export interface SocketHooks {
+  /** The socket closed (whoever closed it). */
+  onClose?: () => void;
+  /** The gateway dropped the socket for breaking a limit. */
+  onDrop?: (code: number, reason: string) => void;
+}
+
+/**
+ * Builds the events of one socket; `chunk(x, z)` makes an encoded chunk.
+ *
+ * A dropped client may still have frames in flight after the close frame; Deno then ends the
+ * connection without a clean close, so a client sees either the code and reason or an unclean
+ * close. `onDrop` is where the gateway learns why.
+ */
+export function worldSocket(
+  chunk: (x: number, z: number) => Promise<Uint8Array>,
+  limits: SocketLimits = SOCKET_LIMITS,
+  hooks: SocketHooks = {},
+): WSEvents {
+  const queue = new Map<string, [number, number]>();
+  let pumping = false, closed = false, windowStart = 0, inWindow = 0;
+  const drop = (ws: WSContext, code: number, reason: string) => {
+    if (closed) return;
+    closed = true;
+    queue.clear();
+    hooks.onDrop?.(code, reason);
+    ws.close(code, reason);
+  };
+  const buffered = (ws: WSContext) =>
+    (ws.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
+  const pump = async (ws: WSContext) => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!closed && queue.size > 0) {
+        const [key, [x, z]] = queue.entries().next().value!;
+        queue.delete(key);
+        let bytes: Uint8Array;
+        try {
+          bytes = await chunk(x, z);
+        } catch (e) {
+          if (ws.readyState === 1) {
+            ws.send(JSON.stringify({ t: "error", c: [x, z], error: (e as Error).message }));
+          }
+          continue;
+        }
+        const since = Date.now();
+        while (!closed && buffered(ws) > limits.maxBuffered) {
+          if (Date.now() - since > limits.stallTimeout) {
+            return drop(ws, 1008, "The client does not read its chunks");
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        if (closed || ws.readyState !== 1) return;
+        ws.send(bytes as Uint8Array<ArrayBuffer>);
+      }
+    } finally {
+      pumping = false;
+    }
+  };
+  return {
+    onMessage(evt, ws) {
+      if (closed) return;
+      const now = Date.now();
+      if (now - windowStart >= 1000) (windowStart = now), (inWindow = 0);
+      if (++inWindow > limits.maxMessagesPerSecond) {
+        return drop(ws, 1008, `Over ${limits.maxMessagesPerSecond} messages a second`);
+      }
+      if (typeof evt.data !== "string") return drop(ws, 1003, "Send JSON text messages");
+      if (evt.data.length > limits.maxMessageBytes) {
+        return drop(ws, 1009, `A message is at most ${limits.maxMessageBytes} bytes`);
+      }
+      let msg: unknown;
+      try {
+        msg = JSON.parse(evt.data);
+      } catch {
+        return drop(ws, 1007, "Not JSON");
+      }
+      const m = msg as { t?: unknown; c?: unknown };
+      if (typeof m !== "object" || m === null || (m.t !== "want" && m.t !== "cancel")) {
+        return drop(ws, 1007, 'Expected {"t": "want" | "cancel", "c": [[x, z], …]}');
+      }
+      if (!Array.isArray(m.c) || m.c.length > limits.maxPerMessage) {
+        return drop(ws, 1008, `"c" must list at most ${limits.maxPerMessage} chunks`);
+      }
+      const coords: [number, number][] = [];
+      for (const p of m.c) {
+        if (!Array.isArray(p) || p.length !== 2 || !p.every(isI32)) {
+          return drop(ws, 1007, "Each chunk is [x, z], signed 32-bit integers");
+        }
+        coords.push([p[0] as number, p[1] as number]);
+      }
+      if (m.t === "cancel") {
+        for (const [x, z] of coords) queue.delete(`${x},${z}`);
+        return;
+      }
+      for (const [x, z] of coords) queue.set(`${x},${z}`, [x, z]);
+      if (queue.size > limits.maxQueue) {
+        return drop(ws, 1008, `Over ${limits.maxQueue} chunks waiting: cancel some first`);
+      }
+      void pump(ws);
+    },
+    onClose() {
+      closed = true;
+      queue.clear();
+      hooks.onClose?.();
+    },
+    onError() {
+      closed = true;
+      queue.clear();
+      hooks.onClose?.();
+    },
+  };
+}
+
+function isI32(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= I32_MIN && v <= I32_MAX;
+}

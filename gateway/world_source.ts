@@ -1,0 +1,103 @@
+// This module is browser compatible.
+/**
+ * What the public gateway needs to serve worlds, whoever backs it: a node (records from its DHT)
+ * or the edge entry (records over HTTP from seed gateways, verified). A world is addressed by a
+ * 52-character lower-case base32 label, the hash part of its signed record's key
+ * (`/mote/world/<address>`), so a world address is a DHT key with nothing else to look up.
+ *
+ * {@linkcode RecordWorldSource} turns any resolver of verified records into a source: it decodes
+ * the world record, keeps answers (found or not) for `ttl`, bounded, and asks once per address at
+ * a time.
+ * @module
+ */
+import { fromUtf8 } from "../src/encoding/bytes.ts";
+import { nodeIdOf } from "../src/identity/node_id.ts";
+import type { SignedRecord } from "../src/records/record.ts";
+import { decodeWorldRecord, type WorldRecordValue } from "../worlds/record.ts";
+
+/** What a world address looks like. */
+export const WORLD_ADDRESS_RE = /^[a-z2-7]{52}$/;
+
+/** A resolved world: its verified record's value, name and owner. */
+export interface World {
+  readonly address: string;
+  /** The world's name (the record's name). */
+  readonly name: string;
+  /** The owner's node id (of the record's signer). */
+  readonly owner: string;
+  /** The record's sequence number: a changed world record has a higher one. */
+  readonly seq: number;
+  readonly value: WorldRecordValue;
+}
+
+/** Where worlds come from. */
+export interface WorldSource {
+  /** The newest world record at `address`, or undefined when there is none. */
+  world(address: string, signal?: AbortSignal): Promise<World | undefined>;
+}
+
+/** Decodes a verified `world` record found at `address`. */
+export function worldOfRecord(address: string, record: SignedRecord): World {
+  if (record.ns !== "world") throw new TypeError(`A ${record.ns} record is not a world record`);
+  return {
+    address,
+    name: fromUtf8(record.name),
+    owner: nodeIdOf(record.signer),
+    seq: record.seq,
+    value: decodeWorldRecord(record.value),
+  };
+}
+
+/** Resolves the verified record at `/mote/world/<address>` (signature and key checked). */
+export type WorldRecordResolver = (address: string) => Promise<SignedRecord | undefined>;
+
+/** Options of {@linkcode RecordWorldSource}. */
+export interface RecordWorldSourceOptions {
+  /** How long an answer (a world, or none) is used before asking again (ms, default 15000). */
+  ttl?: number;
+  /** Most addresses remembered (default 4096). */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/** A {@linkcode WorldSource} over a resolver of verified records, with a bounded TTL cache. */
+export class RecordWorldSource implements WorldSource {
+  readonly #resolve: WorldRecordResolver;
+  readonly #ttl: number;
+  readonly #max: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { at: number; world: World | undefined }>();
+  readonly #pending = new Map<string, Promise<World | undefined>>();
+
+  constructor(resolve: WorldRecordResolver, opts: RecordWorldSourceOptions = {}) {
+    this.#resolve = resolve;
+    this.#ttl = opts.ttl ?? 15_000;
+    this.#max = opts.maxEntries ?? 4096;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * One lookup serves every caller asking for the address meanwhile, so it is not tied to any
+   * caller's signal: the resolver bounds it with its own timeout.
+   */
+  world(address: string): Promise<World | undefined> {
+    if (!WORLD_ADDRESS_RE.test(address)) return Promise.resolve(undefined);
+    const hit = this.#cache.get(address);
+    if (hit && this.#now() - hit.at < this.#ttl) return Promise.resolve(hit.world);
+    let p = this.#pending.get(address);
+    if (!p) {
+      p = this.#lookup(address).finally(() => this.#pending.delete(address));
+      this.#pending.set(address, p);
+    }
+    return p;
+  }
+
+  async #lookup(address: string): Promise<World | undefined> {
+    const record = await this.#resolve(address);
+    const world = record ? worldOfRecord(address, record) : undefined;
+    this.#cache.delete(address);
+    this.#cache.set(address, { at: this.#now(), world });
+    if (this.#cache.size > this.#max) this.#cache.delete(this.#cache.keys().next().value!);
+    return world;
+  }
+}

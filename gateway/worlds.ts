@@ -1,0 +1,315 @@
+// This module is browser compatible.
+/**
+ * Worlds on the public gateway, over a {@linkcode WorldSource} (a node's DHT, or the edge's
+ * records over HTTP):
+ *
+ * - `GET /w/<address>/meta`: the world record as JSON `{ address, name, owner, seed, generator,
+ *   region, title, grants, seq, created, e }` (`e`: the edits digest of a region without edits),
+ *   `Cache-Control: public, max-age=15`, ETag by sequence.
+ * - `GET /w/<address>/c/<generator>/<x>/<z>?e=<digest>`: one encoded chunk, generated here from
+ *   the world's seed (deterministic, so every gateway sends the same bytes) and kept in an LRU
+ *   bounded by bytes. With `e` equal to the region's current edits digest the answer is immutable
+ *   (a year, strong ETag: the SHA-256 of the bytes); with a missing or stale `e` it is a 302 to the
+ *   current URL, so caches only ever key on URLs whose bytes never change.
+ * - `GET /w/<address>/ws`: a WebSocket streaming chunks (`_world_socket.ts`), when the runtime's
+ *   `upgradeWebSocket` is passed in (hono/deno's on nodes).
+ * - `GET /w/<address>/` and `/w/<address>/client.js`: the world client page and its bundle, when
+ *   `client` assets are passed in (nodes build them; the edge cannot, so there the page is 404
+ *   and meta, chunks and the socket are what it serves).
+ *
+ * Bad input is a 400 that says what was wrong: a malformed address, generator id, coordinate
+ * (decimal signed 32-bit, no leading zeros) or digest; an unknown world is a 404, as is a
+ * generator other than the world's own.
+ *
+ * No player edits exist yet, so every region's digest is that of the empty list (`NO_EDITS`);
+ * when edit records arrive, the source will list a region's (editor, seq) pairs and the same
+ * routes serve merged chunks under their digest.
+ * @module
+ */
+import type { Context, Env, Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import { encodeChunk } from "../worlds/codec.ts";
+import { GENERATOR_ID_PATTERN } from "../worlds/chunk.ts";
+import { EDITS_DIGEST_RE, NO_EDITS } from "../worlds/edits.ts";
+import { generateChunk, GENERATOR_ID } from "../worlds/generate.ts";
+import { HttpError } from "./errors.ts";
+import { SOCKET_LIMITS, type SocketLimits, worldSocket } from "./_world_socket.ts";
+import { type World, WORLD_ADDRESS_RE, type WorldSource } from "./world_source.ts";
+
+/** The world client's built assets (see `src/node/web_bundle.ts`). */
+export interface WorldClientAssets {
+  load(): Promise<{ js: Uint8Array; hash: string }>;
+}
+
+/** Options of {@linkcode mountWorlds}. */
+export interface WorldsOptions {
+  worlds: WorldSource;
+  /** The runtime's WebSocket upgrade (hono/deno, hono/cloudflare-workers); no `/ws` without. */
+  upgradeWebSocket?: UpgradeWebSocket;
+  /** The client page's bundle; no page without (the edge). */
+  client?: WorldClientAssets;
+  /** Bytes of encoded chunks kept in memory (default 32 MiB, about 25,000 chunks). */
+  cacheBytes?: number;
+  /** Limits of each WebSocket. */
+  socketLimits?: SocketLimits;
+  /** Most WebSockets open at once (default 1000); more get a 503. */
+  maxSockets?: number;
+  log?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** The Content-Security-Policy of the world page: its own scripts and workers, WebGL, no inline script. */
+export const WORLD_PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  // Three.js and HUDs set element styles from script; no inline <script> is ever allowed.
+  "style-src 'self' 'unsafe-inline'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const COORD_RE = /^(0|-?[1-9][0-9]{0,9})$/;
+const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** Adds the world routes to `app`. */
+export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): Hono<E> {
+  const chunks = new ChunkCache(opts.cacheBytes ?? 32 << 20);
+  const maxSockets = opts.maxSockets ?? 1000;
+  let sockets = 0;
+
+  const world = async (c: Context): Promise<World> => {
+    const address = c.req.param("address") ?? "";
+    if (!WORLD_ADDRESS_RE.test(address)) {
+      throw new HttpError(
+        400,
+        `"${address.slice(0, 60)}" is not a world address (52 lower-case base32 characters)`,
+      );
+    }
+    // No request signal: one lookup serves every request for the address meanwhile.
+    const w = await opts.worlds.world(address);
+    if (!w) throw new HttpError(404, `No world at ${address}`);
+    return w;
+  };
+  /** The encoded chunk and its ETag, made once per (generator, seed, x, z, edits). */
+  const chunk = async (w: World, x: number, z: number, e: string) => {
+    const { seed, generator } = w.value;
+    const key = `${generator}/${seed}/${x}/${z}/${e}`;
+    const hit = chunks.get(key);
+    if (hit) return hit;
+    const bytes = encodeChunk(generateChunk({ seed, generator }, x, z));
+    const made = { bytes, etag: `"${await hex(bytes)}"` };
+    chunks.set(key, made);
+    return made;
+  };
+
+  app.get("/w/:address", (c) => c.redirect(`/w/${c.req.param("address")}/`, 301));
+
+  app.get("/w/:address/meta", async (c) => {
+    const w = await world(c);
+    const etag = `"${w.seq}"`;
+    c.header("Cache-Control", "public, max-age=15");
+    c.header("Access-Control-Allow-Origin", "*");
+    c.header("ETag", etag);
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+    const v = w.value;
+    return c.json({
+      address: w.address,
+      name: w.name,
+      owner: w.owner,
+      seed: v.seed,
+      generator: v.generator,
+      region: v.region,
+      title: v.title ?? null,
+      grants: v.grants,
+      seq: w.seq,
+      created: v.created,
+      e: NO_EDITS,
+    });
+  });
+
+  app.get("/w/:address/c/:generator/:x/:z", async (c) => {
+    const gen = c.req.param("generator");
+    if (!GENERATOR_ID_PATTERN.test(gen)) {
+      throw new HttpError(400, `"${gen.slice(0, 40)}" is not a generator id`);
+    }
+    const x = coord(c.req.param("x"), "x"), z = coord(c.req.param("z"), "z");
+    const e = c.req.query("e");
+    if (e !== undefined && !EDITS_DIGEST_RE.test(e)) {
+      throw new HttpError(400, `e=${e.slice(0, 70)} is not an edits digest (64 hex digits)`);
+    }
+    const w = await world(c);
+    if (gen !== w.value.generator) {
+      throw new HttpError(
+        404,
+        `World ${w.address} is generated by ${w.value.generator}, not ${gen}`,
+      );
+    }
+    if (gen !== GENERATOR_ID) {
+      throw new HttpError(
+        501,
+        `This gateway cannot generate ${gen} chunks (it has ${GENERATOR_ID})`,
+      );
+    }
+    c.header("Access-Control-Allow-Origin", "*");
+    const current = NO_EDITS;
+    if (e !== current) {
+      c.header("Cache-Control", "public, max-age=15");
+      return c.redirect(`/w/${w.address}/c/${gen}/${x}/${z}?e=${current}`, 302);
+    }
+    const { bytes, etag } = await chunk(w, x, z, current);
+    c.header("Cache-Control", IMMUTABLE);
+    c.header("ETag", etag);
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+    c.header("Content-Type", "application/octet-stream");
+    return c.body(bytes as Uint8Array<ArrayBuffer>);
+  });
+
+  app.get("/w/:address/ws", async (c) => {
+    const upgrade = opts.upgradeWebSocket;
+    if (!upgrade) {
+      throw new HttpError(501, "This gateway does not serve world sockets: fetch ./c/… instead");
+    }
+    const w = await world(c);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new HttpError(426, "This is a WebSocket: connect with Upgrade: websocket");
+    }
+    if (sockets >= maxSockets) {
+      c.header("Retry-After", "5");
+      throw new HttpError(503, `This gateway has ${maxSockets} world sockets open; try later`);
+    }
+    sockets++;
+    let open = true;
+    const done = () => {
+      if (open) (open = false), sockets--;
+    };
+    try {
+      return await upgrade(
+        c,
+        worldSocket(
+          async (x, z) => (await chunk(w, x, z, NO_EDITS)).bytes,
+          opts.socketLimits ?? SOCKET_LIMITS,
+          {
+            onClose: done,
+            onDrop: (code, reason) =>
+              opts.log?.("dropped a world socket", { address: w.address, code, reason }),
+          },
+        ),
+      );
+    } catch (e) {
+      done();
+      throw e;
+    }
+  });
+
+  if (opts.client) {
+    const client = opts.client;
+    const load = async () => {
+      try {
+        return await client.load();
+      } catch (e) {
+        opts.log?.("the world client could not be built", { error: e });
+        throw new HttpError(503, `The world client is not available here: ${(e as Error).message}`);
+      }
+    };
+    app.get("/w/:address/", async (c) => {
+      const w = await world(c);
+      const { hash } = await load();
+      c.header("Content-Security-Policy", WORLD_PAGE_CSP);
+      c.header("Cache-Control", "no-cache");
+      return c.html(pageHtml(w, hash));
+    });
+    app.get("/w/:address/client.js", async (c) => {
+      const { js, hash } = await load();
+      const etag = `"${hash}"`;
+      c.header("ETag", etag);
+      // The page links `client.js?v=<hash>`: that URL's bytes never change.
+      c.header("Cache-Control", c.req.query("v") === hash ? IMMUTABLE : "no-cache");
+      if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+      c.header("Content-Type", "text/javascript; charset=utf-8");
+      return c.body(js as Uint8Array<ArrayBuffer>);
+    });
+  } else {
+    app.get("/w/:address/", async (c) => {
+      const w = await world(c);
+      throw new HttpError(
+        404,
+        `This gateway serves world ${w.address}'s meta and chunks, not its client page: open it on a node's gateway`,
+      );
+    });
+  }
+  return app;
+}
+
+function coord(text: string, name: string): number {
+  const v = COORD_RE.test(text) ? Number(text) : NaN;
+  if (!(v >= I32_MIN && v <= I32_MAX)) {
+    throw new HttpError(
+      400,
+      `Chunk ${name} "${text.slice(0, 20)}" is not a signed 32-bit decimal integer`,
+    );
+  }
+  return v;
+}
+
+async function hex(bytes: Uint8Array): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function pageHtml(w: World, hash: string): string {
+  const title = escapeHtml(w.value.title || w.name);
+  // No inline script: the bundle finds the world by reading ./meta relative to the page.
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, user-scalable=no">
+<meta name="color-scheme" content="dark">
+<link rel="icon" href="data:,">
+<title>${title} · Mote world</title>
+<script type="module" src="./client.js?v=${hash}"></script>
+</head>
+<body>
+<div id="world" data-address="${w.address}"><noscript>This world needs JavaScript and WebGL.</noscript></div>
+</body>
+</html>
+`;
+}
+
+/** Encoded chunks by key, least recently used out first, bounded by bytes. */
+class ChunkCache {
+  readonly #map = new Map<string, { bytes: Uint8Array; etag: string }>();
+  readonly #budget: number;
+  #bytes = 0;
+
+  constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  get(key: string) {
+    const v = this.#map.get(key);
+    if (v) this.#map.delete(key), this.#map.set(key, v);
+    return v;
+  }
+
+  set(key: string, v: { bytes: Uint8Array; etag: string }): void {
+    const old = this.#map.get(key);
+    if (old) this.#bytes -= old.bytes.length, this.#map.delete(key);
+    if (v.bytes.length > this.#budget) return;
+    this.#map.set(key, v);
+    this.#bytes += v.bytes.length;
+    for (const [k, e] of this.#map) {
+      if (this.#bytes <= this.#budget) break;
+      this.#map.delete(k);
+      this.#bytes -= e.bytes.length;
+    }
+  }
+}
