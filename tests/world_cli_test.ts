@@ -1,0 +1,96 @@
+/**
+ * Worlds as a user meets them: a real `mote start` (embedded network), `mote world create`
+ * printing the world's URL, `mote world ls`, and the node's gateway serving that URL: the meta,
+ * a chunk, the client page (strict CSP, no inline script) and its bundle.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { sleep, waitFor } from "./_harness.ts";
+import { FREE_PORTS, mote, startMote } from "./_process.ts";
+import { encodeChunk, generateChunk, GENERATOR_ID } from "../worlds/mod.ts";
+
+Deno.test({
+  name: "mote world create prints a URL the node's gateway serves, and mote world ls lists it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const data = await Deno.makeTempDir();
+    try {
+      await using node = await startMote(["--data", data, ...FREE_PORTS]);
+      const cli = (...args: string[]) => mote([...args, "--data", data], 30_000);
+
+      const bad = await cli("world", "create", "--name", "Not_A_Name");
+      assertEquals(bad.code, 2, bad.stderr);
+      assert(bad.stderr.includes("world name"), bad.stderr);
+      const badSeed = await cli("world", "create", "--name", "ok", "--seed", "-1");
+      assert(badSeed.code !== 0 && badSeed.stderr.includes("--seed"), badSeed.stderr);
+
+      let created: { stdout: string } | undefined;
+      await waitFor(
+        async () => {
+          const r = await cli("world", "create", "--name", "valley", "--seed", "77");
+          if (r.code !== 0) {
+            // Storage needs its suppliers hired first (the embedded network starts with the node).
+            assert(r.stderr.includes("not ready"), r.stderr);
+            await sleep(500);
+          } else created = r;
+          return r.code === 0;
+        },
+        45_000,
+        "a world created once storage is ready",
+      );
+      const out = created!.stdout;
+      assert(out.includes("Created world valley: seed 77, terrain-v1"), out);
+      const url = /^\s+(http:\/\/\S+\/w\/[a-z2-7]{52}\/)$/m.exec(out)?.[1];
+      assert(url, `a world URL in:\n${out}`);
+      assert(url.startsWith(node.info.gateway), "on this node's gateway");
+      const address = /\/w\/([a-z2-7]{52})\//.exec(url)![1]!;
+
+      await t.step("the same name again is refused", async () => {
+        const r = await cli("world", "create", "--name", "valley");
+        assertEquals(r.code, 1);
+        assert(r.stderr.includes("already have a world named valley"), r.stderr);
+      });
+
+      await t.step("mote world ls lists it", async () => {
+        const r = await cli("world", "ls");
+        assertEquals(r.code, 0, r.stderr);
+        assert(/valley\s+77\s+terrain-v1\s+8\s+0\s+\d+/.test(r.stdout), r.stdout);
+        assert(r.stdout.includes(url), r.stdout);
+        const j = await cli("world", "ls", "--json");
+        const rows = JSON.parse(j.stdout) as { name: string; address: string; seed: number }[];
+        assertEquals(rows.map((w) => [w.name, w.address, w.seed]), [["valley", address, 77]]);
+      });
+
+      await t.step("the printed URL serves meta, chunks, the page and its bundle", async () => {
+        const meta = await fetch(`${url}meta`);
+        assertEquals(meta.status, 200);
+        const m = await meta.json();
+        assertEquals([m.address, m.name, m.owner, m.seed], [address, "valley", node.info.id, 77]);
+        const chunk = await fetch(`${url}c/${GENERATOR_ID}/-4/9?e=${m.e}`);
+        assertEquals(chunk.status, 200);
+        assertEquals(await chunk.bytes(), encodeChunk(generateChunk({ seed: 77 }, -4, 9)));
+
+        const page = await fetch(url);
+        assertEquals(page.status, 200);
+        const html = await page.text();
+        const csp = page.headers.get("content-security-policy")!;
+        assert(csp.includes("script-src 'self'") && csp.includes("worker-src 'self' blob:"), csp);
+        assert(!csp.includes("unsafe-eval") && !/script-src[^;]*unsafe-inline/.test(csp), csp);
+        const src = /<script type="module" src="(\.\/client\.js\?v=[0-9a-f]{16})"><\/script>/
+          .exec(html)?.[1];
+        assert(src, html);
+        assert(!/<script(?![^>]*\ssrc=)/.test(html), "no inline script");
+        const js = await fetch(new URL(src, url));
+        assertEquals(js.status, 200);
+        assertEquals(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+        assertEquals(js.headers.get("cache-control"), "public, max-age=31536000, immutable");
+        assert((await js.text()).length > 1000, "a real bundle");
+        const none = await fetch(`${node.info.gateway}/w/${"b".repeat(52)}/`);
+        assertEquals(none.status, 404);
+        await none.body?.cancel();
+      });
+    } finally {
+      await Deno.remove(data, { recursive: true }).catch(() => {});
+    }
+  },
+});
