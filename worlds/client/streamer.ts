@@ -72,6 +72,11 @@ export interface StreamerOptions {
   cacheBytes: number;
   /** Main-thread milliseconds per frame for showing and hiding chunks. */
   frameBudgetMs: number;
+  /**
+   * Chunks shown per frame at most. Three.js uploads a chunk's buffers at the next render, not in
+   * `show`, so the time budget alone does not see that cost; this caps it.
+   */
+  maxShowsPerFrame: number;
   /** A fetch and decode taking longer than this is aborted and retried. */
   jobTimeoutMs: number;
   /** Wait before retrying a failed chunk. */
@@ -88,6 +93,7 @@ export const STREAMER_DEFAULTS: StreamerOptions = {
   aheadBoost: 0.75,
   cacheBytes: 16 * 1024 * 1024,
   frameBudgetMs: 4,
+  maxShowsPerFrame: 4,
   jobTimeoutMs: 15_000,
   retryMs: 1_000,
 };
@@ -219,7 +225,7 @@ export class ChunkStreamer<D> {
     const reach = Math.min(speed * o.lookaheadSeconds / CHUNK_SIZE, o.radius);
     this.#ahead = { x: this.#pos.x + this.#dir.x * reach, z: this.#pos.z + this.#dir.z * reach };
     this.#release(now);
-    this.#want(now);
+    this.#want();
     this.#queue.rescore((e) => this.#priority(e.key));
     this.#start(now);
   }
@@ -230,7 +236,7 @@ export class ChunkStreamer<D> {
    */
   frame(): void {
     const start = this.#deps.now(), budget = this.options.frameBudgetMs;
-    let steps = 0;
+    let steps = 0, shows = 0;
     const left = () => steps === 0 || this.#deps.now() - start < budget;
     while (this.#hides.length > 0 && left()) {
       this.#deps.hide(this.#hides.shift()!);
@@ -240,7 +246,7 @@ export class ChunkStreamer<D> {
       const ready = [...this.#entries.values()].filter((e) => e.state === "ready" && !e.shown);
       ready.sort((a, b) => this.#distance(a.key) - this.#distance(b.key));
       for (const e of ready) {
-        if (!left()) break;
+        if (!left() || shows >= this.options.maxShowsPerFrame) break;
         const data = e.pending ?? this.#lru.get(e.key.id);
         e.pending = undefined;
         if (data === undefined) { // evicted before it was shown: load it again
@@ -252,6 +258,7 @@ export class ChunkStreamer<D> {
         this.#stats.shown++;
         this.#stats.loaded++;
         steps++;
+        shows++;
       }
     }
     if (steps > 0) {
@@ -310,7 +317,7 @@ export class ChunkStreamer<D> {
     this.#stats.released++;
   }
 
-  #want(now: number): void {
+  #want(): void {
     const r = this.options.radius;
     for (const c of [this.#pos, this.#ahead]) {
       const x0 = Math.floor(c.x - r), x1 = Math.floor(c.x + r);
@@ -335,7 +342,6 @@ export class ChunkStreamer<D> {
         }
       }
     }
-    void now;
   }
 
   #start(now: number): void {
