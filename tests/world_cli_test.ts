@@ -1,9 +1,11 @@
 /**
  * Worlds as a user meets them: a real `mote start` (embedded network), `mote world create`
  * printing the world's URL, `mote world ls`, and the node's gateway serving that URL: the meta,
- * a chunk, the client page (strict CSP, no inline script) and its bundle.
+ * a chunk, the client page (strict CSP, no inline script) and its bundle; then the web UI's
+ * Worlds page in Chromium lists it and creates another.
  */
 import { assert, assertEquals } from "./_assert.ts";
+import { launchBrowser } from "./_browser.ts";
 import { sleep, waitFor } from "./_harness.ts";
 import { FREE_PORTS, mote, startMote } from "./_process.ts";
 import { encodeChunk, generateChunk, GENERATOR_ID } from "../worlds/mod.ts";
@@ -88,6 +90,32 @@ Deno.test({
         const none = await fetch(`${node.info.gateway}/w/${"b".repeat(52)}/`);
         assertEquals(none.status, 404);
         await none.body?.cancel();
+      });
+
+      await t.step("the web UI's Worlds page lists worlds and creates one", async () => {
+        const browser = await launchBrowser();
+        try {
+          const page = await browser.newPage();
+          await page.goto(`${node.info.api}/worlds`);
+          const row = page.locator('[data-testid="worlds"] tbody tr', { hasText: "valley" });
+          await row.waitFor({ timeout: 15_000 });
+          assertEquals(await row.getByRole("link", { name: /Open/ }).getAttribute("href"), url);
+          await page.fill("#world-name", "Bad Name");
+          await page.getByRole("button", { name: "Create world" }).click();
+          await page.getByText("cannot be a world name").waitFor();
+          await page.fill("#world-name", "hills");
+          await page.fill("#world-seed", "5");
+          await page.getByRole("button", { name: "Create world" }).click();
+          await page.locator('[data-testid="world-created"]').waitFor({ timeout: 20_000 });
+          await page.locator('[data-testid="worlds"] tbody tr', { hasText: "hills" }).waitFor();
+        } finally {
+          await browser.close();
+        }
+        const r = await cli("world", "ls", "--json");
+        const names = (JSON.parse(r.stdout) as { name: string; seed: number }[]).map((w) =>
+          `${w.name}:${w.seed}`
+        );
+        assertEquals(names, ["hills:5", "valley:77"]);
       });
     } finally {
       await Deno.remove(data, { recursive: true }).catch(() => {});

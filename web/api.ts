@@ -125,6 +125,9 @@ export type { HireAnswer, ScrubTicketRow, ScrubView } from "../gateway/scrub.ts"
 /** A hosted site as `GET /api/v1/sites` lists it (types only: nothing is bundled). */
 export type { SiteRow } from "../gateway/site_api.ts";
 
+/** A world as `GET /api/v1/worlds` lists it (types only: nothing is bundled). */
+export type { WorldRow } from "../gateway/world_api.ts";
+
 /** A hired supplier as `GET /api/v1/suppliers` lists it. */
 export interface SupplierRow {
   supplier: string;

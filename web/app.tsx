@@ -1,7 +1,8 @@
 // This module is browser compatible.
 /**
  * The Mote web UI: a layout with navigation and the pages of what exists today (Home, Files,
- * Sites, Network, Settings), plus the slots of the pages that come with later capabilities.
+ * Sites, Worlds, Network, Settings), plus the slots of the pages that come with later
+ * capabilities.
  */
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
@@ -14,12 +15,14 @@ import { FilesPage } from "./pages/files.tsx";
 import { NetworkPage } from "./pages/network.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
 import { SitesPage } from "./pages/sites.tsx";
+import { WorldsPage } from "./pages/worlds.tsx";
 import { ComingPage, LATER } from "./pages/coming.tsx";
 
 const PAGES = [
   { href: "/", label: "Home" },
   { href: "/files", label: "Files" },
   { href: "/sites", label: "Sites" },
+  { href: "/worlds", label: "Worlds" },
   { href: "/network", label: "Network" },
   { href: "/settings", label: "Settings" },
 ];
@@ -78,6 +81,7 @@ function App() {
         {here === "/" && <HomePage status={status} connected={connected} />}
         {here === "/files" && <FilesPage path={path} />}
         {here === "/sites" && <SitesPage />}
+        {here === "/worlds" && <WorldsPage />}
         {here === "/network" && <NetworkPage status={status} />}
         {here === "/settings" && <SettingsPage status={status} />}
         {later && <ComingPage page={later} />}

@@ -23,6 +23,8 @@ import { PruneForm } from "./prune.tsx";
 
 /** The root folder that holds hosted sites' files (managed on the Sites page, not listed here). */
 const SITES_FOLDER = ".sites";
+/** The root folder listing the owner's worlds (one empty folder each; see the Worlds page). */
+const WORLDS_FOLDER = ".worlds";
 
 /** The folder a `/files/...` URL shows. */
 export function folderOf(urlPath: string): string {
@@ -121,7 +123,10 @@ export function FilesPage(props: { path: string }) {
   const all = list.data?.entries;
   // Sites' files live under /.sites; the Sites page manages them, so the root does not list them.
   const hidden = dir === "/" && all?.some((e) => e.type === "folder" && e.name === SITES_FOLDER);
-  const entries = hidden ? all!.filter((e) => e.name !== SITES_FOLDER) : all;
+  // Likewise /.worlds, which only lists the worlds the Worlds page shows.
+  const entries = dir === "/" && all
+    ? all.filter((e) => !(e.type === "folder" && [SITES_FOLDER, WORLDS_FOLDER].includes(e.name)))
+    : all;
   return (
     <>
       <h1>Files</h1>
