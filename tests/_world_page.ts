@@ -1,40 +1,49 @@
 /**
  * Helpers for driving the world client in Chromium (tests/world_client_test.ts and
- * bench/world_client.ts): bundling worlds/client/main.ts the way the gateway does, and measuring a
- * screenshot's pixels in the page (PNG decoded by the browser itself).
+ * bench/world_client.ts): a real `mote start` with a world made by `mote world create` (so the
+ * page, client.js, meta, chunks and the socket are the node's public gateway's own), and measuring
+ * a screenshot's pixels in the page (the PNG decoded by the browser itself).
  */
 import type { Page } from "playwright-core";
+import { sleep } from "./_harness.ts";
+import { FREE_PORTS, mote, type Started, startMote } from "./_process.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+/** A running node with one world; dispose to stop the node and remove its data. */
+export interface WorldNode extends AsyncDisposable {
+  node: Started;
+  /** The world page's URL on the node's public gateway (`…/w/<address>/`). */
+  url: string;
+}
 
-/** `deno bundle --platform browser --minify worlds/client/main.ts`, as the gateway builds client.js. */
-export async function bundleWorldClient(): Promise<Uint8Array> {
-  const dir = await Deno.makeTempDir();
+/**
+ * Starts `mote start` on free ports and creates a world with `seed` through `mote world create`
+ * (retried while storage is still hiring its suppliers, bounded by `timeoutMs`).
+ */
+export async function startWorldNode(seed: number, timeoutMs = 45_000): Promise<WorldNode> {
+  const data = await Deno.makeTempDir();
+  const node = await startMote(["--data", data, ...FREE_PORTS]);
+  const cleanup = async () => {
+    await node[Symbol.asyncDispose]();
+    await Deno.remove(data, { recursive: true }).catch(() => {});
+  };
   try {
-    const out = `${dir}/client.js`;
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "browser",
-        "--minify",
-        "--config",
-        `${ROOT}deno.json`,
-        "--output",
-        out,
-        `${ROOT}worlds/client/main.ts`,
-      ],
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    if (r.code !== 0) throw new Error(`deno bundle failed: ${new TextDecoder().decode(r.stderr)}`);
-    return await Deno.readFile(out);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const args = ["world", "create", "--name", "flight", "--seed", String(seed), "--data", data];
+      const r = await mote(args, 30_000);
+      if (r.code === 0) {
+        const url = /^\s+(http:\/\/\S+\/w\/[a-z2-7]{52}\/)$/m.exec(r.stdout)?.[1];
+        if (!url) throw new Error(`mote world create printed no world URL:\n${r.stdout}`);
+        return { node, url, [Symbol.asyncDispose]: cleanup };
+      }
+      if (!r.stderr.includes("not ready") || Date.now() > end) {
+        throw new Error(`mote world create failed (${r.code}): ${r.stderr}`);
+      }
+      await sleep(500);
+    }
+  } catch (e) {
+    await cleanup();
+    throw e;
   }
 }
 

@@ -73,7 +73,11 @@ function param(name: string, lo: number, hi: number, fallback: number): number {
 }
 
 async function start(): Promise<void> {
+  // Milestones in ms since navigation start, for the benchmark's breakdown of the first frame.
+  const timings: Record<string, number> = { script: performance.now() };
+  const mark = (name: string) => (timings[name] ??= performance.now());
   const meta = await loadMeta();
+  mark("meta");
   const radius = Math.round(param("r", 2, 12, 6));
   const root = document.getElementById("world") ?? document.body;
   document.title = `${meta.title || meta.name} · Mote world`;
@@ -87,11 +91,6 @@ async function start(): Promise<void> {
   });
   root.append(canvas);
 
-  const view = new WorldView(canvas, radius);
-  const resize = () => view.resize(canvas.clientWidth, canvas.clientHeight);
-  resize();
-  addEventListener("resize", resize);
-
   const base = new URL(".", location.href);
   const ws = new URL("ws", base);
   ws.protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -99,10 +98,21 @@ async function start(): Promise<void> {
   const cores = navigator.hardwareConcurrency || 2;
   const workers = new MeshWorkers(new URL(import.meta.url), Math.max(1, Math.min(3, cores - 1)));
   const streamer = new ChunkStreamer<ChunkMesh>({
-    fetchChunk: transport.fetchChunk,
-    decode: (key, bytes, opts) => workers.mesh(key, bytes, opts),
+    fetchChunk: async (key, opts) => {
+      const bytes = await transport.fetchChunk(key, opts);
+      mark("firstChunk");
+      return bytes;
+    },
+    decode: async (key, bytes, opts) => {
+      const mesh = await workers.mesh(key, bytes, opts);
+      mark("firstMesh");
+      return mesh;
+    },
     sizeOf: meshBytes,
-    show: (key, mesh) => view.show(key, mesh),
+    show: (key, mesh) => {
+      view.show(key, mesh);
+      mark("firstShow");
+    },
     hide: (key) => view.hide(key),
     now: () => performance.now(),
     onError: (key, e) => console.warn(`chunk ${key.x},${key.z}:`, e),
@@ -119,6 +129,16 @@ async function start(): Promise<void> {
     vy: 0,
     vz: 0,
   };
+  // Ask for the first chunks now, so fetching and meshing (workers are starting too) overlap the
+  // WebGL context's creation, which takes hundreds of milliseconds with software rendering.
+  streamer.update({ x: player.x, z: player.z });
+  mark("firstRequest");
+
+  const view = new WorldView(canvas, radius);
+  const resize = () => view.resize(canvas.clientWidth, canvas.clientHeight);
+  resize();
+  addEventListener("resize", resize);
+  mark("webgl");
   const controls = new Controls(canvas, player);
   const hud = new Hud(document.body, meta.title || meta.name, meta.region);
 
@@ -191,6 +211,7 @@ async function start(): Promise<void> {
       requestedAt: (x: number, z: number) => streamer.requestedAt(x, z),
       isShown: (x: number, z: number) => streamer.isShown(x, z),
       entered: () => entered.map((e) => ({ ...e })),
+      timings: () => ({ ...timings, firstTerrainFrame: firstTerrainMs }),
       stats: () => ({
         ...streamer.stats,
         transport: { ...transport.stats },

@@ -54,8 +54,8 @@ export function kindGeometry(kind: number): THREE.BufferGeometry {
   const pos: number[] = [], nor: number[] = [], col: number[] = [];
   const c = new THREE.Color();
   for (const [g, y, rgb, xz] of parts(kind)) {
-    const flat = g.toNonIndexed();
-    g.dispose();
+    const flat = g.index ? g.toNonIndexed() : g;
+    if (flat !== g) g.dispose();
     flat.translate(xz?.[0] ?? 0, y, xz?.[1] ?? 0);
     const p = flat.getAttribute("position"), n = flat.getAttribute("normal");
     c.setHex(rgb, THREE.SRGBColorSpace);
@@ -78,6 +78,11 @@ export function kindGeometry(kind: number): THREE.BufferGeometry {
 export class ObjectShapes {
   readonly material = new THREE.MeshLambertMaterial({ vertexColors: true, flatShading: true });
   readonly #geometries = new Map<number, THREE.BufferGeometry>();
+
+  /** Builds every kind's shape now (at start-up), so showing a chunk never has to. */
+  prepare(kinds: number): void {
+    for (let k = 0; k < kinds; k++) this.geometry(k);
+  }
 
   /** The shape of `kind`, built on first use. */
   geometry(kind: number): THREE.BufferGeometry {

@@ -16,6 +16,7 @@
  */
 import * as THREE from "three";
 import { CHUNK_SIZE } from "../chunk.ts";
+import { OBJECT_KIND_COUNT } from "../objects.ts";
 import { type ChunkKey, chunkKey, chunkOf } from "./keys.ts";
 import { type ChunkMesh, GRID } from "./mesh.ts";
 import { ObjectShapes } from "./objects.ts";
@@ -59,6 +60,7 @@ export class WorldView {
     this.camera = new THREE.PerspectiveCamera(70, 1, 0.1, (radius + 3) * CHUNK_SIZE);
     this.camera.rotation.order = "YXZ";
     this.sky = new Sky(this.scene, radius);
+    this.#shapes.prepare(OBJECT_KIND_COUNT);
   }
 
   /** Chunks on screen. */

@@ -73,8 +73,10 @@ export interface StreamerOptions {
   /** Main-thread milliseconds per frame for showing and hiding chunks. */
   frameBudgetMs: number;
   /**
-   * Chunks shown per frame at most. Three.js uploads a chunk's buffers at the next render, not in
-   * `show`, so the time budget alone does not see that cost; this caps it.
+   * Chunks shown per 60 Hz frame at most. Three.js uploads a chunk's buffers at the next render,
+   * not in `show`, so the time budget alone does not see that cost; this caps it. A slower frame
+   * (software WebGL, a busy phone) may show proportionally more, up to 8×, so arrivals are not
+   * throttled to a trickle where frames are rare anyway.
    */
   maxShowsPerFrame: number;
   /** A fetch and decode taking longer than this is aborted and retried. */
@@ -134,6 +136,8 @@ export interface StreamerStats {
   /** Frames that did chunk work, and the longest such frame's chunk work in ms. */
   busyFrames: number;
   maxFrameMs: number;
+  /** The same for the last 256 busy frames, sorted (for percentiles). */
+  recentFrameMs: number[];
 }
 
 /** The streamer; see the module doc. */
@@ -147,6 +151,8 @@ export class ChunkStreamer<D> {
   readonly #retryAt = new Map<string, number>();
   /** First time each chunk was requested (bounded: the oldest are forgotten past 4096). */
   readonly #firstRequest = new Map<string, number>();
+  readonly #recent: number[] = [];
+  #lastFrame: number | undefined;
   #pos: Vec2 = { x: 0, z: 0 };
   #ahead: Vec2 = { x: 0, z: 0 };
   #dir: Vec2 = { x: 0, z: 0 };
@@ -164,6 +170,7 @@ export class ChunkStreamer<D> {
     cacheBytes: 0,
     busyFrames: 0,
     maxFrameMs: 0,
+    recentFrameMs: [],
   };
 
   constructor(deps: StreamerDeps<D>, options: Partial<StreamerOptions> = {}) {
@@ -187,6 +194,7 @@ export class ChunkStreamer<D> {
   get stats(): StreamerStats {
     return {
       ...this.#stats,
+      recentFrameMs: [...this.#recent].sort((a, b) => a - b),
       queued: this.#queue.size,
       cacheBytes: this.#lru.bytes,
     };
@@ -236,6 +244,11 @@ export class ChunkStreamer<D> {
    */
   frame(): void {
     const start = this.#deps.now(), budget = this.options.frameBudgetMs;
+    const interval = this.#lastFrame === undefined ? 0 : start - this.#lastFrame;
+    this.#lastFrame = start;
+    const maxShows = Math.round(
+      this.options.maxShowsPerFrame * Math.min(8, Math.max(1, interval / (1000 / 60))),
+    );
     let steps = 0, shows = 0;
     const left = () => steps === 0 || this.#deps.now() - start < budget;
     while (this.#hides.length > 0 && left()) {
@@ -246,7 +259,7 @@ export class ChunkStreamer<D> {
       const ready = [...this.#entries.values()].filter((e) => e.state === "ready" && !e.shown);
       ready.sort((a, b) => this.#distance(a.key) - this.#distance(b.key));
       for (const e of ready) {
-        if (!left() || shows >= this.options.maxShowsPerFrame) break;
+        if (!left() || shows >= maxShows) break;
         const data = e.pending ?? this.#lru.get(e.key.id);
         e.pending = undefined;
         if (data === undefined) { // evicted before it was shown: load it again
@@ -265,6 +278,8 @@ export class ChunkStreamer<D> {
       const ms = this.#deps.now() - start;
       this.#stats.busyFrames++;
       if (ms > this.#stats.maxFrameMs) this.#stats.maxFrameMs = ms;
+      this.#recent.push(ms);
+      if (this.#recent.length > 256) this.#recent.shift();
     }
   }
 

@@ -108,8 +108,8 @@ export class SocketChunks {
   /** Fetches one chunk: over the socket when it is usable, else over HTTP. */
   readonly fetchChunk: FetchChunk = (key, { signal }) => {
     signal.throwIfAborted();
-    const st = this.stats.state;
-    if (st === "failed" || st === "closed" || this.#waiting.size >= this.#o.maxWaiting) {
+    // Not open (yet, or any more): HTTP, so the first chunks do not wait for the handshake.
+    if (this.stats.state !== "open" || this.#waiting.size >= this.#o.maxWaiting) {
       return this.#viaHttp(key, signal);
     }
     this.#waiting.get(key.id)?.reject(new Error(`Chunk (${key.x}, ${key.z}) asked for again`));
