@@ -93,6 +93,12 @@ Deno.test({
       assert((stats.maxJobs as number) <= 6, `job limit kept: ${stats.maxJobs}`);
       assert(stats.transport.viaSocket > 0, "chunks came over the WebSocket");
       assertEquals(stats.near, [], "nobody is listed near: presence does not exist yet");
+      // Released chunks (25 or so, each with a terrain geometry) freed their GPU geometry: the GPU
+      // holds no more than the scene uses, plus the 10 shared object shapes, which stay uploaded
+      // while no chunk in the scene has that kind.
+      const gpu = stats.geometries as number, scene = stats.sceneGeometries as number;
+      assert(gpu > 0 && gpu <= scene + 10, `${gpu} geometries on the GPU, ${scene} in the scene`);
+      assert(released > 10, "enough released chunks that a leak would show");
 
       // The screenshot shows terrain: many colours and real contrast in the lower half.
       await Deno.mkdir(ARTIFACTS, { recursive: true });
@@ -108,6 +114,7 @@ Deno.test({
           `${leadMs[0]!.toFixed(0)}-${leadMs.at(-1)!.toFixed(0)} ms before entry, ` +
           `${shownOnEntry} shown on entry; ${released} released; ${frames} frames; ` +
           `socket ${stats.transport.viaSocket} / http ${stats.transport.viaHttp}; ` +
+          `geometries ${gpu} on the GPU, ${scene} in the scene; ` +
           `pixels ${JSON.stringify(px)}; node and world ${((tNode - t0) / 1000).toFixed(1)} s, ` +
           `browser part ${((performance.now() - tNode) / 1000).toFixed(1)} s`,
       );

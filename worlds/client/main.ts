@@ -219,6 +219,7 @@ async function start(): Promise<void> {
         meshMs: workers.meshMs,
         meshed: workers.meshed,
         geometries: view.renderer.info.memory.geometries,
+        sceneGeometries: view.sceneGeometries(),
         near: [...hud.near],
       }),
     }),

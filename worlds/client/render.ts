@@ -172,6 +172,18 @@ export class WorldView {
     return s.mesh.biomes[j * CHUNK_SIZE + i];
   }
 
+  /**
+   * Distinct geometries in the scene now. Beside `renderer.info.memory.geometries` (those alive on
+   * the GPU) it shows whether chunks that left freed theirs: the GPU never holds more.
+   */
+  sceneGeometries(): number {
+    const seen = new Set<THREE.BufferGeometry>();
+    this.scene.traverse((o) => {
+      if (o instanceof THREE.Mesh) seen.add(o.geometry);
+    });
+    return seen.size;
+  }
+
   /** Frees every chunk, the shared materials and shapes, the sky and the WebGL context. */
   dispose(): void {
     for (const s of [...this.#chunks.values()]) this.hide(s.key);

@@ -89,6 +89,7 @@ export class SocketChunks {
   #cancels: ChunkKey[] = [];
   #ws: WebSocket | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastFlush = -Infinity;
   #attempts = 0;
   readonly stats: TransportStats = {
@@ -141,6 +142,7 @@ export class SocketChunks {
   close(): void {
     this.stats.state = "closed";
     clearTimeout(this.#flushTimer);
+    clearTimeout(this.#retryTimer);
     this.#ws?.close(1000, "leaving");
     for (const w of [...this.#waiting.values()]) this.#toHttp(w);
   }
@@ -200,7 +202,7 @@ export class SocketChunks {
     this.#cancels = [];
     if (this.#attempts < this.#o.reconnects) {
       const wait = this.#o.retryMs * 2 ** this.#attempts++;
-      setTimeout(() => this.stats.state === "failed" && this.#connect(), wait);
+      this.#retryTimer = setTimeout(() => this.stats.state === "failed" && this.#connect(), wait);
     }
   }
 
