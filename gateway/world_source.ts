@@ -6,8 +6,10 @@
  * (`/mote/world/<address>`), so a world address is a DHT key with nothing else to look up.
  *
  * {@linkcode RecordWorldSource} turns any resolver of verified records into a source: it decodes
- * the world record, keeps answers (found or not) for `ttl`, bounded, and asks once per address at
- * a time.
+ * the world record, keeps answers for `ttl` (a world) or `missTtl` (none), bounded, and asks once
+ * per address at a time. A world once seen is served while it is looked up again, and a lookup
+ * that fails or finds nothing (a DHT query can time out under load) or finds an older version
+ * never takes it back: world records are never withdrawn, only superseded by a higher sequence.
  * @module
  */
 import { fromUtf8 } from "../src/encoding/bytes.ts";
@@ -53,8 +55,10 @@ export type WorldRecordResolver = (address: string) => Promise<SignedRecord | un
 
 /** Options of {@linkcode RecordWorldSource}. */
 export interface RecordWorldSourceOptions {
-  /** How long an answer (a world, or none) is used before asking again (ms, default 15000). */
+  /** How long a world is used before asking again (ms, default 15000). */
   ttl?: number;
+  /** How long "no world here" is believed (ms, default 5000). */
+  missTtl?: number;
   /** Most addresses remembered (default 4096). */
   maxEntries?: number;
   now?: () => number;
@@ -64,6 +68,7 @@ export interface RecordWorldSourceOptions {
 export class RecordWorldSource implements WorldSource {
   readonly #resolve: WorldRecordResolver;
   readonly #ttl: number;
+  readonly #missTtl: number;
   readonly #max: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { at: number; world: World | undefined }>();
@@ -72,6 +77,7 @@ export class RecordWorldSource implements WorldSource {
   constructor(resolve: WorldRecordResolver, opts: RecordWorldSourceOptions = {}) {
     this.#resolve = resolve;
     this.#ttl = opts.ttl ?? 15_000;
+    this.#missTtl = opts.missTtl ?? 5_000;
     this.#max = opts.maxEntries ?? 4096;
     this.#now = opts.now ?? Date.now;
   }
@@ -83,18 +89,30 @@ export class RecordWorldSource implements WorldSource {
   world(address: string): Promise<World | undefined> {
     if (!WORLD_ADDRESS_RE.test(address)) return Promise.resolve(undefined);
     const hit = this.#cache.get(address);
-    if (hit && this.#now() - hit.at < this.#ttl) return Promise.resolve(hit.world);
+    const age = hit ? this.#now() - hit.at : Infinity;
+    if (hit && age < (hit.world ? this.#ttl : this.#missTtl)) return Promise.resolve(hit.world);
     let p = this.#pending.get(address);
     if (!p) {
-      p = this.#lookup(address).finally(() => this.#pending.delete(address));
+      p = this.#lookup(address, hit?.world).finally(() => this.#pending.delete(address));
       this.#pending.set(address, p);
+    }
+    if (hit?.world) {
+      // Stale but known: answer now; the lookup refreshes it for later requests.
+      p.catch(() => {});
+      return Promise.resolve(hit.world);
     }
     return p;
   }
 
-  async #lookup(address: string): Promise<World | undefined> {
-    const record = await this.#resolve(address);
-    const world = record ? worldOfRecord(address, record) : undefined;
+  async #lookup(address: string, known: World | undefined): Promise<World | undefined> {
+    let world: World | undefined;
+    try {
+      const record = await this.#resolve(address);
+      world = record ? worldOfRecord(address, record) : undefined;
+    } catch (e) {
+      if (!known) throw e;
+    }
+    if (known && (!world || world.seq < known.seq)) world = known;
     this.#cache.delete(address);
     this.#cache.set(address, { at: this.#now(), world });
     if (this.#cache.size > this.#max) this.#cache.delete(this.#cache.keys().next().value!);

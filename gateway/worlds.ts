@@ -106,7 +106,13 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
     return made;
   };
 
-  app.get("/w/:address", (c) => c.redirect(`/w/${c.req.param("address")}/`, 301));
+  app.get("/w/:address", (c) => {
+    const address = c.req.param("address");
+    if (!WORLD_ADDRESS_RE.test(address)) {
+      throw new HttpError(400, `"${address.slice(0, 60)}" is not a world address`);
+    }
+    return c.redirect(`/w/${address}/`, 301);
+  });
 
   app.get("/w/:address/meta", async (c) => {
     const w = await world(c);

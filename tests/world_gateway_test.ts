@@ -7,6 +7,9 @@
  */
 import { upgradeWebSocket } from "hono/deno";
 import { createPublicApp } from "../gateway/public.ts";
+import { RecordWorldSource } from "../gateway/world_source.ts";
+import { generateIdentity } from "../src/identity/keys.ts";
+import { createRecord, type SignedRecord } from "../src/records/record.ts";
 import { decodeKeepList } from "../src/catalog/records.ts";
 import type { Catalog } from "../src/catalog/mod.ts";
 import { utf8 } from "../src/encoding/bytes.ts";
@@ -17,7 +20,7 @@ import { nodeWorldSource } from "../src/node/world_source.ts";
 import { nodeRecordSource } from "../src/node/run.ts";
 import { formatRecordKey, recordKeyOf } from "../src/records/record.ts";
 import { decodeChunk, encodeChunk, generateChunk, GENERATOR_ID, NO_EDITS } from "../worlds/mod.ts";
-import { worldAddress } from "../worlds/record.ts";
+import { encodeWorldRecord, worldAddress } from "../worlds/record.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
 import { startSupplier } from "./_storage_net.ts";
@@ -41,10 +44,59 @@ async function openSocket(url: string) {
   await new Promise<void>((resolve, reject) => {
     ws.addEventListener("open", () => resolve());
     ws.addEventListener("error", () => reject(new Error(`cannot open ${url}`)));
-    setTimeout(() => reject(new Error("open timed out")), 10_000);
+    setTimeout(() => reject(new Error("open timed out")), 30_000);
   });
   return { ws, got, closed };
 }
+
+Deno.test("RecordWorldSource keeps a world it saw through failed lookups and never rolls it back", async () => {
+  const owner = generateIdentity();
+  const address = worldAddress(owner.id, "w");
+  const rec = (seq: number, seed: number) =>
+    createRecord(owner.signSecret, owner.signPublic, {
+      ns: "world",
+      name: utf8("w"),
+      seq,
+      value: encodeWorldRecord({
+        v: 1,
+        created: 1,
+        seed,
+        generator: GENERATOR_ID,
+        region: 8,
+        grants: [],
+      }),
+    });
+  let now = 0, asked = 0;
+  let answer: () => Promise<SignedRecord | undefined> = () => Promise.resolve(undefined);
+  const source = new RecordWorldSource(() => (asked++, answer()), { now: () => now });
+  const seed = async () => (await source.world(address))?.value.seed;
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  assertEquals(await seed(), undefined, "nothing yet");
+  assertEquals(await source.world("not-an-address"), undefined);
+  assertEquals(asked, 1, "a malformed address is never looked up");
+  now += 5_000; // past the 5 s a miss is believed
+  answer = () => Promise.resolve(rec(2, 7));
+  assertEquals(await seed(), 7);
+  assertEquals(await seed(), 7);
+  assertEquals(asked, 2, "a world is used for 15 s");
+  const failures: (() => Promise<SignedRecord | undefined>)[] = [
+    () => Promise.reject(new Error("DHT timed out")),
+    () => Promise.resolve(undefined),
+    () => Promise.resolve(rec(1, 99)),
+  ];
+  for (const next of failures) {
+    now += 15_000;
+    answer = next;
+    assertEquals(await seed(), 7, "stale: answered at once while it is looked up again");
+    await settle();
+    assertEquals(await seed(), 7, "a failed, empty or older answer does not replace it");
+  }
+  now += 15_000;
+  answer = () => Promise.resolve(rec(3, 8));
+  assertEquals(await seed(), 7);
+  await settle();
+  assertEquals(await seed(), 8, "a higher sequence replaces it");
+});
 
 Deno.test({
   name:
@@ -120,6 +172,10 @@ Deno.test({
       const base = `${gw}/w/${address}`;
 
       await t.step("meta", async () => {
+        const bare = await fetch(base, { redirect: "manual" });
+        assertEquals(bare.status, 301);
+        assertEquals(bare.headers.get("location"), `/w/${address}/`);
+        await bare.body?.cancel();
         const r = await fetch(`${base}/meta`);
         assertEquals(r.status, 200);
         assertEquals(r.headers.get("cache-control"), "public, max-age=15");
@@ -183,6 +239,12 @@ Deno.test({
       await t.step("bad requests are 400, unknown worlds and generators 404", async (t) => {
         const cases: [string, string, number, string][] = [
           ["a malformed address", `${gw}/w/not-an-address/meta`, 400, "not a world address"],
+          [
+            "a malformed address without a slash",
+            `${gw}/w/%2F%2Fevil.example`,
+            400,
+            "not a world address",
+          ],
           ["an unknown world", `${gw}/w/${"a".repeat(52)}/meta`, 404, "No world at"],
           [
             "another owner's world name",
