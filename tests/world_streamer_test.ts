@@ -270,3 +270,32 @@ Deno.test("meshChunk: objects become per-kind instance matrices standing on thei
   const wet = chunk.water.some((w) => w !== 0);
   assertEquals(mesh.water !== null, wet, "a water mesh exactly when some column is wet");
 });
+
+Deno.test("meshChunk: the bounding spheres hold every terrain vertex and every object's base", () => {
+  for (const [x, z] of [[5, 5], [-40, 12], [0, 3]] as const) {
+    const chunk = generateChunk({ seed: SEED }, x, z);
+    const m = meshChunk(chunk);
+    const [bx, by, bz, br] = m.bounds;
+    const p = m.terrain.positions;
+    for (let i = 0; i < p.length; i += 3) {
+      const d = Math.hypot(p[i]! - bx, p[i + 1]! - by, p[i + 2]! - bz);
+      assert(
+        d <= br + 1e-3,
+        `vertex ${i / 3} of (${x}, ${z}) is ${d} from the centre, radius ${br}`,
+      );
+    }
+    if (chunk.objects.length === 0) continue;
+    const [ox, oy, oz, or] = m.objectBounds!;
+    for (const { matrices } of m.objects) {
+      for (let i = 0; i < matrices.length; i += 16) {
+        const d = Math.hypot(
+          matrices[i + 12]! - ox,
+          matrices[i + 13]! - oy,
+          matrices[i + 14]! - oz,
+        );
+        // The base is inside with room for the shape: at least the shape's reach at scale 1/4.
+        assert(d + 2 <= or, `object base ${d} from the centre of a sphere of ${or}`);
+      }
+    }
+  }
+});

@@ -47,7 +47,20 @@ export interface ChunkMesh {
   readonly ground: Float32Array;
   /** Biome per column (for the HUD). */
   readonly biomes: Uint8Array;
+  /**
+   * Bounding spheres `[x, y, z, radius]` in chunk metres: of the terrain and water, and of every
+   * object (null without objects). Computed here so the page does not walk vertices and instances
+   * on the main thread (Three.js would, for frustum culling).
+   */
+  readonly bounds: readonly [number, number, number, number];
+  readonly objectBounds: readonly [number, number, number, number] | null;
 }
+
+/**
+ * The furthest any object shape reaches from its origin at scale 1, in metres (the tallest, a
+ * pine, is 8 m). objects.ts keeps its shapes within it; object bounds rely on it.
+ */
+export const MAX_SHAPE_EXTENT = 8;
 
 // sRGB surface colours per material; grass takes a biome tint (below).
 const MATERIAL_RGB: readonly (readonly [number, number, number])[] = [
@@ -120,6 +133,10 @@ export function meshChunk(chunk: Chunk): ChunkMesh {
       k += 6;
     }
   }
+  let lo = Infinity, hi = -Infinity;
+  for (const h of ground) (lo = Math.min(lo, h)), (hi = Math.max(hi, h));
+  for (const w of chunk.water) if (w) hi = Math.max(hi, w / HEIGHT_UNITS_PER_METRE);
+  const half = GRID / 2, mid = (lo + hi) / 2;
   return {
     x: chunk.x,
     z: chunk.z,
@@ -128,7 +145,24 @@ export function meshChunk(chunk: Chunk): ChunkMesh {
     objects: objectMatrices(chunk),
     ground,
     biomes: chunk.biomes.slice(),
+    bounds: [half, mid, half, Math.hypot(half, half, (hi - lo) / 2)],
+    objectBounds: objectBounds(chunk),
   };
+}
+
+/** A sphere around every object: the box of their feet, grown by the largest shape's reach. */
+function objectBounds(chunk: Chunk): ChunkMesh["objectBounds"] {
+  if (chunk.objects.length === 0) return null;
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity, z0 = Infinity, z1 = -Infinity;
+  let scale = 0;
+  for (const o of chunk.objects) {
+    const y = chunk.heights[(o.z >> 3) * CHUNK_SIZE + (o.x >> 3)]! / HEIGHT_UNITS_PER_METRE;
+    const x = o.x / 8, z = o.z / 8;
+    (x0 = Math.min(x0, x)), (x1 = Math.max(x1, x)), (z0 = Math.min(z0, z)), (z1 = Math.max(z1, z));
+    (y0 = Math.min(y0, y)), (y1 = Math.max(y1, y)), (scale = Math.max(scale, o.scale / 64));
+  }
+  const r = Math.hypot(x1 - x0, y1 - y0, z1 - z0) / 2 + 0.2 + MAX_SHAPE_EXTENT * scale;
+  return [(x0 + x1) / 2 + 0.1, (y0 + y1) / 2, (z0 + z1) / 2 + 0.1, r];
 }
 
 function columnColor(chunk: Chunk, col: number, out: Uint8Array, at: number): void {

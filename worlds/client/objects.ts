@@ -3,7 +3,8 @@
  * Low-poly shapes for object kinds (trees, cacti, boulders, bushes, rocks, flowers…), one merged
  * BufferGeometry per kind with vertex colours, drawn as InstancedMesh (one draw call per kind per
  * chunk). Shapes are built once per page and shared by every chunk, so they are disposed when the
- * world closes, not when a chunk leaves (a chunk frees only its instance buffers).
+ * world closes, not when a chunk leaves (a chunk frees only its instance buffers). Every shape stays
+ * within `MAX_SHAPE_EXTENT` (mesh.ts) of its origin, which the worker's object bounds assume.
  * @module
  */
 import * as THREE from "three";

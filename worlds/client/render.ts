@@ -85,7 +85,8 @@ export class WorldView {
     terrain.setAttribute("normal", new THREE.BufferAttribute(t.normals, 3));
     terrain.setAttribute("color", new THREE.BufferAttribute(t.colors, 3, true));
     terrain.setIndex(new THREE.BufferAttribute(t.indices, 1));
-    terrain.computeBoundingSphere();
+    const [bx, by, bz, br] = mesh.bounds;
+    terrain.boundingSphere = new THREE.Sphere(new THREE.Vector3(bx, by, bz), br);
     group.add(new THREE.Mesh(terrain, this.#terrain));
     if (mesh.water) {
       const water = new THREE.BufferGeometry();
@@ -94,7 +95,7 @@ export class WorldView {
       const normals = new Float32Array(mesh.water.positions.length);
       for (let i = 1; i < normals.length; i += 3) normals[i] = 1;
       water.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
-      water.computeBoundingSphere();
+      water.boundingSphere = terrain.boundingSphere.clone();
       const w = new THREE.Mesh(water, this.#water);
       w.renderOrder = 1; // after opaque terrain
       group.add(w);
