@@ -72,11 +72,12 @@ export async function waitFor(
   cond: () => boolean | Promise<boolean>,
   ms: number,
   what: string,
+  every = 50,
 ): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 

@@ -12,7 +12,7 @@ import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { Customer, MAX_SHARD, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
 import { Catalog } from "../src/catalog/mod.ts";
-import { type Cluster, type NodeOverrides, startCluster } from "./_harness.ts";
+import { type Cluster, type NodeOverrides, sleep, startCluster } from "./_harness.ts";
 
 /** Starts a supplier (memory store) on a node. */
 export async function startSupplier(node: MoteNode, capacity = 1 << 30): Promise<Supplier> {
@@ -54,7 +54,13 @@ export async function startStorageNet(
     });
     await customer.load();
     const wanted = opts.hire ?? count;
-    const contracts = await customer.hire(wanted, 256 << 20, 3_600_000);
+    // A loaded machine can miss a supplier's offer or answer in one round: ask again (a few
+    // rounds at most) for the ones still missing.
+    let contracts = await customer.hire(wanted, 256 << 20, 3_600_000);
+    for (let round = 0; round < 4 && contracts.length < wanted; round++) {
+      await sleep(500);
+      contracts = await customer.hire(wanted, 256 << 20, 3_600_000);
+    }
     if (contracts.length !== wanted) {
       throw new Error(`hired ${contracts.length} of ${wanted} suppliers`);
     }

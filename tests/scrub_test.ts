@@ -110,7 +110,7 @@ Deno.test({
             const r = s.jobs.get(owner)?.report;
             return !!r && r.rounds > 0 && r.shards === ids.length && r.missing === 0;
           }),
-        30_000,
+        90_000,
         "both scrubbers at work with the whole keep list",
       );
 
