@@ -100,6 +100,17 @@ Deno.test({
         assertEquals(await catalog.prune("/logs", { days: 0 }), 0);
         await assertRejects(() => catalog.prune("/logs/none", 1), NotFoundError);
         await assertRejects(() => catalog.prune("/logs", { keep: 0 }), RangeError);
+        // A prune of the whole catalog leaves hosted sites' files to their publisher.
+        for (let i = 0; i < 2; i++) {
+          await catalog.put("/.sites/s/page.html", chunks(bytes()), BS + 5);
+          await catalog.put("/logs/a.bin", chunks(bytes()), BS + 5);
+        }
+        assertEquals(await catalog.prune("/", { keep: 1 }), 2);
+        assertEquals((await catalog.versions("/.sites/s/page.html")).length, 2);
+        assertEquals((await catalog.versions("/logs/a.bin")).length, 1);
+        await catalog.remove("/.sites/s/page.html");
+        await catalog.remove("/.sites/s");
+        await catalog.remove("/.sites");
         await catalog.remove("/logs/a.bin");
         await catalog.remove("/logs/deep/b.bin");
         await catalog.remove("/logs/deep");

@@ -61,6 +61,12 @@ const PACKS_CACHED = 8;
 
 /** How long to wait before sending the keep list again after a supplier missed it (ms). */
 const KEEP_RETRY_MS = 5 * 60_000;
+/**
+ * How long a folder seen or published by this catalog is used without asking the DHT again.
+ * The catalog has one writer (this node, mutations serialised), so within it nothing is lost;
+ * another device's change shows after at most this long.
+ */
+const FOLDER_FRESH_MS = 30_000;
 
 /** What {@linkcode Catalog.publishKeepList} published. */
 export interface KeepReport {
@@ -161,7 +167,7 @@ export class Catalog {
   /** Recently read packs (plaintext: the members' ciphertexts), by pack id. */
   #packs = new Map<string, Promise<Uint8Array>>();
   /** Decoded folders by write key, valid while their record is unchanged (bounded). */
-  #folders = new Map<string, LoadedFolder>();
+  #folders = new Map<string, LoadedFolder & { seen: number }>();
   /** Reads in progress, so a migration deletes a version's old shards only after them. */
   #reads = new ReadTracker();
 
@@ -581,7 +587,9 @@ export class Catalog {
   /**
    * Deletes old versions of a file, or of every file under a folder (one folder update per
    * folder). A version stays if it is among the newest `keep` or younger than `days`; the newest
-   * always stays. A bare number means `{ keep }`. Returns how many versions were deleted.
+   * always stays. A bare number means `{ keep }`. Returns how many versions were deleted. A prune
+   * of the whole catalog ("/") leaves hosted sites' files (`/.sites`) alone: publishing manages
+   * their versions (the previous one stays servable for a few minutes after a republish).
    */
   prune(path: string, rule: PruneRule | number): Promise<number> {
     const r = typeof rule === "number" ? { keep: rule } : rule;
@@ -601,7 +609,9 @@ export class Catalog {
     return this.#serial(async () => {
       const parts = splitPath(path);
       const name = parts.pop();
-      if (name === undefined) return await this.#pruneFolder(await this.#walk([]), stays);
+      if (name === undefined) {
+        return await this.#pruneFolder(await this.#walk([]), stays, SITES_FOLDER);
+      }
       const folder = await this.#walk(parts);
       const e = folder.version.entries[name];
       if (!e) throw new NotFoundError(`Nothing at ${path}`);
@@ -619,11 +629,13 @@ export class Catalog {
   async #pruneFolder(
     folder: LoadedFolder,
     stays: (v: FileVersion, i: number) => boolean,
+    skip?: string,
   ): Promise<number> {
     let deleted = 0;
     const entries = { ...folder.version.entries };
     const dropped: FileVersion[] = [];
     for (const [name, e] of Object.entries(folder.version.entries)) {
+      if (name === skip) continue;
       if (e.t === "d") {
         deleted += await this.#pruneFolder(await this.#load(e), stays);
         continue;
@@ -913,15 +925,21 @@ export class Catalog {
 
   async #load(e: Extract<Entry, { t: "d" }>): Promise<LoadedFolder> {
     const keys = { writePub: e.writePub, readKey: e.readKey, writeSecret: e.writeSecret };
+    const cacheKey = toHex(keys.writePub);
+    const cached = this.#folders.get(cacheKey);
+    // A folder this node published or looked up moments ago is taken as it is: a path walk
+    // would otherwise cost a DHT lookup per folder, per operation (seconds for a site publish
+    // of a few files). Past that, the record is looked up again (another device may have
+    // published a newer version), and an unchanged record means an unchanged folder.
+    if (cached && Date.now() - cached.seen < FOLDER_FRESH_MS) return cached;
     const found = await this.options.node.resolve(recordKeyOf("folder", nodeIdOf(keys.writePub)), {
       timeout: 10_000,
     });
     if (!found) throw new NotFoundError("A folder's record could not be found in the network");
-    // The record is looked up every time (another device may have published a newer version),
-    // but an unchanged record means an unchanged folder: skip fetching and decrypting it again.
-    const cacheKey = toHex(keys.writePub);
-    const cached = this.#folders.get(cacheKey);
-    if (cached && equals(cached.pointer!, found.record.value)) return cached;
+    if (cached && equals(cached.pointer!, found.record.value)) {
+      cached.seen = Date.now();
+      return cached;
+    }
     const ptr = decodeFolderPointer(found.record.value);
     const inner = readMap(
       decodeCanonical(await unseal(keys.readKey, "folder-pointer", ptr.box)),
@@ -941,10 +959,16 @@ export class Catalog {
       manifest,
       pointer: found.record.value,
     };
-    this.#folders.delete(cacheKey);
-    this.#folders.set(cacheKey, loaded);
-    if (this.#folders.size > 256) this.#folders.delete(this.#folders.keys().next().value!);
+    this.#remember(loaded);
     return loaded;
+  }
+
+  /** Keeps a folder as just seen or published (at most 256, least recently used out). */
+  #remember(f: LoadedFolder): void {
+    const cacheKey = toHex(f.keys.writePub);
+    this.#folders.delete(cacheKey);
+    this.#folders.set(cacheKey, { ...f, seen: Date.now() });
+    if (this.#folders.size > 256) this.#folders.delete(this.#folders.keys().next().value!);
   }
 
   async #update(folder: LoadedFolder, entries: Record<string, Entry>): Promise<void> {
@@ -980,6 +1004,7 @@ export class Catalog {
       value: encode({ v: 1, counter: f.version.counter, box }),
     });
     await this.options.node.publishRecord(record);
+    this.#remember({ ...f, manifest, pointer: record.value });
   }
 }
 
