@@ -4,8 +4,9 @@
  * the page, client.js (worlds/client/main.ts as the node bundles it), meta, the chunk WebSocket
  * and the chunk URLs are the gateway's own routes. The test flies in a straight line for six
  * seconds and checks that chunks ahead were requested (and shown) before the player reached them,
- * that chunks left behind were released, that chunks came over the WebSocket, and that a
- * screenshot shows terrain rather than a blank canvas.
+ * that chunks left behind were released (and freed their GPU geometry), that chunks came over the
+ * WebSocket, and that a screenshot shows terrain rather than a blank canvas; then it switches to
+ * walking (F) and checks that the player lands on the ground and walks at walking speed.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -15,13 +16,14 @@ const SEED = 16; // land around the start and northwards (the flight's direction
 const ARTIFACTS = new URL("./artifacts/world-client/", import.meta.url).pathname;
 
 interface Hook {
-  position: { x: number; y: number; z: number };
+  position: { x: number; y: number; z: number; mode: string };
   frames: number;
   firstTerrainMs?: number;
   loaded(): number;
   requested(): number;
   released(): number;
   isShown(x: number, z: number): boolean;
+  groundAt(x: number, z: number): number | undefined;
   requestedAt(x: number, z: number): number | undefined;
   entered(): { x: number; z: number; at: number; requestedAt?: number; shown: boolean }[];
   stats(): Record<string, unknown> & {
@@ -108,11 +110,27 @@ Deno.test({
       assert(px.lumaStdDev >= 6, `lower half luminance varies (σ ${px.lumaStdDev.toFixed(1)})`);
       assert(px.topShare < 0.5, `no single colour dominates (${(px.topShare * 100).toFixed(0)} %)`);
       assertEquals(problems, [], "no errors on the page");
+      // F: walking. The player falls to the ground and stays on it (eyes 1.7 m up) while walking.
+      await page.keyboard.press("KeyF");
+      const onGround = () => {
+        const p = __moteWorld.position, g = __moteWorld.groundAt(p.x, p.z);
+        return p.mode === "walk" && g !== undefined && Math.abs(p.y - (g + 1.7)) < 0.05;
+      };
+      await page.waitForFunction(onGround, undefined, { timeout: 15_000 });
+      const before = await page.evaluate(() => __moteWorld.position);
+      await page.keyboard.down("KeyW");
+      await page.waitForTimeout(1_500);
+      await page.keyboard.up("KeyW");
+      const walked = before.z - (await page.evaluate(() => __moteWorld.position)).z;
+      assert(walked > 1 && walked <= 6 * 1.5 + 0.5, `walked ${walked.toFixed(1)} m at 6 m/s`);
+      await page.waitForFunction(onGround, undefined, { timeout: 5_000 });
+
       const frames = await page.evaluate(() => __moteWorld.frames);
       console.log(
         `first terrain frame ${first.toFixed(0)} ms; ${crossed.length} chunks crossed, requested ` +
           `${leadMs[0]!.toFixed(0)}-${leadMs.at(-1)!.toFixed(0)} ms before entry, ` +
-          `${shownOnEntry} shown on entry; ${released} released; ${frames} frames; ` +
+          `${shownOnEntry} shown on entry; ${released} released; walked ${walked.toFixed(1)} m; ` +
+          `${frames} frames; ` +
           `socket ${stats.transport.viaSocket} / http ${stats.transport.viaHttp}; ` +
           `geometries ${gpu} on the GPU, ${scene} in the scene; ` +
           `pixels ${JSON.stringify(px)}; node and world ${((tNode - t0) / 1000).toFixed(1)} s, ` +

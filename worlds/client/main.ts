@@ -210,6 +210,7 @@ async function start(): Promise<void> {
       },
       requestedAt: (x: number, z: number) => streamer.requestedAt(x, z),
       isShown: (x: number, z: number) => streamer.isShown(x, z),
+      groundAt: (x: number, z: number) => view.groundAt(x, z),
       entered: () => entered.map((e) => ({ ...e })),
       timings: () => ({ ...timings, firstTerrainFrame: firstTerrainMs }),
       stats: () => ({
