@@ -6,7 +6,8 @@
  * seconds and checks that chunks ahead were requested (and shown) before the player reached them,
  * that chunks left behind were released (and freed their GPU geometry), that chunks came over the
  * WebSocket, and that a screenshot shows terrain rather than a blank canvas; then it switches to
- * walking (F) and checks that the player lands on the ground and walks at walking speed.
+ * walking (F) and checks that the player lands on the ground and walks at walking speed; and on a
+ * phone-sized touch page, the virtual stick moves the player and a drag turns the view.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -16,7 +17,7 @@ const SEED = 16; // land around the start and northwards (the flight's direction
 const ARTIFACTS = new URL("./artifacts/world-client/", import.meta.url).pathname;
 
 interface Hook {
-  position: { x: number; y: number; z: number; mode: string };
+  position: { x: number; y: number; z: number; yaw: number; mode: string };
   frames: number;
   firstTerrainMs?: number;
   loaded(): number;
@@ -122,15 +123,51 @@ Deno.test({
       await page.waitForTimeout(1_500);
       await page.keyboard.up("KeyW");
       const walked = before.z - (await page.evaluate(() => __moteWorld.position)).z;
-      assert(walked > 1 && walked <= 6 * 1.5 + 0.5, `walked ${walked.toFixed(1)} m at 6 m/s`);
+      // 6 m/s for 1.5 s, plus at most one frame's step (0.25 s) around the key events: walking,
+      // not flying (which would cover 60 m).
+      assert(walked > 1 && walked <= 6 * 1.75 + 1, `walked ${walked.toFixed(1)} m at 6 m/s`);
       await page.waitForFunction(onGround, undefined, { timeout: 5_000 });
 
       const frames = await page.evaluate(() => __moteWorld.frames);
+      await page.close();
+
+      // A phone: touch the left half and push the stick up to walk forward; drag on the right
+      // half to look around. Touches are sent through the DevTools protocol as a phone's would be.
+      const phone = await browser.newContext({
+        viewport: { width: 390, height: 700 },
+        hasTouch: true,
+        isMobile: true,
+      });
+      const tp = await phone.newPage();
+      tp.on("pageerror", (e) => problems.push(String(e)));
+      await tp.goto(`${url}?r=2`);
+      await tp.waitForFunction(() => __moteWorld.firstTerrainMs !== undefined, undefined, {
+        timeout: 30_000,
+      });
+      const cdp = await phone.newCDPSession(tp);
+      type TouchType = "touchStart" | "touchMove" | "touchEnd";
+      const touch = (type: TouchType, points: { x: number; y: number; id: number }[]) =>
+        cdp.send("Input.dispatchTouchEvent", { type, touchPoints: points });
+      const p0 = await tp.evaluate(() => __moteWorld.position);
+      await touch("touchStart", [{ x: 90, y: 560, id: 1 }]);
+      await touch("touchMove", [{ x: 90, y: 480, id: 1 }]); // stick fully forward
+      await tp.waitForTimeout(1_500);
+      await touch("touchEnd", []);
+      const p1 = await tp.evaluate(() => __moteWorld.position);
+      assert(p0.z - p1.z > 5, `the stick flew ${(p0.z - p1.z).toFixed(1)} m forward`);
+      await touch("touchStart", [{ x: 300, y: 300, id: 2 }]);
+      await touch("touchMove", [{ x: 200, y: 300, id: 2 }]);
+      await touch("touchEnd", []);
+      const p2 = await tp.evaluate(() => __moteWorld.position);
+      assert(p2.yaw - p1.yaw > 0.2, `dragging left turned the view left by ${p2.yaw - p1.yaw} rad`);
+      await phone.close();
+      assertEquals(problems, [], "no errors on the phone page");
+
       console.log(
         `first terrain frame ${first.toFixed(0)} ms; ${crossed.length} chunks crossed, requested ` +
           `${leadMs[0]!.toFixed(0)}-${leadMs.at(-1)!.toFixed(0)} ms before entry, ` +
           `${shownOnEntry} shown on entry; ${released} released; walked ${walked.toFixed(1)} m; ` +
-          `${frames} frames; ` +
+          `${frames} frames; touch stick ${(p0.z - p1.z).toFixed(1)} m; ` +
           `socket ${stats.transport.viaSocket} / http ${stats.transport.viaHttp}; ` +
           `geometries ${gpu} on the GPU, ${scene} in the scene; ` +
           `pixels ${JSON.stringify(px)}; node and world ${((tNode - t0) / 1000).toFixed(1)} s, ` +

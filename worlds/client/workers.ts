@@ -24,6 +24,7 @@ export class MeshWorkers {
   readonly #workers: Worker[] = [];
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending>();
+  readonly #dead = new Set<number>();
   #next = 1;
   /** Milliseconds spent meshing, summed from the workers' own timings, and chunks meshed. */
   meshMs = 0;
@@ -47,7 +48,7 @@ export class MeshWorkers {
 
   /** Workers running. */
   get size(): number {
-    return this.#workers.length;
+    return this.#workers.length - this.#dead.size;
   }
 
   /** Decodes and meshes encoded chunk `bytes`, which must hold chunk `key`. */
@@ -61,9 +62,11 @@ export class MeshWorkers {
         ? Promise.resolve(this.#count(reply))
         : Promise.reject(new Error(reply.error));
     }
-    let worker = 0;
-    for (let i = 1; i < this.#load.length; i++) {
-      if (this.#load[i]! < this.#load[worker]!) worker = i;
+    // The live worker with the fewest outstanding requests (a crashed one is never chosen).
+    let worker = -1;
+    for (let i = 0; i < this.#load.length; i++) {
+      if (this.#dead.has(i)) continue;
+      if (worker < 0 || this.#load[i]! < this.#load[worker]!) worker = i;
     }
     return new Promise<ChunkMesh>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, worker });
@@ -72,20 +75,17 @@ export class MeshWorkers {
         if (this.#settle(id)) reject(signal.reason);
       }, { once: true });
       // Transfer the bytes: the page has no further use for them.
-      const copy = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes
-        : bytes.slice();
-      this.#workers[worker]!.postMessage(req.bytes === bytes ? { ...req, bytes: copy } : req, [
-        copy.buffer as ArrayBuffer,
-      ]);
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      const copy = whole ? bytes : bytes.slice();
+      this.#workers[worker]!.postMessage({ ...req, bytes: copy }, [copy.buffer as ArrayBuffer]);
     });
   }
 
   /** Stops the workers; outstanding requests fail. */
   dispose(): void {
     for (const w of this.#workers) w.terminate();
-    for (const [id, p] of this.#pending) {
-      this.#settle(id) && p.reject(new Error("Mesh workers stopped"));
+    for (const [id, p] of [...this.#pending]) {
+      if (this.#settle(id)) p.reject(new Error("Mesh workers stopped"));
     }
   }
 
@@ -111,6 +111,10 @@ export class MeshWorkers {
   }
 
   #crashed(worker: number, message: string): void {
+    // A worker whose script failed is not asked again; with none left, mesh on the page.
+    this.#dead.add(worker);
+    this.#workers[worker]?.terminate();
+    if (this.#dead.size === this.#workers.length) this.inline = true;
     for (const [id, p] of [...this.#pending]) {
       if (p.worker === worker && this.#settle(id)) {
         p.reject(new Error(`Mesh worker failed: ${message}`));
