@@ -41,6 +41,12 @@ export const SOCKET_LIMITS: SocketLimits = {
 };
 
 const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
+/**
+ * Most time one socket's sending runs before it lets other work in (ms): making a chunk is
+ * synchronous (about 0.3 ms), so without a break one socket's 256 chunks would hold the event
+ * loop for ~100 ms, and its own cancels would wait behind them.
+ */
+const SLICE_MS = 4;
 
 /** What a world socket reports to its gateway. */
 export interface SocketHooks {
@@ -76,8 +82,14 @@ export function worldSocket(
   const pump = async (ws: WSContext) => {
     if (pumping) return;
     pumping = true;
+    let slice = performance.now();
     try {
       while (!closed && queue.size > 0) {
+        if (performance.now() - slice > SLICE_MS) {
+          await new Promise((r) => setTimeout(r, 0));
+          slice = performance.now();
+          if (closed || queue.size === 0) break;
+        }
         const [key, [x, z]] = queue.entries().next().value!;
         queue.delete(key);
         let bytes: Uint8Array;

@@ -95,16 +95,17 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
     return w;
   };
   /** The encoded chunk and its ETag, made once per (generator, seed, x, z, edits). */
-  const chunk = async (w: World, x: number, z: number, e: string) => {
+  const chunk = (w: World, x: number, z: number, e: string): Cached => {
     const { seed, generator } = w.value;
     const key = `${generator}/${seed}/${x}/${z}/${e}`;
     const hit = chunks.get(key);
     if (hit) return hit;
-    const bytes = encodeChunk(generateChunk({ seed, generator }, x, z));
-    const made = { bytes, etag: `"${await hex(bytes)}"` };
+    const made: Cached = { bytes: encodeChunk(generateChunk({ seed, generator }, x, z)) };
     chunks.set(key, made);
     return made;
   };
+  /** The chunk's strong ETag: its SHA-256, computed once (sockets never need it). */
+  const etagOf = async (c: Cached) => c.etag ??= `"${await hex(c.bytes)}"`;
 
   app.get("/w/:address", (c) => {
     const address = c.req.param("address");
@@ -166,12 +167,13 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
       c.header("Cache-Control", "public, max-age=15");
       return c.redirect(`/w/${w.address}/c/${gen}/${x}/${z}?e=${current}`, 302);
     }
-    const { bytes, etag } = await chunk(w, x, z, current);
+    const made = chunk(w, x, z, current);
+    const etag = await etagOf(made);
     c.header("Cache-Control", IMMUTABLE);
     c.header("ETag", etag);
     if (c.req.header("if-none-match") === etag) return c.body(null, 304);
     c.header("Content-Type", "application/octet-stream");
-    return c.body(bytes as Uint8Array<ArrayBuffer>);
+    return c.body(made.bytes as Uint8Array<ArrayBuffer>);
   });
 
   app.get("/w/:address/ws", async (c) => {
@@ -196,7 +198,7 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
       return await upgrade(
         c,
         worldSocket(
-          async (x, z) => (await chunk(w, x, z, NO_EDITS)).bytes,
+          (x, z) => Promise.resolve(chunk(w, x, z, NO_EDITS).bytes),
           opts.socketLimits ?? SOCKET_LIMITS,
           {
             onClose: done,
@@ -290,9 +292,15 @@ function pageHtml(w: World, hash: string): string {
 `;
 }
 
+/** An encoded chunk, and its ETag once an HTTP answer needed it. */
+interface Cached {
+  bytes: Uint8Array;
+  etag?: string;
+}
+
 /** Encoded chunks by key, least recently used out first, bounded by bytes. */
 class ChunkCache {
-  readonly #map = new Map<string, { bytes: Uint8Array; etag: string }>();
+  readonly #map = new Map<string, Cached>();
   readonly #budget: number;
   #bytes = 0;
 
@@ -306,7 +314,7 @@ class ChunkCache {
     return v;
   }
 
-  set(key: string, v: { bytes: Uint8Array; etag: string }): void {
+  set(key: string, v: Cached): void {
     const old = this.#map.get(key);
     if (old) this.#bytes -= old.bytes.length, this.#map.delete(key);
     if (v.bytes.length > this.#budget) return;
