@@ -22,7 +22,7 @@
 import type { Hono } from "hono";
 import type { Storage } from "unstorage";
 import meta from "../deno.json" with { type: "json" };
-import { memoryCache } from "./edge_cache.ts";
+import { layeredCache, memoryCache } from "./edge_cache.ts";
 import { HttpRecordSource } from "./edge_records.ts";
 import { EdgeSiteSource, HttpShards } from "./edge_reader.ts";
 import { createPublicApp, type PublicEnv } from "./public.ts";
@@ -39,6 +39,13 @@ export interface EdgeAppOptions {
   cache?: Storage;
   /** Bytes of the default memory cache (32 MiB: Workers isolates have 128 MB). */
   cacheBytes?: number;
+  /**
+   * A second-level cache shared by several gateway instances behind one load balancer (unstorage
+   * over Redis: `gateway/edge_redis.ts`). Records and verified shards are written to it; a shard
+   * one instance fetched is served by the others from it, verified again. Its failures cost
+   * only its hits.
+   */
+  sharedCache?: Storage;
   /** The fetch used to reach the seeds (the global one by default). */
   fetch?: typeof fetch;
   /** How long a record is used before the seeds are asked again (ms, default 15000). */
@@ -62,14 +69,22 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   const seeds = parseSeeds(opts.seeds);
   const cache = opts.cache ?? memoryCache(opts.cacheBytes);
   const doFetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const shared = opts.sharedCache;
   const records = new HttpRecordSource({
     seeds,
-    cache,
+    cache: shared
+      ? layeredCache(cache, shared, (error) => opts.log?.("the shared cache failed", { error }))
+      : cache,
     fetch: doFetch,
     ...(opts.recordTtl !== undefined ? { ttl: opts.recordTtl } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const shards = new HttpShards({ fetch: doFetch, cache, ...(opts.log ? { log: opts.log } : {}) });
+  const shards = new HttpShards({
+    fetch: doFetch,
+    cache,
+    ...(shared ? { shared } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   const sites = new EdgeSiteSource({
     seeds,
     records,
@@ -113,10 +128,10 @@ export function parseSeeds(seeds: readonly string[] | string): string[] {
   return out;
 }
 
-/** `MOTE_SEEDS` from a Workers env argument, else `Deno.env` or `process.env` where they exist. */
-function seedsFromEnv(env: unknown): string | undefined {
-  if (env && typeof env === "object" && "MOTE_SEEDS" in env) {
-    const v = (env as { MOTE_SEEDS?: unknown }).MOTE_SEEDS;
+/** A setting from a Workers env argument, else `Deno.env` or `process.env` where they exist. */
+export function envSetting(env: unknown, name: string): string | undefined {
+  if (env && typeof env === "object" && name in env) {
+    const v = (env as Record<string, unknown>)[name];
     if (typeof v === "string") return v;
   }
   const g = globalThis as {
@@ -124,12 +139,12 @@ function seedsFromEnv(env: unknown): string | undefined {
     process?: { env?: Record<string, string | undefined> };
   };
   try {
-    const v = g.Deno?.env?.get?.("MOTE_SEEDS");
+    const v = g.Deno?.env?.get?.(name);
     if (v !== undefined) return v;
   } catch {
     // No permission to read the environment: fall through.
   }
-  return g.process?.env?.MOTE_SEEDS;
+  return g.process?.env?.[name];
 }
 
 /** The client's address: `deno serve` passes it in its second argument, Workers in a header. */
@@ -140,23 +155,36 @@ function clientOf(req: Request, second: unknown): string | undefined {
   return req.headers.get("cf-connecting-ip") ?? undefined;
 }
 
-let built: { seeds: string; app: EdgeApp } | undefined;
-
 /** Workers' execution context, as Hono takes it. */
 type Ctx = Parameters<Hono["fetch"]>[2];
 
+/** What `deno serve` and Workers call: `{ fetch }`. */
+export interface EdgeEntry {
+  fetch(req: Request, envOrInfo?: unknown, ctx?: unknown): Response | Promise<Response>;
+}
+
+/**
+ * An entry for `deno serve` and Workers that builds its app on the first request, from
+ * `MOTE_SEEDS` (comma-separated node gateway URLs) and whatever else `build` reads from the
+ * environment (`env` is Workers' env argument, or `deno serve`'s connection info).
+ */
+export function edgeEntry(build: (seeds: string[], env: unknown) => EdgeApp): EdgeEntry {
+  let built: { seeds: string; app: EdgeApp } | undefined;
+  return {
+    fetch(req, envOrInfo, ctx) {
+      const seeds = envSetting(envOrInfo, "MOTE_SEEDS");
+      if (!seeds) {
+        return Response.json(
+          { error: "The edge gateway is not configured: set MOTE_SEEDS to node gateway URLs" },
+          { status: 500 },
+        );
+      }
+      if (built?.seeds !== seeds) built = { seeds, app: build(parseSeeds(seeds), envOrInfo) };
+      const remoteAddr = clientOf(req, envOrInfo);
+      return built.app.fetch(req, remoteAddr ? { remoteAddr } : {}, ctx as Ctx);
+    },
+  };
+}
+
 /** The entry `deno serve gateway/edge.ts` and Workers (`main = "gateway/edge.ts"`) call. */
-export default {
-  fetch(req: Request, envOrInfo?: unknown, ctx?: unknown): Response | Promise<Response> {
-    const seeds = seedsFromEnv(envOrInfo);
-    if (!seeds) {
-      return Response.json(
-        { error: "The edge gateway is not configured: set MOTE_SEEDS to node gateway URLs" },
-        { status: 500 },
-      );
-    }
-    if (built?.seeds !== seeds) built = { seeds, app: createEdgeApp({ seeds: parseSeeds(seeds) }) };
-    const remoteAddr = clientOf(req, envOrInfo);
-    return built.app.fetch(req, remoteAddr ? { remoteAddr } : {}, ctx as Ctx);
-  },
-};
+export default edgeEntry((seeds) => createEdgeApp({ seeds }));

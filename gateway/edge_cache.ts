@@ -59,3 +59,46 @@ export const boundedMemoryDriver = defineDriver((opts: { maxBytes?: number } = {
 export function memoryCache(maxBytes = 32 << 20): Storage {
   return createStorage({ driver: boundedMemoryDriver({ maxBytes }) });
 }
+
+/**
+ * `local` in front of `shared`: reads try `local` first and copy a `shared` hit into it; writes
+ * go to both. For what is verified on every read anyway (records); shards are read from a
+ * shared cache with their own check (`HttpShards`). A failing shared cache (Redis down) only
+ * costs its hits: its errors are passed to `onError` and the answer is local.
+ */
+export function layeredCache(
+  local: Storage,
+  shared: Storage,
+  onError: (error: unknown) => void = () => {},
+): Storage {
+  const quiet = <T>(p: Promise<T>, fallback: T) =>
+    p.catch((error) => {
+      onError(error);
+      return fallback;
+    });
+  return createStorage({
+    driver: defineDriver((_: Record<never, never>) => ({
+      name: "layered",
+      hasItem: async (key: string) =>
+        await local.hasItem(key) || await quiet(shared.hasItem(key), false),
+      getItem: async (key: string) => {
+        const hit = await local.getItem(key);
+        if (hit !== null) return hit;
+        const v = await quiet(shared.getItem(key), null);
+        if (v !== null) await local.setItem(key, v);
+        return v;
+      },
+      setItem: async (key: string, value: string) => {
+        await Promise.all([
+          local.setItem(key, value),
+          quiet(shared.setItem(key, value), undefined),
+        ]);
+      },
+      removeItem: async (key: string) => {
+        await Promise.all([local.removeItem(key), quiet(shared.removeItem(key), undefined)]);
+      },
+      getKeys: (base: string) => local.getKeys(base),
+      clear: (base: string) => local.clear(base),
+    }))({}),
+  });
+}

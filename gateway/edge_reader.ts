@@ -38,6 +38,12 @@ const MAX_SITES = 256;
 export interface HttpShardsOptions {
   fetch: typeof fetch;
   cache: Storage;
+  /**
+   * A second-level cache shared with other gateway instances (unstorage's Redis driver, say).
+   * Verified shards are written to it too, and a shard read from it is verified again (whoever
+   * else writes there), then kept in `cache`.
+   */
+  shared?: Storage;
   /** Time for one shard from one seed (ms, default 20000; a node gives itself 15 s). */
   timeout?: number;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -47,15 +53,19 @@ export interface HttpShardsOptions {
 export class HttpShards {
   readonly #fetch: typeof fetch;
   readonly #cache: Storage;
+  readonly #shared: Storage | undefined;
   readonly #timeout: number;
   readonly #log: HttpShardsOptions["log"];
   readonly #pending = new Map<string, Promise<Uint8Array>>();
   /** Shards fetched over the network (for tests and metrics). */
   fetched = 0;
+  /** Shards found in the shared cache (for tests and metrics). */
+  sharedHits = 0;
 
   constructor(opts: HttpShardsOptions) {
     this.#fetch = opts.fetch;
     this.#cache = opts.cache;
+    this.#shared = opts.shared;
     this.#timeout = opts.timeout ?? 20_000;
     this.#log = opts.log;
   }
@@ -96,10 +106,17 @@ export class HttpShards {
   }
 
   async #cached(id: string): Promise<Uint8Array | undefined> {
-    const v = await this.#cache.getItemRaw(`shard:${id}`).catch(() => null);
-    if (v instanceof Uint8Array) return v;
-    if (v instanceof ArrayBuffer) return new Uint8Array(v);
-    return undefined;
+    const local = asBytes(await this.#cache.getItemRaw(`shard:${id}`).catch(() => null));
+    if (local || !this.#shared) return local;
+    const shared = asBytes(await this.#shared.getItemRaw(`shard:${id}`).catch(() => null));
+    if (!shared) return undefined;
+    if (await shardId(shared) !== id) {
+      this.#log?.("the shared cache holds a shard that does not match its id", { id });
+      return undefined;
+    }
+    this.sharedHits++;
+    await this.#cache.setItemRaw(`shard:${id}`, shared).catch(() => {});
+    return shared;
   }
 
   async #download(
@@ -123,11 +140,22 @@ export class HttpShards {
     }
     this.fetched++;
     // Our own copy: callers are handed views of it or copies, never a buffer they reuse.
-    await this.#cache.setItemRaw(`shard:${id}`, bytes).catch((error) =>
-      this.#log?.("could not cache a shard", { id, error })
+    await Promise.all(
+      [this.#cache, this.#shared].map((c) =>
+        c?.setItemRaw(`shard:${id}`, bytes).catch((error) =>
+          this.#log?.("could not cache a shard", { id, error })
+        )
+      ),
     );
     return bytes;
   }
+}
+
+/** Cached bytes as a Uint8Array (drivers hand back either form), or undefined. */
+function asBytes(v: unknown): Uint8Array | undefined {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  return undefined;
 }
 
 /** No placement hints at the edge: every read asks the seeds in its own random order. */
@@ -280,6 +308,14 @@ export class EdgeSiteSource implements SiteSource {
       ...this.#readOpts(inner.owner, opts.signal),
       range: { start, end },
     });
+  }
+
+  cached(site: Site, file: SiteFile, encoding?: "br" | "gzip"): Uint8Array | undefined {
+    const e = this.#inner.get(site)?.index.files.get(file.path);
+    const form = encoding ? e?.[encoding] : e;
+    if (!form) return undefined;
+    return form.inline ??
+      (form.pack || form.size <= HOT_FILE ? this.#hot.get(toHex(form.key)) : undefined);
   }
 
   /** A small file's (or packed member's) bytes, from memory when read lately. */
