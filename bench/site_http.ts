@@ -2,24 +2,27 @@
  * Hosted sites over HTTP, side by side with nginx in one run.
  *
  * An owner and 6 suppliers on 127.0.0.1 (memory stores, one thread) publish a site with a 1 KiB
- * and a 100 KiB page and a 4 MiB file; a seventh node serves it through the public gateway
- * (`createPublicApp` with `NodeSiteSource`, path mode `/s/<address>/…`, no rate limit) on
- * `Deno.serve`. nginx (Debian's, one worker, access log off) serves the same files from disk.
+ * and a 100 KiB page and a 4 MiB file; a ninth node, in a process of its own as `mote start`
+ * runs one (`bench/_site_gateway.ts`), serves it through the public gateway (`createPublicApp`
+ * with `NodeSiteSource`, path mode `/s/<address>/…`, no rate limit) on `Deno.serve`. nginx (Debian's, one worker, access log off) serves the same files from disk.
  * The same load generators run against each in turn, in their own processes, 32 connections,
  * 10 s, no compression asked: ApacheBench (`ab`, a new connection per request) when installed,
  * and `bench/_load.ts` (HTTP/1.1 keep-alive).
  *
- * Then cold reads of the 4 MiB file through a fresh gateway (nothing cached): time to first byte
- * and to the last.
+ * Then cold reads of the 4 MiB file through a fresh gateway (nothing cached), and through a fresh
+ * edge entry (`gateway/edge.ts`, HTTP only, the nodes' public gateways as its seeds): time to the
+ * first byte and to the last.
  *
  * `deno run -A bench/site_http.ts [--secs 10] [--conns 32]`
  */
 import { parseArgs } from "node:util";
+import { createEdgeApp } from "../gateway/edge.ts";
 import { createPublicApp } from "../gateway/public.ts";
 import { randomBytes } from "../src/crypto/hash.ts";
 import { memoryState } from "../src/node/state.ts";
 import { StorageService } from "../src/node/storage.ts";
 import { nodeRecordSource } from "../src/node/run.ts";
+import { NodeShardSource } from "../src/node/shard_source.ts";
 import type { Catalog } from "../src/catalog/mod.ts";
 import { NodeSiteSource, publishSite } from "../src/sites/mod.ts";
 import { startCluster } from "../tests/_harness.ts";
@@ -87,8 +90,30 @@ const serve = (source: NodeSiteSource) => {
     (req) => app.fetch(req, { remoteAddr: "127.0.0.1" }),
   );
 };
-const gateway = serve(new NodeSiteSource(visitor!));
-const gw = `http://127.0.0.1:${gateway.addr.port}/s/${site.address}`;
+// The gateway under load: a node of its own in its own process (as `mote start` runs one), so the
+// load is not served by the thread that runs the 7 nodes of this script.
+const gatewayChild = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    new URL("./_site_gateway.ts", import.meta.url).pathname,
+    ...cluster.nodes.slice(1, 4).map((n) => n.addresses()[0]!),
+  ],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const firstLine = await (async () => {
+  const reader = gatewayChild.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  reader.releaseLock();
+  return out.split("\n")[0]!;
+})();
+const gw = `http://127.0.0.1:${JSON.parse(firstLine).port}/s/${site.address}`;
 
 // nginx on the same files.
 const dir = await Deno.makeTempDir({ prefix: "mote-nginx-" });
@@ -190,31 +215,70 @@ for (const keepAlive of hasAb ? [false, true] : [true]) {
 }
 
 // Cold reads of the 4 MiB file, each through a fresh gateway with nothing cached.
-for (let i = 0; i < 3; i++) {
-  const fresh = serve(new NodeSiteSource(visitor!));
+/** Time to the first byte and to the last of one GET, checked against the file's length. */
+async function coldRead(url: string): Promise<{ first: number; all: number; bytes: number }> {
   const t = performance.now();
-  const r = await fetch(`http://127.0.0.1:${fresh.addr.port}/s/${site.address}/big.bin`);
+  const r = await fetch(url);
+  if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
   const reader = r.body!.getReader();
-  let first = 0, total = 0;
+  let first = 0, bytes = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     if (!first) first = performance.now() - t;
-    total += value.length;
+    bytes += value.length;
   }
-  const all = performance.now() - t;
+  if (bytes !== files["big.bin"]!.length) throw new Error(`${url}: ${bytes} bytes`);
+  return { first, all: performance.now() - t, bytes };
+}
+
+for (let i = 0; i < 3; i++) {
+  const fresh = serve(new NodeSiteSource(visitor!));
+  const r = await coldRead(`http://127.0.0.1:${fresh.addr.port}/s/${site.address}/big.bin`);
   console.log(
-    `cold 4 MiB through a node gateway: first byte ${first.toFixed(0)} ms, all ${
-      all.toFixed(0)
-    } ms (${(total / 1e6 / (all / 1000)).toFixed(1)} MB/s)`,
+    `cold 4 MiB through a node gateway: first byte ${r.first.toFixed(0)} ms, all ${
+      r.all.toFixed(0)
+    } ms (${(r.bytes / 1e6 / (r.all / 1000)).toFixed(1)} MB/s)`,
   );
   await fresh.shutdown();
 }
 
+// The same through the edge entry (HTTP only): its seeds are the public gateways of the visitor
+// and the suppliers, which serve shards at /shards/<hash>; a fresh edge app each time.
+const seedServers = [
+  { node: visitor!, supplier: null },
+  ...suppliers.map((s) => ({ node: s.node, supplier: s })),
+].map(({ node, supplier }) => {
+  const app = createPublicApp({
+    records: nodeRecordSource(node),
+    info: () => ({ id: node.id, version: "bench" }),
+    sites: new NodeSiteSource(node),
+    shards: new NodeShardSource(node, { supplier }),
+  });
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => app.fetch(req, { remoteAddr: "127.0.0.1" }),
+  );
+});
+const seeds = seedServers.map((s) => `http://127.0.0.1:${s.addr.port}`);
+for (let i = 0; i < 3; i++) {
+  const edge = createEdgeApp({ seeds });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, edge.fetch);
+  const r = await coldRead(`http://127.0.0.1:${server.addr.port}/s/${site.address}/big.bin`);
+  console.log(
+    `cold 4 MiB through the edge entry: first byte ${r.first.toFixed(0)} ms, all ${
+      r.all.toFixed(0)
+    } ms (${(r.bytes / 1e6 / (r.all / 1000)).toFixed(1)} MB/s)`,
+  );
+  await server.shutdown();
+}
+for (const s of seedServers) await s.shutdown();
+
 nginx.kill();
 await nginx.status;
 await Deno.remove(dir, { recursive: true });
-await gateway.shutdown();
+gatewayChild.kill();
+await gatewayChild.status;
 await storage.stop();
 for (const s of suppliers) s.stop();
 await cluster.stop();

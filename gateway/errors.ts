@@ -47,14 +47,28 @@ export function errorResponse(
   c: Context,
   log?: (msg: string, f: Record<string, unknown>) => void,
 ): Response {
-  if (err instanceof HTTPException) {
-    return c.json({ error: err.message || "request refused" }, err.status);
-  }
+  return errorJson(err, c.req.raw, log);
+}
+
+/** {@linkcode errorResponse} for a plain request handler (no Hono context). */
+export function errorJson(
+  err: unknown,
+  req: Request,
+  log?: (msg: string, f: Record<string, unknown>) => void,
+): Response {
   const e = err instanceof Error ? err : new Error(String(err));
-  const status = e instanceof HttpError ? e.status : BY_NAME[e.name] ?? 500;
-  if (status >= 500) log?.("request failed", { path: c.req.path, error: e });
-  const message = status === 500 ? "internal error (see the node's log)" : e.message;
-  return c.json({ error: message }, status);
+  const status = err instanceof HTTPException
+    ? err.status
+    : e instanceof HttpError
+    ? e.status
+    : BY_NAME[e.name] ?? 500;
+  if (status >= 500) log?.("request failed", { path: new URL(req.url).pathname, error: e });
+  const message = err instanceof HTTPException
+    ? err.message || "request refused"
+    : status === 500
+    ? "internal error (see the node's log)"
+    : e.message;
+  return Response.json({ error: message }, { status });
 }
 
 /** Security headers for every response. */

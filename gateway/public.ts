@@ -11,8 +11,9 @@
 import { Hono } from "hono";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
 import type { SiteSource } from "./site_source.ts";
-import { mountSites } from "./sites.ts";
+import { siteHandler } from "./sites.ts";
 import { mountShards, type ShardSource } from "./shards.ts";
+import { HotResponses } from "./hot.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { WorldSource } from "./world_source.ts";
 import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
@@ -34,6 +35,8 @@ export interface PublicAppOptions {
   sites?: SiteSource;
   /** Shard ciphertext by hash: `GET /shards/:hash?owner=…` only when given. */
   shards?: ShardSource;
+  /** Answer repeated plain GETs of hot site files from remembered responses (default true). */
+  hot?: boolean;
   /** Worlds: `/w/<address>/…` only when given. */
   worlds?: WorldSource;
   /** The runtime's WebSocket upgrade (hono/deno's on nodes): `/w/<address>/ws` only when given. */
@@ -41,6 +44,12 @@ export interface PublicAppOptions {
   /** The world client's bundle: the page at `/w/<address>/` only when given (nodes, not the edge). */
   worldClient?: WorldClientAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** Adds the security headers to a response of our own (its headers are mutable). */
+function secure(res: Response): Response {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
+  return res;
 }
 
 /** Bindings passed by the server: the client's address. */
@@ -53,22 +62,12 @@ const HASH_RE = /^[a-z2-7]{52}$/;
 export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
   const app = new Hono<PublicEnv>();
   app.use(async (c, next) => {
-    const client = c.env?.remoteAddr ?? "local";
-    if (opts.admit && !opts.admit(client)) {
-      c.header("Retry-After", "1");
-      return c.json({ error: "Too many requests" }, 429);
-    }
-    if ((c.req.header("host")?.length ?? 0) > 255 || c.req.url.length > 8192) {
-      return c.json({ error: "Request line or Host header too long" }, 414);
-    }
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
     return undefined;
   });
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: "Not found" }, 404));
-  // Before the gateway's own routes: a site host owns every path, "/" included.
-  if (opts.sites) mountSites(app, { sites: opts.sites, log: opts.log });
   if (opts.shards) mountShards(app, { shards: opts.shards });
   if (opts.worlds) {
     mountWorlds(app, {
@@ -78,6 +77,40 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
       ...(opts.log ? { log: opts.log } : {}),
     });
   }
+  const sites = opts.sites && siteHandler({ sites: opts.sites, log: opts.log });
+  const hot = opts.sites && opts.hot !== false ? new HotResponses() : undefined;
+  const routed = app.fetch;
+  // Every request comes in here: the rate limit and size caps first, then hosted sites (a site
+  // host owns every path, "/" included) outside Hono, so a site response is built once with all
+  // its headers; hot files straight from their remembered responses; the rest through the app.
+  app.fetch = (req, env, ctx) => {
+    const client = (env as PublicEnv["Bindings"] | undefined)?.remoteAddr ?? "local";
+    if (opts.admit && !opts.admit(client)) {
+      return secure(Response.json({ error: "Too many requests" }, {
+        status: 429,
+        headers: { "Retry-After": "1" },
+      }));
+    }
+    if ((req.headers.get("host")?.length ?? 0) > 255 || req.url.length > 8192) {
+      return secure(
+        Response.json({ error: "Request line or Host header too long" }, { status: 414 }),
+      );
+    }
+    if (sites) {
+      const key = hot?.keyOf(req);
+      const hit = key === undefined ? undefined : hot!.answer(key);
+      if (hit) return hit;
+      const res = sites.handle(req);
+      if (res) {
+        return res.then((r) => {
+          secure(r);
+          if (key !== undefined) hot!.keep(key, r);
+          return r;
+        });
+      }
+    }
+    return routed(req, env, ctx);
+  };
 
   app.get("/", (c) => {
     const { id, version } = opts.info();

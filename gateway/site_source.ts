@@ -58,4 +58,9 @@ export interface SiteSource {
       signal?: AbortSignal;
     },
   ): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The whole file (or its stored `encoding` copy) when its bytes are in memory now, else
+   * undefined: the gateway answers hot files from it without a stream. Optional.
+   */
+  cached?(site: Site, file: SiteFile, encoding?: "br" | "gzip"): Uint8Array | undefined;
 }

@@ -19,11 +19,11 @@
  * invalid percent-encoding, too long or too deep) answer 400 with a JSON `{error}`.
  * @module
  */
-import type { Context, Env, Hono } from "hono";
-import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
+import { errorJson, HttpError } from "./errors.ts";
+import { markHot } from "./hot.ts";
 import { type Site, SITE_ADDRESS_RE, type SiteFile, type SiteSource } from "./site_source.ts";
 
-/** Options for {@linkcode mountSites}. */
+/** Options for {@linkcode siteHandler}. */
 export interface SitesOptions {
   sites: SiteSource;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -46,41 +46,47 @@ const ALLOW = "GET, HEAD";
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 /**
- * Serves hosted sites from `app`: registers a middleware that answers every request to a site
- * host and every `/s/…` path, and passes the rest on. Call it before the app's own routes.
+ * The site part of the public gateway as a plain request handler (no Hono context: a site
+ * response is built once, with every header, and nothing copies it again). `handle()` answers
+ * every request to a site host and every `/s/…` path, and gives undefined for the rest.
  */
-export function mountSites<E extends Env>(app: Hono<E>, opts: SitesOptions): Hono<E> {
+export function siteHandler(opts: SitesOptions): {
+  handle(req: Request): Promise<Response> | undefined;
+} {
   const cache = new RedirectsCache(opts.redirectsCacheSize ?? 256, opts.log);
-  app.use(async (c, next) => {
-    const url = new URL(c.req.url);
-    const host = (c.req.header("host") ?? url.host).toLowerCase();
-    const fromHost = siteAddressOfHost(host);
-    let target: Target;
-    if (fromHost !== undefined) {
-      target = { address: fromHost, prefix: "", rawPath: url.pathname, query: url.search };
-    } else if (url.pathname === "/s" || url.pathname.startsWith("/s/")) {
-      const rest = url.pathname.slice(3);
-      const slash = rest.indexOf("/");
-      const address = slash < 0 ? rest : rest.slice(0, slash);
-      target = {
-        address,
-        prefix: `/s/${address}`,
-        rawPath: slash < 0 ? "" : rest.slice(slash),
-        query: url.search,
-        sandbox: true,
-      };
-    } else {
-      return await next();
-    }
-    let res: Response;
-    try {
-      res = await serveSite(c, target, opts, cache);
-    } catch (err) {
-      res = errorResponse(err, c, opts.log);
-    }
-    return withHeaders(res, target.sandbox === true);
-  });
-  return app;
+  return {
+    handle(req) {
+      const target = targetOf(req);
+      if (!target) return undefined;
+      return serveSite(req, target, opts, cache).catch((err) => errorJson(err, req, opts.log))
+        .then((res) => {
+          // Our own responses: their headers are mutable.
+          if (target.sandbox) res.headers.set("Content-Security-Policy", PATH_MODE_CSP);
+          return res;
+        });
+    },
+  };
+}
+
+/** What a request names: a site by host or by `/s/<address>`, or undefined for anything else. */
+function targetOf(req: Request): Target | undefined {
+  const url = new URL(req.url);
+  const host = (req.headers.get("host") ?? url.host).toLowerCase();
+  const fromHost = siteAddressOfHost(host);
+  if (fromHost !== undefined) {
+    return { address: fromHost, prefix: "", rawPath: url.pathname, query: url.search };
+  }
+  if (url.pathname !== "/s" && !url.pathname.startsWith("/s/")) return undefined;
+  const rest = url.pathname.slice(3);
+  const slash = rest.indexOf("/");
+  const address = slash < 0 ? rest : rest.slice(0, slash);
+  return {
+    address,
+    prefix: `/s/${address}`,
+    rawPath: slash < 0 ? "" : rest.slice(slash),
+    query: url.search,
+    sandbox: true,
+  };
 }
 
 /** The site address a Host names by its first label, or undefined. */
@@ -100,21 +106,13 @@ interface Target {
   sandbox?: boolean;
 }
 
-function withHeaders(res: Response, sandbox: boolean): Response {
-  // A response from errorResponse or our own: its headers are mutable.
-  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
-  res.headers.set("X-Content-Type-Options", "nosniff");
-  if (sandbox) res.headers.set("Content-Security-Policy", PATH_MODE_CSP);
-  return res;
-}
-
 async function serveSite(
-  c: Context,
+  req: Request,
   t: Target,
   opts: SitesOptions,
   cache: RedirectsCache,
 ): Promise<Response> {
-  const method = c.req.method;
+  const method = req.method;
   if (method !== "GET" && method !== "HEAD") {
     return jsonError(405, `${method.slice(0, 20)} is not allowed on a site`, { Allow: ALLOW });
   }
@@ -126,13 +124,12 @@ async function serveSite(
     return redirect(301, `${t.prefix}/${t.query}`);
   }
   const segments = decodeSitePath(t.rawPath);
-  const signal = c.req.raw.signal;
-  const site = await opts.sites.site(t.address, signal);
+  const site = await opts.sites.site(t.address, req.signal);
   if (!site) throw new HttpError(404, `No site at ${t.address}`);
 
   const path = "/" + segments.join("/");
   const found = lookup(site, path);
-  if (found) return await serveFile(c, opts, site, found, 200);
+  if (found) return await serveFile(req, opts, site, found, 200);
   // A directory named without its slash: send the browser to the slash form.
   if (!path.endsWith("/") && site.files.has(path + "/index.html")) {
     return redirect(301, `${t.prefix}${t.rawPath}/${t.query}`, true);
@@ -142,7 +139,7 @@ async function serveSite(
   if (hit) {
     if (hit.status === 200) {
       const file = lookup(site, hit.to) ?? site.files.get(hit.to.replace(/\/?$/, "/index.html"));
-      if (file) return await serveFile(c, opts, site, file, 200);
+      if (file) return await serveFile(req, opts, site, file, 200);
     } else {
       let location = hit.to.startsWith("/") ? t.prefix + hit.to : hit.to;
       if (!location.includes("?")) location += t.query;
@@ -150,7 +147,7 @@ async function serveSite(
     }
   }
   const page = site.files.get("/404.html");
-  if (page) return await serveFile(c, opts, site, page, 404);
+  if (page) return await serveFile(req, opts, site, page, 404);
   throw new HttpError(404, `Nothing at ${path.slice(0, 200)} in this site`);
 }
 
@@ -213,13 +210,14 @@ export function decodeSitePath(rawPath: string): string[] {
 }
 
 async function serveFile(
-  c: Context,
+  req: Request,
   opts: SitesOptions,
   site: Site,
   file: SiteFile,
   status: 200 | 404,
 ): Promise<Response> {
-  const head = c.req.method === "HEAD";
+  const head = req.method === "HEAD";
+  const header = (name: string) => req.headers.get(name) ?? undefined;
   const headers = new Headers({
     "Cache-Control": SITE_CACHE_CONTROL,
     // Public bytes, no credentials: lets a path-mode page (an opaque origin) fetch its own files
@@ -238,8 +236,8 @@ async function serveFile(
 
   if (status === 404) {
     // The site's error page: no validators or ranges, it stands for a missing resource.
-    const encoding = chooseEncoding(c.req.header("accept-encoding"), stored);
-    return await body(c, opts, site, file, headers, status, head, encoding, undefined);
+    const encoding = chooseEncoding(header("accept-encoding"), stored);
+    return await body(req, opts, site, file, headers, status, head, encoding, undefined);
   }
 
   headers.set("Accept-Ranges", "bytes");
@@ -252,24 +250,24 @@ async function serveFile(
 
   // RFC 9110 14.2: only GET has range semantics; If-Range turns a stale range into the whole file.
   let range: { start: number; end: number } | null | undefined;
-  const rangeHeader = c.req.header("range");
+  const rangeHeader = header("range");
   if (rangeHeader !== undefined && !head) {
-    const ifRange = c.req.header("if-range");
+    const ifRange = header("if-range");
     if (ifRange === undefined || ifRangeHolds(ifRange, plainTag, modified)) {
       range = parseByteRange(rangeHeader, size);
     }
   }
   const encoding = range === undefined
-    ? chooseEncoding(c.req.header("accept-encoding"), stored)
+    ? chooseEncoding(header("accept-encoding"), stored)
     : undefined;
   const etag = plainTag && (encoding ? `"${file.hash}-${encoding}"` : plainTag);
   if (etag) headers.set("ETag", etag);
 
-  const inm = c.req.header("if-none-match");
+  const inm = header("if-none-match");
   if (inm !== undefined) {
     if (noneMatchHits(inm, etag)) return new Response(null, { status: 304, headers });
   } else {
-    const ims = c.req.header("if-modified-since");
+    const ims = header("if-modified-since");
     const since = ims === undefined ? NaN : Date.parse(ims);
     if (modified !== undefined && !Number.isNaN(since) && modified <= since) {
       return new Response(null, { status: 304, headers });
@@ -286,11 +284,11 @@ async function serveFile(
     );
   }
   if (range) headers.set("Content-Range", `bytes ${range.start}-${range.end - 1}/${size}`);
-  return await body(c, opts, site, file, headers, range ? 206 : 200, head, encoding, range);
+  return await body(req, opts, site, file, headers, range ? 206 : 200, head, encoding, range);
 }
 
 async function body(
-  c: Context,
+  req: Request,
   opts: SitesOptions,
   site: Site,
   file: SiteFile,
@@ -308,7 +306,15 @@ async function body(
   if (encoding) headers.set("Content-Encoding", encoding);
   headers.set("Content-Length", String(length));
   if (head) return new Response(null, { status, headers });
-  const signal = c.req.raw.signal;
+  // A hot file: its bytes as they are, no stream (most requests to a busy site).
+  const hot = opts.sites.cached?.(site, file, encoding);
+  if (hot && hot.length === (encoding ? length : file.size)) {
+    const part = range && hot.subarray(range.start, range.end) as Uint8Array<ArrayBuffer>;
+    if (part) return new Response(part, { status, headers });
+    // A whole hot file: the public app may answer the same plain GET again from this response.
+    return markHot(new Response(hot as Uint8Array<ArrayBuffer>, { status, headers }), hot);
+  }
+  const signal = req.signal;
   // The one stream this request opens; the request's signal stops the fetching behind it.
   const stream = await opts.sites.open(site, file, { range, encoding, signal });
   const log = (error: unknown) =>

@@ -7,7 +7,8 @@
  * that chunks left behind were released (and freed their GPU geometry), that chunks came over the
  * WebSocket, and that a screenshot shows terrain rather than a blank canvas; then it switches to
  * walking (F) and checks that the player lands on the ground and walks at walking speed; and on a
- * phone-sized touch page, the virtual stick moves the player and a drag turns the view.
+ * phone-sized touch page, the virtual stick moves the player (north across the world's wrap, from
+ * chunk z = −2^31 into 2^31 − 1, with terrain on screen) and a drag turns the view.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -140,7 +141,9 @@ Deno.test({
       });
       const tp = await phone.newPage();
       tp.on("pageerror", (e) => problems.push(String(e)));
-      await tp.goto(`${url}?r=2`);
+      // Start in chunk z = −2^31, so flying north crosses the world's wrap into z = 2^31 − 1.
+      const wrapZ = -2147483648 * 32;
+      await tp.goto(`${url}?r=2&z=${wrapZ + 16}`);
       await tp.waitForFunction(() => __moteWorld.firstTerrainMs !== undefined, undefined, {
         timeout: 30_000,
       });
@@ -154,7 +157,13 @@ Deno.test({
       await tp.waitForTimeout(1_500);
       await touch("touchEnd", []);
       const p1 = await tp.evaluate(() => __moteWorld.position);
-      assert(p0.z - p1.z > 5, `the stick flew ${(p0.z - p1.z).toFixed(1)} m forward`);
+      assert(p0.z - p1.z > 20, `the stick flew ${(p0.z - p1.z).toFixed(1)} m forward`);
+      assert(p1.z < wrapZ, "across the wrap");
+      await tp.waitForFunction(() => __moteWorld.isShown(0, 2147483647), undefined, {
+        timeout: 10_000,
+      });
+      const phonePx = await lowerHalfStats(tp, await tp.screenshot());
+      assert(phonePx.colours >= 40, `terrain across the wrap: ${phonePx.colours} colours`);
       await touch("touchStart", [{ x: 300, y: 300, id: 2 }]);
       await touch("touchMove", [{ x: 200, y: 300, id: 2 }]);
       await touch("touchEnd", []);

@@ -299,3 +299,27 @@ Deno.test("meshChunk: the bounding spheres hold every terrain vertex and every o
     }
   }
 });
+
+Deno.test("streamer: flying east across the world's wrap (chunk 2^31 − 1 to −2^31) loads ahead and releases nothing early", async () => {
+  const w = new World(60, 0, { radius: 3 });
+  const x0 = (2147483647 - 3) * 32 + 16, vel = { x: 32, z: 0 };
+  let shownAtEntry = false, entered = false;
+  for (let i = 0; i < 400; i++) { // 6.4 s at 32 m/s: 6.4 chunks, across the wrap
+    const x = x0 + (i * 16 / 1000) * vel.x;
+    await w.step({ x, z: 16 }, vel);
+    if (!entered && Math.floor(x / 32) === 2147483648) {
+      entered = true;
+      shownAtEntry = w.streamer.isShown(-2147483648, 0);
+    }
+  }
+  assert(entered, "the player crossed the wrap");
+  assert(shownAtEntry, "chunk −2^31 was on screen when the player reached it");
+  // Released chunks are only those left behind, beyond radius + 2 (none across the wrap early).
+  for (const id of w.hidden) {
+    const x = Number(id.split(",")[0]);
+    // Behind: on the positive side of the wrap, which the player left.
+    assert(x > 2147483647 - 10 && x <= 2147483647, `released ${id} was behind the player`);
+  }
+  const held = [...w.streamer.chunks()].map(([k]) => k.x);
+  assert(held.includes(-2147483648) && held.includes(-2147483646), "chunks past the wrap held");
+});

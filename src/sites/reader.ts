@@ -173,6 +173,13 @@ export class NodeSiteSource implements SiteSource {
     });
   }
 
+  cached(site: Site, file: SiteFile, encoding?: "br" | "gzip"): Uint8Array | undefined {
+    const e = this.#inner.get(site)?.index.files.get(file.path);
+    const form = encoding ? e?.[encoding] : e;
+    if (!form) return undefined;
+    return form.inline ?? (form.size <= HOT_FILE ? this.#hot.get(toHex(form.key)) : undefined);
+  }
+
   /** A small file's bytes, from memory when read lately. */
   async #small(
     owner: string,

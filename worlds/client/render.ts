@@ -139,8 +139,9 @@ export class WorldView {
     const cx = chunkOf(p.x), cz = chunkOf(p.z);
     const dx = p.x - this.#ox * CHUNK_SIZE, dz = p.z - this.#oz * CHUNK_SIZE;
     if (Math.abs(dx) > REBASE_METRES || Math.abs(dz) > REBASE_METRES) {
-      this.#ox = cx | 0;
-      this.#oz = cz | 0;
+      // Unwrapped, like the player's position; placement wraps the difference (see #place).
+      this.#ox = cx;
+      this.#oz = cz;
       for (const s of this.#chunks.values()) this.#place(s.key, s.group);
     }
     this.camera.position.set(p.x - this.#ox * CHUNK_SIZE, p.y, p.z - this.#oz * CHUNK_SIZE);

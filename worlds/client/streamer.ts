@@ -27,6 +27,18 @@ import { type ChunkKey, chunkKey } from "./keys.ts";
 import { ByteLru } from "./lru.ts";
 import { PriorityQueue } from "./queue.ts";
 
+const WRAP = 2 ** 32;
+
+/**
+ * From a point (in chunks, any real number: the player's position is not wrapped) to the centre of
+ * chunk index `k` (wrapped to i32), the short way round the world's 2^32-chunk circle, so chunks
+ * across the wrap are near, not 2^32 chunks away.
+ */
+function offset(k: number, p: number): number {
+  const d = k + 0.5 - p;
+  return d - WRAP * Math.round(d / WRAP);
+}
+
 /** Where a chunk is in its life. A released chunk is gone from the streamer. */
 export type LoadState = "queued" | "fetching" | "decoding" | "ready" | "released";
 
@@ -291,11 +303,11 @@ export class ChunkStreamer<D> {
 
   /** Distance in chunks from the player to a chunk's centre. */
   #distance(k: ChunkKey): number {
-    return Math.hypot(k.x + 0.5 - this.#pos.x, k.z + 0.5 - this.#pos.z);
+    return Math.hypot(offset(k.x, this.#pos.x), offset(k.z, this.#pos.z));
   }
 
   #priority(k: ChunkKey): number {
-    const dx = k.x + 0.5 - this.#pos.x, dz = k.z + 0.5 - this.#pos.z;
+    const dx = offset(k.x, this.#pos.x), dz = offset(k.z, this.#pos.z);
     const along = dx * this.#dir.x + dz * this.#dir.z;
     return Math.hypot(dx, dz) - this.options.aheadBoost * Math.max(0, along);
   }
@@ -303,9 +315,9 @@ export class ChunkStreamer<D> {
   #release(now: number): void {
     const limit = this.options.radius + this.options.releaseMargin;
     for (const e of [...this.#entries.values()]) {
-      const cx = e.key.x + 0.5, cz = e.key.z + 0.5;
-      const near = Math.hypot(cx - this.#pos.x, cz - this.#pos.z) <= limit ||
-        Math.hypot(cx - this.#ahead.x, cz - this.#ahead.z) <= limit;
+      const { x, z } = e.key;
+      const near = Math.hypot(offset(x, this.#pos.x), offset(z, this.#pos.z)) <= limit ||
+        Math.hypot(offset(x, this.#ahead.x), offset(z, this.#ahead.z)) <= limit;
       if (!near) this.#drop(e);
       else if (
         e.ctrl && e.startedAt !== undefined && now - e.startedAt > this.options.jobTimeoutMs
