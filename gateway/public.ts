@@ -7,6 +7,9 @@
  * with a {@linkcode ShardSource} `GET /shards/:hash?owner=…` (`shards.ts`: shard ciphertext over
  * HTTP, which edge gateways read sites through), and with a {@linkcode WorldSource} worlds
  * (`worlds.ts`: `/w/<address>/meta`, chunks, the chunk WebSocket and the client page).
+ *
+ * Every request passes the per-client rate limit and the size caps first. Hosted sites are then
+ * answered outside Hono (`siteHandler`), and hot site files from remembered responses (`hot.ts`).
  */
 import { Hono } from "hono";
 import { errorResponse, HttpError, SECURITY_HEADERS } from "./errors.ts";
