@@ -6,7 +6,9 @@
  * comes over HTTP from node gateways, the seeds: signed records from `<seed>/records/…`, verified
  * and never rolled back (`edge_records.ts`), and file bytes from shards at
  * `<seed>/shards/<hash>?owner=…`, each checked against its hash, erasure-decoded and decrypted
- * here (`edge_reader.ts`). A seed can withhold, never forge.
+ * here (`edge_reader.ts`). A seed can withhold, never forge. Worlds: `/w/<address>/meta` and
+ * chunks from verified world records (chunks are generated here); not the client page, which
+ * only nodes build, and a chunk WebSocket only when the runtime's `upgradeWebSocket` is passed.
  *
  * ```ts
  * import { createEdgeApp } from "./edge.ts";
@@ -26,6 +28,8 @@ import { layeredCache, memoryCache } from "./edge_cache.ts";
 import { HttpRecordSource } from "./edge_records.ts";
 import { EdgeSiteSource, HttpShards } from "./edge_reader.ts";
 import { createPublicApp, type PublicEnv } from "./public.ts";
+import type { UpgradeWebSocket } from "hono/ws";
+import { RecordWorldSource } from "./world_source.ts";
 
 /** Options of {@linkcode createEdgeApp}. */
 export interface EdgeAppOptions {
@@ -58,6 +62,8 @@ export interface EdgeAppOptions {
   admit?: (client: string) => boolean;
   /** What the information page calls this gateway (default "edge"). */
   name?: string;
+  /** The runtime's WebSocket upgrade (e.g. `hono/cloudflare-workers`'): `/w/<address>/ws`. */
+  upgradeWebSocket?: UpgradeWebSocket;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -92,9 +98,14 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
     ...(opts.fetchesPerRead !== undefined ? { fetchesPerRead: opts.fetchesPerRead } : {}),
     ...(opts.memoryBytes !== undefined ? { memoryBytes: opts.memoryBytes } : {}),
   });
+  const worlds = new RecordWorldSource(async (address) =>
+    (await records.resolve("world", address))?.record
+  );
   const app = createPublicApp({
     records,
     sites,
+    worlds,
+    ...(opts.upgradeWebSocket ? { upgradeWebSocket: opts.upgradeWebSocket } : {}),
     info: () => ({ id: opts.name ?? "edge", version: meta.version }),
     ...(opts.admit ? { admit: opts.admit } : {}),
     ...(opts.log ? { log: opts.log } : {}),

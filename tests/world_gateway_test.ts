@@ -3,9 +3,11 @@
  * suppliers keep it) and goes offline; another node's public gateway, listening on 127.0.0.1,
  * serves the world's meta, chunks whose bytes are exactly generateChunk + encodeChunk with
  * immutable caching, redirects for a stale or missing edits digest, clear 400s and 404s, and chunks
- * over a real WebSocket, dropping a socket that floods.
+ * over a real WebSocket, dropping a socket that floods; the edge entry, with that node's gateway
+ * as its seed, serves the same meta and chunks.
  */
 import { upgradeWebSocket } from "hono/deno";
+import { createEdgeApp } from "../gateway/edge.ts";
 import { createPublicApp } from "../gateway/public.ts";
 import { RecordWorldSource } from "../gateway/world_source.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
@@ -383,6 +385,29 @@ Deno.test({
         const r = await fetch(`${base}/meta`);
         assertEquals(r.status, 200);
         await r.body?.cancel();
+      });
+
+      await t.step("the edge serves meta and chunks from its seed, not the page", async () => {
+        const edge = createEdgeApp({ seeds: [gw] });
+        const meta = await edge.request(`/w/${address}/meta`);
+        assertEquals(meta.status, 200);
+        const m = await meta.json();
+        assertEquals([m.owner, m.seed, m.seq], [ownerNode!.id, SEED, created.seq]);
+        const chunk = await edge.request(`/w/${address}/c/${GENERATOR_ID}/8/-8?e=${NO_EDITS}`);
+        assertEquals(chunk.status, 200);
+        assertEquals(chunk.headers.get("cache-control"), "public, max-age=31536000, immutable");
+        assertEquals(await chunk.bytes(), encodeChunk(generateChunk({ seed: SEED }, 8, -8)));
+        const stale = await edge.request(`/w/${address}/c/${GENERATOR_ID}/8/-8`);
+        assertEquals(stale.status, 302);
+        const page = await edge.request(`/w/${address}/`);
+        assertEquals(page.status, 404);
+        assert((await page.json()).error.includes("not its client page"));
+        const ws = await edge.request(`/w/${address}/ws`, { headers: { upgrade: "websocket" } });
+        assertEquals(ws.status, 501, "no socket without the runtime's upgrade");
+        await ws.body?.cancel();
+        const unknown = await edge.request(`/w/${"a".repeat(52)}/meta`);
+        assertEquals(unknown.status, 404);
+        await unknown.body?.cancel();
       });
     } finally {
       await server?.shutdown();
