@@ -19,13 +19,14 @@ import {
 import { type Chunk, MAX_OBJECTS } from "../worlds/chunk.ts";
 import { decodeChunk, encodeChunk } from "../worlds/codec.ts";
 import {
-  decodeEditBatch,
   type Edit,
   type EditBatch,
-  encodeEditBatch,
+  editToWire,
+  editWireBytes,
   MAX_EDIT_BATCH_BYTES,
   MAX_EDITS,
 } from "../worlds/edit_batch.ts";
+import { decodeEditBatch, encodeEditBatch } from "../worlds/edit_codec.ts";
 import { EditBatcher } from "../worlds/edit_batcher.ts";
 import {
   EDIT_NAMESPACE,
@@ -353,6 +354,16 @@ function randomEdits(rand: () => number, n: number, maxSeq: number): Edit[] {
   }
   return edits.sort((a, b) => a.seq - b.seq);
 }
+
+Deno.test("editWireBytes() is the length of each edit's CBOR, the batcher's byte count", () => {
+  const rand = prng(7);
+  const edits = randomEdits(rand, 500, 2 ** 40);
+  edits.push(
+    { op: "raise", seq: 2 ** 53 - 1, x: 0, z: 0, d: -256 },
+    { op: "place", seq: 23, x: 262143, z: 65535, kind: 9, rotation: 255, scale: 24 },
+  );
+  for (const e of edits) assertEquals(editWireBytes(e), encode(editToWire(e)).length);
+});
 
 Deno.test("applyEdits() gives the same bytes whatever order the batches come in", () => {
   const rand = prng(42);

@@ -19,12 +19,11 @@
  * | 3  | `place`    | `kind, rotation, scale`: add an object (x, z in 1/8 column)   |
  * | 4  | `remove`   | `kind, rotation, scale`: remove exactly that object, if there |
  *
- * This file has no cryptography: signing and verification are in `edit_record.ts`.
+ * This file has no dependencies (pages can check and merge edits without a CBOR library): the
+ * encoding is in `edit_codec.ts`, signing and verification in `edit_record.ts`.
  * @module
  */
-import { decodeCanonical, encode } from "../src/encoding/cbor.ts";
-import { DecodeError } from "../src/encoding/errors.ts";
-import { describe, readMap, readString, readUint } from "../src/encoding/shape.ts";
+import { describe } from "../src/encoding/shape.ts";
 import { MATERIAL_COUNT } from "./biomes.ts";
 import { CHUNK_SIZE, MAX_HEIGHT, OBJECT_STEPS_PER_COLUMN } from "./chunk.ts";
 import { OBJECT_KIND_COUNT } from "./objects.ts";
@@ -44,7 +43,8 @@ export const MAX_RAISE = 256;
 const MAX_REGION = 1024;
 const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
 const NODE_ID_RE = /^[a-z2-7]{52}$/;
-const OPS = ["height", "raise", "material", "place", "remove"] as const;
+/** Op names by their wire number. */
+export const EDIT_OPS = ["height", "raise", "material", "place", "remove"] as const;
 
 /** Column edits: `x`, `z` are region-local columns. */
 export type ColumnEdit =
@@ -124,7 +124,7 @@ export function assertEditBatch(b: EditBatch, side = MAX_REGION): void {
   let last = 0;
   b.edits.forEach((e, i) => {
     const at = `edit ${i} (${e?.op})`;
-    if (!OPS.includes(e?.op)) fail(`edit ${i}: unknown op ${describe(e?.op)}`);
+    if (!EDIT_OPS.includes(e?.op)) fail(`edit ${i}: unknown op ${describe(e?.op)}`);
     if (!Number.isSafeInteger(e.seq) || e.seq < last || e.seq > b.seq) {
       fail(`${at}: seq ${e.seq} must be from ${last} (the edit before) to ${b.seq} (the batch's)`);
     }
@@ -169,7 +169,7 @@ export function assertEditBatch(b: EditBatch, side = MAX_REGION): void {
 
 /** The wire form of one edit (an array). */
 export function editToWire(e: Edit): number[] {
-  const op = OPS.indexOf(e.op);
+  const op = EDIT_OPS.indexOf(e.op);
   switch (e.op) {
     case "height":
       return [op, e.seq, e.x, e.z, e.h];
@@ -182,84 +182,16 @@ export function editToWire(e: Edit): number[] {
   }
 }
 
-/** Encodes a batch value (checked first); throws a RangeError past the limits. */
-export function encodeEditBatch(b: EditBatch): Uint8Array {
-  assertEditBatch(b);
-  const bytes = encode({
-    v: 1,
-    world: b.world,
-    region: [b.region[0], b.region[1]],
-    editor: b.editor,
-    seq: b.seq,
-    edits: b.edits.map(editToWire),
-  });
-  if (bytes.length > MAX_EDIT_BATCH_BYTES) {
-    throw new RangeError(
-      `An edit batch is ${bytes.length} bytes, over the limit of ${MAX_EDIT_BATCH_BYTES}`,
-    );
-  }
-  return bytes;
+/** The bytes of an edit's canonical CBOR form (an array of integers), without encoding it. */
+export function editWireBytes(e: Edit): number {
+  return editToWire(e).reduce((n, v) => n + cborIntBytes(v), 1);
 }
 
-/** Decodes and checks a batch value; throws a DecodeError saying what was wrong. */
-export function decodeEditBatch(bytes: Uint8Array): EditBatch {
-  const what = "edit batch";
-  if (bytes.length > MAX_EDIT_BATCH_BYTES) {
-    throw new DecodeError(`Invalid ${what}: ${bytes.length} bytes, limit ${MAX_EDIT_BATCH_BYTES}`);
-  }
-  const m = readMap(
-    decodeCanonical(bytes, { what, maxBytes: MAX_EDIT_BATCH_BYTES }),
-    what,
-    ["v", "world", "region", "editor", "seq", "edits"],
-  );
-  if (m.v !== 1) throw new DecodeError(`Invalid ${what}: unsupported version ${describe(m.v)}`);
-  const region = m.region;
-  if (!Array.isArray(region) || region.length !== 2 || !region.every(isI32)) {
-    throw new DecodeError(
-      `Invalid ${what}: "region" must be two signed 32-bit integers, got ${describe(region)}`,
-    );
-  }
-  if (!Array.isArray(m.edits) || m.edits.length > MAX_EDITS) {
-    throw new DecodeError(
-      `Invalid ${what}: "edits" must be an array of at most ${MAX_EDITS}, got ${describe(m.edits)}`,
-    );
-  }
-  const edits = m.edits.map((w: unknown, i: number): Edit => {
-    const op = Array.isArray(w) ? OPS[w[0] as number] : undefined;
-    const len = op === "place" || op === "remove" ? 7 : 5;
-    if (!Array.isArray(w) || op === undefined || w.length !== len || !w.every(isSafeInt)) {
-      throw new DecodeError(
-        `Invalid ${what}: edit ${i} must be [op 0..4, seq, x, z, …] of integers, got ${
-          describe(w)
-        }`,
-      );
-    }
-    const [, seq, x, z, a, b, c] = w as number[];
-    if (op === "height") return { op, seq: seq!, x: x!, z: z!, h: a! };
-    if (op === "raise") return { op, seq: seq!, x: x!, z: z!, d: a! };
-    if (op === "material") return { op, seq: seq!, x: x!, z: z!, m: a! };
-    return { op, seq: seq!, x: x!, z: z!, kind: a!, rotation: b!, scale: c! };
-  });
-  const batch: EditBatch = {
-    v: 1,
-    world: readString(m, "world", what, 52),
-    region: [region[0]!, region[1]!],
-    editor: readString(m, "editor", what, 52),
-    seq: readUint(m, "seq", what),
-    edits,
-  };
-  try {
-    assertEditBatch(batch);
-  } catch (e) {
-    throw new DecodeError((e as Error).message);
-  }
-  return batch;
+function cborIntBytes(v: number): number {
+  const n = v < 0 ? -1 - v : v;
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
 }
 
 function isI32(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= I32_MIN && v <= I32_MAX;
-}
-
-function isSafeInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v);
 }

@@ -12,12 +12,11 @@
  * another's edit orders after it.
  * @module
  */
-import { encode } from "../src/encoding/cbor.ts";
 import {
   assertEditBatch,
   type Edit,
   type EditBatch,
-  editToWire,
+  editWireBytes,
   MAX_EDIT_BATCH_BYTES,
   MAX_EDITS,
 } from "./edit_batch.ts";
@@ -69,7 +68,7 @@ export class EditBatcher {
       );
     }
     this.#edits = [...(p?.edits ?? [])];
-    this.#bytes = this.#edits.reduce((n, e) => n + encode(editToWire(e)).length, 0);
+    this.#bytes = this.#edits.reduce((n, e) => n + editWireBytes(e), 0);
     this.#clock = opts.previous?.seq ?? 0;
   }
 
@@ -100,7 +99,7 @@ export class EditBatcher {
       side,
     );
     const kept = this.#edits.filter((old) => !supersedes(e, old));
-    const bytes = this.#bytes - this.#sizeOf(this.#edits, kept) + encode(editToWire(e)).length;
+    const bytes = this.#bytes - this.#sizeOf(this.#edits, kept) + editWireBytes(e);
     if (kept.length >= MAX_EDITS || bytes + ENVELOPE_BYTES > MAX_EDIT_BATCH_BYTES) {
       throw new RangeError(
         `Cannot add an edit: the batch for region (${region}) is full (${kept.length} edits, ` +
@@ -140,7 +139,7 @@ export class EditBatcher {
   #sizeOf(all: Edit[], kept: Edit[]): number {
     if (all.length === kept.length) return 0;
     const keep = new Set(kept);
-    return all.filter((e) => !keep.has(e)).reduce((n, e) => n + encode(editToWire(e)).length, 0);
+    return all.filter((e) => !keep.has(e)).reduce((n, e) => n + editWireBytes(e), 0);
   }
 }
 

@@ -24,13 +24,8 @@ import {
 } from "../src/records/record.ts";
 import type { VerifiedCheckpoint } from "./checkpoint.ts";
 import { CHUNK_SIZE } from "./chunk.ts";
-import {
-  assertEditBatch,
-  decodeEditBatch,
-  type EditBatch,
-  encodeEditBatch,
-  MAX_EDIT_BATCH_BYTES,
-} from "./edit_batch.ts";
+import { assertEditBatch, type EditBatch, MAX_EDIT_BATCH_BYTES } from "./edit_batch.ts";
+import { decodeEditBatch, encodeEditBatch } from "./edit_codec.ts";
 import type { WorldRecordValue } from "./record.ts";
 
 /**
