@@ -38,7 +38,8 @@ import {
   verifyEditBatch,
 } from "../worlds/edit_record.ts";
 import { generateChunk } from "../worlds/generate.ts";
-import { applyEdits, type MergeBatch } from "../worlds/merge.ts";
+import { applyEdits, editPairs, type MergeBatch } from "../worlds/merge.ts";
+import { editsDigest, NO_EDITS } from "../worlds/edits.ts";
 import { worldAddress, type WorldRecordValue } from "../worlds/record.ts";
 import { assert, assertEquals, assertNotEquals, assertThrows } from "./_assert.ts";
 
@@ -365,7 +366,7 @@ Deno.test("editWireBytes() is the length of each edit's CBOR, the batcher's byte
   for (const e of edits) assertEquals(editWireBytes(e), encode(editToWire(e)).length);
 });
 
-Deno.test("applyEdits() gives the same bytes whatever order the batches come in", () => {
+Deno.test("applyEdits() gives the same bytes whatever order the batches come in", async () => {
   const rand = prng(42);
   const verified: MergeBatch[] = [alice, bob, carol].map((who, i) => {
     const region: [number, number] = i === 2 ? [1, 0] : [0, 0];
@@ -385,6 +386,13 @@ Deno.test("applyEdits() gives the same bytes whatever order the batches come in"
     const shuffled = [...verified].sort(() => rand() - 0.5);
     assertEquals(encodeChunk(applyEdits(base, shuffled)), expected);
   }
+  // The digest of the pairs merged does not depend on the order either, and names the batches.
+  const e = await editsDigest(editPairs(verified));
+  assertEquals(await editsDigest(editPairs([...verified].reverse())), e);
+  assertEquals(await editsDigest(editPairs([])), NO_EDITS);
+  const newer = { ...verified[0]!, batch: { ...verified[0]!.batch, seq: 21 } };
+  assertEquals(editPairs([...verified, newer]).find((p) => p.editor === alice.id)?.seq, 21);
+  assertNotEquals(await editsDigest(editPairs([...verified, newer])), e);
   // The merged chunk round-trips through the codec, and the input was not changed.
   const merged = applyEdits(base, verified);
   assertEquals(decodeChunk(expected), merged);

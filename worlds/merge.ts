@@ -20,6 +20,7 @@
 import { assertChunk, type Chunk, CHUNK_SIZE, type ChunkObject, compareObjects } from "./chunk.ts";
 import { MAX_HEIGHT, MAX_OBJECTS, OBJECT_STEPS_PER_COLUMN } from "./chunk.ts";
 import type { Edit, EditBatch } from "./edit_batch.ts";
+import type { EditPair } from "./edits.ts";
 
 /** A batch to merge: a verified batch and its world's region side (`verifyEditBatch` gives both). */
 export interface MergeBatch {
@@ -123,6 +124,15 @@ export function applyEdits(chunk: Chunk, batches: readonly MergeBatch[]): Chunk 
   };
   assertChunk(merged);
   return merged;
+}
+
+/**
+ * The (editor, seq) pairs of the batches of one region that {@linkcode applyEdits} uses (each
+ * editor's latest): what `editsDigest` names in chunk URLs, so a URL names exactly the edits
+ * merged into its bytes.
+ */
+export function editPairs(batches: readonly MergeBatch[]): EditPair[] {
+  return latest(batches).map(({ batch }) => ({ editor: batch.editor, seq: batch.seq }));
 }
 
 /** The five bytes of an object as one number: its exact identity in a chunk. */
