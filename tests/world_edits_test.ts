@@ -8,7 +8,15 @@ import { encode } from "../src/encoding/cbor.ts";
 import { DecodeError } from "../src/encoding/errors.ts";
 import { generateIdentity, type IdentityKeys } from "../src/identity/keys.ts";
 import { namespaces } from "../src/records/namespace.ts";
-import { createRecord, decodeRecord, encodeRecord, recordKeyOf } from "../src/records/record.ts";
+import { SeqMemory } from "../src/records/seq_memory.ts";
+import { createRecordValidator } from "../src/records/validator.ts";
+import {
+  createRecord,
+  decodeRecord,
+  encodeRecord,
+  formatRecordKey,
+  recordKeyOf,
+} from "../src/records/record.ts";
 import {
   CHECKPOINT_NAMESPACE,
   checkpointKey,
@@ -99,6 +107,26 @@ Deno.test("verifyEditBatch() accepts a signed batch and gives back what was sign
   assertEquals(key, recordKeyOf("wedit", alice.id, r.name));
   assertNotEquals(key, editBatchKey(address, 0, 1, alice.id));
   decodeRecord(encodeRecord(r), { namespaces: namespaces(EDIT_NAMESPACE), key, now: T0 });
+});
+
+Deno.test("a node's record validator keeps an editor's newer batch and refuses an older one", () => {
+  const v = createRecordValidator({
+    namespaces: namespaces(EDIT_NAMESPACE, CHECKPOINT_NAMESPACE),
+    memory: new SeqMemory(),
+    now: () => T0,
+  });
+  const key = formatRecordKey(editBatchKey(address, 0, 0, alice.id));
+  const first = encodeRecord(signEditBatch(alice, batch(alice, 1, [height(1, 0, 0, 1)]), T0));
+  const second = encodeRecord(signEditBatch(alice, batch(alice, 2, [height(2, 0, 0, 2)]), T0));
+  v.validate(key, first);
+  v.validate(key, second);
+  assertThrows(() => v.validate(key, first), Error, "older than the accepted sequence 2");
+  // Under another editor's key (or region) the same bytes are refused.
+  assertThrows(
+    () => v.validate(formatRecordKey(editBatchKey(address, 0, 0, bob.id)), second),
+    Error,
+    "belongs at",
+  );
 });
 
 Deno.test("verifyEditBatch() refuses forged, ungranted, expired and out-of-region batches", async (t) => {
