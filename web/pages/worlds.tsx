@@ -96,6 +96,7 @@ export function WorldsPage() {
                     <th scope="col">Seed</th>
                     <th scope="col" class="wide">Generator</th>
                     <th scope="col" class="wide">Region</th>
+                    <th scope="col" class="wide">Grants</th>
                     <th scope="col" class="wide">Created</th>
                     <th scope="col">Open</th>
                   </tr>
@@ -112,6 +113,9 @@ export function WorldsPage() {
                       <td>{w.seed}</td>
                       <td class="wide">{w.generator}</td>
                       <td class="wide">{`${w.region}×${w.region} chunks`}</td>
+                      <td class="wide" title="Regions other players may build in">
+                        {w.grants.length}
+                      </td>
                       <td class="wide">{when(w.created)}</td>
                       <td>
                         {w.urls[0] && (
