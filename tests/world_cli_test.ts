@@ -92,6 +92,39 @@ Deno.test({
         await none.body?.cancel();
       });
 
+      await t.step("the API refuses bad bodies and calls without the token", async (t) => {
+        const token = (await Deno.readTextFile(`${data}/api-token`)).trim();
+        const post = (body: string, auth = true) =>
+          fetch(`${node.info.api}/api/v1/worlds`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              ...(auth ? { authorization: `Bearer ${token}` } : {}),
+            },
+            body,
+          });
+        const cases: [string, string, string][] = [
+          ["not JSON", "{", "Body must be JSON"],
+          ["no name", "{}", "is not a world name"],
+          ["a bad name", '{"name":"-x"}', "is not a world name"],
+          ["a seed over u32", '{"name":"x","seed":4294967296}', '"seed" must be an integer'],
+          ["a fractional region", '{"name":"x","region":1.5}', '"region" must be an integer'],
+          ["a long title", JSON.stringify({ name: "x", title: "t".repeat(201) }), '"title"'],
+          ["an unknown field", '{"name":"x","owner":"me"}', 'Unexpected field "owner"'],
+        ];
+        for (const [what, body, message] of cases) {
+          await t.step(what, async () => {
+            const r = await post(body);
+            const e = (await r.json()).error as string;
+            assertEquals(r.status, 400, e);
+            assert(e.includes(message), `${e} mentions ${message}`);
+          });
+        }
+        const noToken = await post('{"name":"sneaky"}', false);
+        assert(noToken.status === 401 || noToken.status === 403, `got ${noToken.status}`);
+        await noToken.body?.cancel();
+      });
+
       await t.step("the web UI's Worlds page lists worlds and creates one", async () => {
         const browser = await launchBrowser();
         try {
