@@ -58,7 +58,7 @@ export interface WorldsOptions {
 }
 
 /** The Content-Security-Policy of the world page: its own scripts and workers, WebGL, no inline script. */
-export const WORLD_PAGE_CSP = [
+export const WORLD_PAGE_CSP: string = [
   "default-src 'none'",
   "script-src 'self'",
   "worker-src 'self' blob:",
