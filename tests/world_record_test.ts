@@ -1,10 +1,10 @@
 /**
  * World records (worlds/record.ts) and the edits digest (worlds/edits.ts): round trips, strict
  * decoding of malformed and oversized values, the address recomputed from a signed record, and a
- * forged signature refused.
+ * forged signature refused; the format pinned by vectors (tests/vectors/world_record_v1.json).
  */
 import { encode } from "../src/encoding/cbor.ts";
-import { utf8 } from "../src/encoding/bytes.ts";
+import { fromHex, utf8 } from "../src/encoding/bytes.ts";
 import { DecodeError } from "../src/encoding/errors.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
 import { RecordError } from "../src/records/errors.ts";
@@ -22,6 +22,7 @@ import {
   type WorldRecordValue,
 } from "../worlds/record.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./_assert.ts";
+import v1 from "./vectors/world_record_v1.json" with { type: "json" };
 
 const grantee = generateIdentity().id;
 const world: WorldRecordValue = {
@@ -212,4 +213,19 @@ Deno.test("editsDigest() names a set of (editor, seq) pairs, whatever their orde
   );
   await assertRejects(() => editsDigest([{ editor: "nobody", seq: 1 }]), RangeError, "node id");
   await assertRejects(() => editsDigest([{ editor: a, seq: -1 }]), RangeError, "seq");
+});
+
+Deno.test("the world record vector decodes, verifies at its address and re-encodes byte for byte", async () => {
+  const bytes = fromHex(v1.record);
+  const r = decodeRecord(bytes, {
+    namespaces: namespaces(WORLD_NAMESPACE),
+    key: { ns: "world", hash: v1.address },
+  });
+  assertEquals(new TextDecoder().decode(r.name), v1.name);
+  assertEquals(worldAddress(v1.owner, v1.name), v1.address);
+  assertEquals(decodeWorldRecord(r.value), v1.value);
+  assertEquals(encodeWorldRecord(v1.value as WorldRecordValue), r.value);
+  assertEquals(encodeRecord(r), bytes);
+  for (const { pairs, digest } of v1.edits) assertEquals(await editsDigest(pairs), digest);
+  assertEquals(v1.edits[0]!.digest, NO_EDITS);
 });
