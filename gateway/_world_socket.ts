@@ -8,7 +8,8 @@
  *
  * Everything is bounded: a message is at most 8 KiB of JSON naming at most 64 chunks, at most 256
  * chunks wait per socket, at most 50 messages a second, and at most 1 MiB waits in the socket's
- * send buffer (the client must read). A client past any of these floods and is dropped (close code
+ * send buffer (the client must read). A socket is sent at most 256 chunks a second on average
+ * (it waits beyond that: wanting more is not an offence, but it gets no larger share). A client past any of these floods and is dropped (close code
  * 1008, or 1009 for a message too large, 1003 for binary, 1007 for malformed JSON).
  * @module
  */
@@ -28,6 +29,12 @@ export interface SocketLimits {
   maxBuffered: number;
   /** How long it waits for a client that does not read before dropping it (ms). */
   stallTimeout: number;
+  /**
+   * Chunks one socket is sent per second, on average (a burst of as many at first): making a
+   * chunk costs the gateway about 0.3 ms, so without it one socket that keeps wanting could hold a
+   * core. A player flying over new ground needs a few dozen a second.
+   */
+  maxChunksPerSecond: number;
 }
 
 /** The default limits. */
@@ -38,6 +45,7 @@ export const SOCKET_LIMITS: SocketLimits = {
   maxMessagesPerSecond: 50,
   maxBuffered: 1 << 20,
   stallTimeout: 10_000,
+  maxChunksPerSecond: 256,
 };
 
 const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
@@ -70,6 +78,8 @@ export function worldSocket(
 ): WSEvents {
   const queue = new Map<string, [number, number]>();
   let pumping = false, closed = false, windowStart = 0, inWindow = 0;
+  // A token bucket of chunks: full (one second's worth) at first, refilled as time passes.
+  let tokens = limits.maxChunksPerSecond, filled = performance.now();
   const drop = (ws: WSContext, code: number, reason: string) => {
     if (closed) return;
     closed = true;
@@ -90,6 +100,19 @@ export function worldSocket(
           slice = performance.now();
           if (closed || queue.size === 0) break;
         }
+        const now = performance.now();
+        tokens = Math.min(
+          limits.maxChunksPerSecond,
+          tokens + (now - filled) * limits.maxChunksPerSecond / 1000,
+        );
+        filled = now;
+        if (tokens < 1) {
+          const wait = (1 - tokens) * 1000 / limits.maxChunksPerSecond;
+          await new Promise((r) => setTimeout(r, wait));
+          slice = performance.now();
+          continue;
+        }
+        tokens--;
         const [key, [x, z]] = queue.entries().next().value!;
         queue.delete(key);
         let bytes: Uint8Array;

@@ -6,7 +6,10 @@
  * over a real WebSocket, dropping a socket that floods; the edge entry, with that node's gateway
  * as its seed, serves the same meta and chunks.
  */
+import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
+import { SOCKET_LIMITS } from "../gateway/_world_socket.ts";
+import { mountWorlds } from "../gateway/worlds.ts";
 import { createEdgeApp } from "../gateway/edge.ts";
 import { createPublicApp } from "../gateway/public.ts";
 import { RecordWorldSource } from "../gateway/world_source.ts";
@@ -98,6 +101,52 @@ Deno.test("RecordWorldSource keeps a world it saw through failed lookups and nev
   assertEquals(await seed(), 7);
   await settle();
   assertEquals(await seed(), 8, "a higher sequence replaces it");
+});
+
+Deno.test({
+  name: "a world socket is sent at most its chunks per second, and then the rest",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const owner = generateIdentity();
+    const address = worldAddress(owner.id, "w");
+    const record = createRecord(owner.signSecret, owner.signPublic, {
+      ns: "world",
+      name: utf8("w"),
+      seq: 0,
+      value: encodeWorldRecord({
+        v: 1,
+        created: 1,
+        seed: 5,
+        generator: GENERATOR_ID,
+        region: 8,
+        grants: [],
+      }),
+    });
+    const app = mountWorlds(new Hono(), {
+      worlds: new RecordWorldSource((a) => Promise.resolve(a === address ? record : undefined)),
+      upgradeWebSocket,
+      socketLimits: { ...SOCKET_LIMITS, maxChunksPerSecond: 20 },
+    });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    try {
+      const { ws, got, closed } = await openSocket(
+        `ws://127.0.0.1:${server.addr.port}/w/${address}/ws`,
+      );
+      const started = performance.now();
+      ws.send(JSON.stringify({ t: "want", c: Array.from({ length: 64 }, (_, i) => [i, -i]) }));
+      await new Promise((r) => setTimeout(r, 1000));
+      const elapsed = (performance.now() - started) / 1000;
+      // A burst of 20, then 20 a second (a slow box only sends fewer).
+      assert(got.length <= 20 + Math.ceil(elapsed * 20) + 1, `${got.length} in ${elapsed} s`);
+      assert(got.length >= 1, "the first chunks come at once");
+      await waitFor(() => got.length === 64, 15_000, "the rest, at the socket's pace");
+      ws.close();
+      await closed;
+    } finally {
+      await server.shutdown();
+    }
+  },
 });
 
 Deno.test({
