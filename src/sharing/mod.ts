@@ -1,0 +1,19 @@
+// This module is browser compatible.
+/**
+ * Data sharing, the pure core (issue 8; the model is in docs/sharing.md): POSIX-like modes with
+ * inheritance, owner-signed groups whose key is wrapped to every member and rotated on removal,
+ * grants wrapping a read key or write secret per reader, per group and for everyone, per-folder
+ * write keys with owner-signed policies and the supplier-side write check, and quick-link
+ * capabilities carried in URL fragments.
+ *
+ * Not wired into the catalog, CLI, suppliers or gateway yet; the `group` namespace is exported
+ * but nodes do not register it.
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./grants.ts";
+export * from "./group.ts";
+export * from "./link.ts";
+export * from "./mode.ts";
+export * from "./write_key.ts";
+export * from "./write_request.ts";
