@@ -22,6 +22,8 @@ import { decodeRecord, MAX_RECORD_BYTES, type SignedRecord } from "../src/record
 import { REVOKED_NAMESPACE } from "../src/scrub/revocation.ts";
 import { SITE_NAMESPACE } from "../src/sites/record.ts";
 import { WORLD_NAMESPACE } from "../worlds/record.ts";
+import { EDIT_NAMESPACE } from "../worlds/edit_record.ts";
+import { CHECKPOINT_NAMESPACE } from "../worlds/checkpoint.ts";
 import { OFFER_NAMESPACE } from "../src/suppliers/offer.ts";
 import { deadline, readBody, shuffle } from "./_edge_http.ts";
 import { HttpError } from "./errors.ts";
@@ -37,6 +39,8 @@ export const EDGE_NAMESPACES: Namespaces = namespaceTable(
   REVOKED_NAMESPACE,
   SITE_NAMESPACE,
   WORLD_NAMESPACE,
+  EDIT_NAMESPACE,
+  CHECKPOINT_NAMESPACE,
 );
 
 /** Options of {@linkcode HttpRecordSource}. */

@@ -89,8 +89,10 @@ export function decodeKeepList(bytes: Uint8Array): { v: 1; records: string[] } {
     );
   }
   const records = m.records.map((r) => {
-    if (typeof r !== "string" || !/^\/mote\/(folder|site|world)\/[a-z2-7]{52}$/.test(r)) {
-      throw new DecodeError("Invalid keep list: entries must be folder, site or world record keys");
+    if (typeof r !== "string" || !/^\/mote\/(folder|site|world|wedit)\/[a-z2-7]{52}$/.test(r)) {
+      throw new DecodeError(
+        "Invalid keep list: entries must be folder, site, world or wedit record keys",
+      );
     }
     return r;
   });

@@ -7,6 +7,8 @@ import type { PeerId } from "@libp2p/interface";
 import { REVOKED_NAMESPACE } from "../scrub/revocation.ts";
 import { SITE_NAMESPACE } from "../sites/record.ts";
 import { WORLD_NAMESPACE } from "../../worlds/record.ts";
+import { EDIT_NAMESPACE } from "../../worlds/edit_record.ts";
+import { CHECKPOINT_NAMESPACE } from "../../worlds/checkpoint.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -134,6 +136,8 @@ export class MoteNode {
       REVOKED_NAMESPACE,
       SITE_NAMESPACE,
       WORLD_NAMESPACE,
+      EDIT_NAMESPACE,
+      CHECKPOINT_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }
