@@ -17,7 +17,7 @@ import { readBytes, readMap, readString, readUint } from "../encoding/shape.ts";
 import { assertNodeId } from "../identity/node_id.ts";
 import { openUnder, SEALED_KEY_BYTES, sealUnder } from "./_seal.ts";
 import { SharingError } from "./errors.ts";
-import type { GroupMember } from "./group.ts";
+import type { GroupMember } from "./group_record.ts";
 
 /** What a grant's key unlocks. */
 export type GrantPurpose = "read" | "write";

@@ -13,6 +13,7 @@
 export * from "./errors.ts";
 export * from "./grants.ts";
 export * from "./group.ts";
+export * from "./group_record.ts";
 export * from "./link.ts";
 export * from "./mode.ts";
 export * from "./write_key.ts";
