@@ -6,6 +6,10 @@
  *   grants, sequence, created) with the URLs this node's gateway serves each at.
  * - `POST /api/v1/worlds` `{ "name", "seed"?, "region"?, "title"? }`: creates a world (signs its
  *   record and lists it on the keep record); 409 when the owner already has one of that name.
+ * - `POST /api/v1/worlds/<name>/grants` `{ "rx", "rz", "grantee", "expires"? }`: lets `grantee`
+ *   (a node id) edit region (`rx`, `rz`) for `expires` ms (default 30 days): the owner's node
+ *   republishes the world record with the grant (a higher sequence); an existing grant of that
+ *   region to that node is replaced. 404 for a world the owner does not have.
  */
 import { Hono } from "hono";
 import { HttpError } from "./errors.ts";
@@ -35,10 +39,27 @@ export interface WorldInit {
   title?: string;
 }
 
+/** A grant to add to a world. */
+export interface GrantInit {
+  rx: number;
+  rz: number;
+  /** The grantee's node id. */
+  grantee: string;
+  /** How long from now it lasts (ms). */
+  expires: number;
+}
+
+/** The grant length used when none is given: 30 days. */
+export const DEFAULT_GRANT_MS = 30 * 24 * 3600_000;
+/** The longest grant one request makes: 100 years. */
+export const MAX_GRANT_MS = 100 * 365 * 24 * 3600_000;
+
 /** What the world routes need from the node. */
 export interface WorldBackend {
   list(): Promise<WorldRow[]>;
   create(init: WorldInit): Promise<WorldRow>;
+  /** Adds (or replaces) a grant in the owner's world `name` and republishes it. */
+  grant(name: string, grant: GrantInit): Promise<WorldRow>;
 }
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -86,6 +107,42 @@ export function parseWorldInit(body: unknown): WorldInit {
   return init;
 }
 
+/** Checks a grant request's body; throws a 400 naming the first bad field. */
+export function parseGrantInit(body: unknown): GrantInit {
+  const shape = 'Body must be JSON {"rx", "rz", "grantee", "expires"?}';
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, shape);
+  }
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) {
+    if (!["rx", "rz", "grantee", "expires"].includes(k)) {
+      throw new HttpError(400, `Unexpected field "${k.slice(0, 40)}"`);
+    }
+  }
+  for (const k of ["rx", "rz"] as const) {
+    const v = b[k];
+    if (!Number.isInteger(v) || (v as number) < -0x80000000 || (v as number) > 0x7fffffff) {
+      throw new HttpError(400, `"${k}" must be a signed 32-bit integer, got ${String(v)}`);
+    }
+  }
+  if (typeof b.grantee !== "string" || !/^[a-z2-7]{52}$/.test(b.grantee)) {
+    throw new HttpError(
+      400,
+      `"grantee" must be a node id (52 base32 characters), got ${
+        JSON.stringify(String(b.grantee ?? "")).slice(0, 70)
+      }`,
+    );
+  }
+  const expires = b.expires ?? DEFAULT_GRANT_MS;
+  if (!Number.isInteger(expires) || (expires as number) < 1 || (expires as number) > MAX_GRANT_MS) {
+    throw new HttpError(
+      400,
+      `"expires" must be a whole number of ms from 1 to ${MAX_GRANT_MS}, got ${String(expires)}`,
+    );
+  }
+  return { rx: b.rx as number, rz: b.rz as number, grantee: b.grantee, expires: expires as number };
+}
+
 /** Builds the world routes. */
 export function createWorldRoutes(b: WorldBackend): Hono {
   const app = new Hono();
@@ -98,6 +155,17 @@ export function createWorldRoutes(b: WorldBackend): Hono {
       throw new HttpError(400, 'Body must be JSON {"name", "seed"?, "region"?, "title"?}');
     }
     return c.json(await b.create(parseWorldInit(body)), 201);
+  });
+  app.post("/api/v1/worlds/:name/grants", async (c) => {
+    const name = c.req.param("name");
+    if (!NAME_RE.test(name)) throw new HttpError(400, `"${name.slice(0, 70)}" is not a world name`);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new HttpError(400, 'Body must be JSON {"rx", "rz", "grantee", "expires"?}');
+    }
+    return c.json(await b.grant(name, parseGrantInit(body)));
   });
   return app;
 }

@@ -63,6 +63,42 @@ Deno.test({
         assertEquals(rows.map((w) => [w.name, w.address, w.seed]), [["valley", address, 77]]);
       });
 
+      await t.step("mote world grant republishes the record with the grant", async () => {
+        const grantee = "a".repeat(52);
+        const bad = await cli("world", "grant", "valley", "--region", "0;0", "--to", grantee);
+        assertEquals(bad.code, 2, bad.stderr);
+        assert(bad.stderr.includes("--region"), bad.stderr);
+        const none = await cli("world", "grant", "nowhere", "--region", "0,0", "--to", grantee);
+        assertEquals(none.code, 1);
+        assert(none.stderr.includes("no world named nowhere"), none.stderr);
+        const before = Date.now();
+        const r = await cli("world", "grant", "valley", "--region", "1,-2", "--to", grantee);
+        assertEquals(r.code, 0, r.stderr);
+        assert(r.stdout.includes(`Granted region (1, -2) of valley to ${grantee}`), r.stdout);
+        const again = await cli(
+          "world",
+          "grant",
+          "valley",
+          "--region",
+          "1,-2",
+          "--to",
+          grantee,
+          "--expires",
+          "7d",
+        );
+        assertEquals(again.code, 0, again.stderr);
+        const ls = await cli("world", "ls");
+        assert(/valley\s+77\s+terrain-v1\s+8\s+1\s+\d+/.test(ls.stdout), ls.stdout);
+        assert(new RegExp(`valley\\s+1,-2\\s+${grantee}`).test(ls.stdout), ls.stdout);
+        const rows = JSON.parse((await cli("world", "ls", "--json")).stdout) as {
+          grants: { rx: number; rz: number; grantee: string; expiry: number }[];
+        }[];
+        const [g] = rows[0]!.grants;
+        assertEquals([rows[0]!.grants.length, g!.rx, g!.rz, g!.grantee], [1, 1, -2, grantee]);
+        const week = 7 * 24 * 3600_000;
+        assert(g!.expiry >= before + week && g!.expiry <= Date.now() + week, "replaced: 7 days");
+      });
+
       await t.step("the printed URL serves meta, chunks, the page and its bundle", async () => {
         const meta = await fetch(`${url}meta`);
         assertEquals(meta.status, 200);

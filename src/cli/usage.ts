@@ -72,6 +72,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "",
     about: "Your worlds: name, seed, generator, region size, grants and URL",
   },
+  "world grant": {
+    args: "<name> --region <rx>,<rz> --to <node id> [--expires 30d]",
+    about: "Let a node edit one region of your world (republishes the world record)",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",

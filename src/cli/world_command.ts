@@ -1,10 +1,12 @@
 /**
- * `mote world create --name <name> [--seed N] [--region 8] [--title T]` and `mote world ls`:
+ * `mote world create --name <name> [--seed N] [--region 8] [--title T]`, `mote world ls` and
+ * `mote world grant <name> --region <rx>,<rz> --to <node id> [--expires 30d]`:
  * endless worlds. Creating one signs the owner's world record through the running node (which
  * lists it on the keep record, so it stays reachable with the owner offline) and prints where the
  * node's gateway serves it; any node's gateway serves it at `/w/<address>/`.
  */
 import type { WorldRow } from "../../gateway/world_api.ts";
+import { parseDuration } from "../config/mod.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode } from "./client.ts";
 import { UsageError } from "./errors.ts";
@@ -21,9 +23,13 @@ export async function worldCommand(args: string[], dataDir: string, out: Out): P
       return await create(rest, dataDir, out);
     case "ls":
       return await list(rest, dataDir, out);
+    case "grant":
+      return await grant(rest, dataDir, out);
     default:
       throw new UsageError(
-        `"world" needs "create" or "ls" first, got ${sub ? `"${sub.slice(0, 40)}"` : "nothing"}`,
+        `"world" needs "create", "ls" or "grant" first, got ${
+          sub ? `"${sub.slice(0, 40)}"` : "nothing"
+        }`,
         "world",
       );
   }
@@ -81,6 +87,53 @@ async function create(args: string[], dataDir: string, out: Out): Promise<number
   return 0;
 }
 
+async function grant(args: string[], dataDir: string, out: Out): Promise<number> {
+  const cmd = "world grant";
+  const { values, positionals } = parseArgs(cmd, args, {
+    region: { type: "string" },
+    to: { type: "string" },
+    expires: { type: "string" },
+  });
+  expectPositionals(cmd, positionals, 1, 1);
+  const name = positionals[0]!;
+  if (!NAME_RE.test(name)) {
+    throw new UsageError(`${JSON.stringify(name).slice(0, 60)} is not a world name`, cmd);
+  }
+  const region = /^(-?[0-9]{1,10}),(-?[0-9]{1,10})$/.exec(String(values.region ?? ""));
+  const [rx, rz] = region ? [Number(region[1]), Number(region[2])] : [NaN, NaN];
+  if (![rx, rz].every((v) => v >= -0x80000000 && v <= 0x7fffffff)) {
+    throw new UsageError(
+      `--region is <rx>,<rz> (region indices), not ${JSON.stringify(values.region ?? "")}`,
+      cmd,
+    );
+  }
+  const to = values.to;
+  if (typeof to !== "string" || !/^[a-z2-7]{52}$/.test(to)) {
+    throw new UsageError(`--to is the grantee's node id (52 base32 characters)`, cmd);
+  }
+  let expires: number | undefined;
+  if (values.expires !== undefined) {
+    try {
+      expires = parseDuration(values.expires as string);
+    } catch (e) {
+      throw new UsageError(`--expires: ${(e as Error).message}`, cmd);
+    }
+  }
+  const w = await (await connectToNode(dataDir)).post<WorldRow>(
+    `/api/v1/worlds/${name}/grants`,
+    { rx, rz, grantee: to, ...(expires !== undefined ? { expires } : {}) },
+  );
+  if (values.json) return out(json(w)), 0;
+  const g = w.grants.find((g) => g.rx === rx && g.rz === rz && g.grantee === to)!;
+  out(
+    `Granted region (${rx}, ${rz}) of ${w.name} to ${to} until ${
+      new Date(g.expiry).toISOString()
+    }.`,
+  );
+  out(`World record version ${w.seq}; gateways see it within 15 s.`);
+  return 0;
+}
+
 async function list(args: string[], dataDir: string, out: Out): Promise<number> {
   const { values, positionals } = parseArgs("world ls", args, {});
   expectPositionals("world ls", positionals, 0, 0);
@@ -103,5 +156,14 @@ async function list(args: string[], dataDir: string, out: Out): Promise<number> 
       w.urls[0] ?? "",
     ]),
   ));
+  const grants = r.worlds.flatMap((w) =>
+    w.grants.map((g) => [
+      w.name,
+      `${g.rx},${g.rz}`,
+      g.grantee,
+      new Date(g.expiry).toISOString().slice(0, 19).replace("T", " "),
+    ])
+  );
+  if (grants.length > 0) out(""), out(table(["WORLD", "REGION", "GRANTEE", "EXPIRES"], grants));
   return 0;
 }

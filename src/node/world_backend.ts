@@ -5,18 +5,19 @@
  * Listing reads that folder and resolves each world's record. The node API's world routes
  * (`gateway/world_api.ts`) run over {@linkcode worldBackend}.
  */
-import type { WorldBackend, WorldInit, WorldRow } from "../../gateway/world_api.ts";
+import type { GrantInit, WorldBackend, WorldInit, WorldRow } from "../../gateway/world_api.ts";
 import { HttpError } from "../../gateway/errors.ts";
 import { WORLDS_FOLDER } from "../catalog/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
 import { utf8 } from "../encoding/bytes.ts";
-import { recordKeyOf } from "../records/record.ts";
+import { createRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
 import { GENERATOR_ID } from "../../worlds/generate.ts";
 import {
   checkWorldName,
   decodeWorldRecord,
   DEFAULT_REGION,
   encodeWorldRecord,
+  MAX_GRANTS,
   WORLD_NAME_RE,
   worldAddress,
   type WorldRecordValue,
@@ -73,6 +74,45 @@ export async function createWorld(
   return summary(name, record.seq, value, o.node.id);
 }
 
+/** Raised when the owner has no world of that name. */
+export class NoSuchWorldError extends Error {
+  override name = "NoSuchWorldError";
+}
+
+/**
+ * Adds a grant to the owner's world `name` (replacing one of the same region and grantee) and
+ * republishes the record with the next sequence number, so every gateway sees it within its
+ * cache time (15 s). Grants past their expiry are dropped to make room.
+ */
+export async function grantWorld(
+  o: { node: MoteNode; name: string; grant: GrantInit; now?: number },
+): Promise<WorldSummary> {
+  const name = checkWorldName(o.name);
+  const key = recordKeyOf("world", o.node.id, utf8(name));
+  const found = await o.node.resolve(key, { timeout: 5_000 });
+  if (!found) throw new NoSuchWorldError(`You have no world named ${name}`);
+  const old = decodeWorldRecord(found.record.value);
+  const now = o.now ?? Date.now();
+  const { rx, rz, grantee } = o.grant;
+  const grants = old.grants.filter((g) =>
+    g.expiry > now && !(g.rx === rx && g.rz === rz && g.grantee === grantee)
+  );
+  if (grants.length >= MAX_GRANTS) {
+    throw new RangeError(`World ${name} already has ${grants.length} grants (the most one lists)`);
+  }
+  grants.push({ rx, rz, grantee, expiry: now + o.grant.expires });
+  const value: WorldRecordValue = { ...old, grants };
+  const seq = Math.max(found.record.seq, o.node.memory.get(formatRecordKey(key))?.seq ?? -1) + 1;
+  const record = createRecord(o.node.keys.signSecret, o.node.keys.signPublic, {
+    ns: "world",
+    name: utf8(name),
+    seq,
+    value: encodeWorldRecord(value),
+  });
+  await o.node.publishRecord(record);
+  return summary(name, seq, value, o.node.id);
+}
+
 /** The owner's worlds (those listed under `/.worlds` whose record is found), by name. */
 export async function listWorlds(o: { node: MoteNode; catalog: Catalog }): Promise<WorldSummary[]> {
   const entries = await o.catalog.list(`/${WORLDS_FOLDER}`).catch(() => []);
@@ -112,6 +152,16 @@ export function worldBackend(storage: StorageService, gateway: () => string): Wo
         return { ...w, urls: urls(w.address) };
       } catch (e) {
         if (e instanceof WorldExistsError) throw new HttpError(409, e.message);
+        if (e instanceof RangeError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    },
+    async grant(name, grant) {
+      try {
+        const w = await grantWorld({ node: storage.node, name, grant });
+        return { ...w, urls: urls(w.address) };
+      } catch (e) {
+        if (e instanceof NoSuchWorldError) throw new HttpError(404, e.message);
         if (e instanceof RangeError) throw new HttpError(400, e.message);
         throw e;
       }
