@@ -406,7 +406,7 @@ Deno.test("property: a grant opens for exactly the readers and groups it names",
   const people = Array.from({ length: 6 }, generateIdentity);
   const groups = Array.from(
     { length: 3 },
-    (_, i) => ({ group: String(i).repeat(52), epoch: i, key: randomBytes(32) }),
+    (_, i) => ({ group: "abc"[i]!.repeat(52), epoch: i, key: randomBytes(32) }),
   );
   const rand = rng(3);
   for (let run = 0; run < 6; run++) {
@@ -450,6 +450,11 @@ Deno.test("createGrant() and decodeGrant() refuse bad inputs and malformed bytes
   await assertRejects(
     () => createGrant({ purpose: "read", object, key, groups: [gk, gk] }),
     RangeError,
+  );
+  await assertRejects(
+    () => createGrant({ purpose: "read", object, key, groups: [{ ...gk, group: "family" }] }),
+    SyntaxError,
+    "group ref",
   );
   const good = encodeGrant(await createGrant({ purpose: "read", object, key, public: true }));
   assertThrows(() => decodeGrant(good.subarray(1)), DecodeError);

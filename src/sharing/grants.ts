@@ -25,6 +25,8 @@ export type GrantPurpose = "read" | "write";
 export const MAX_GRANT_READERS = 256;
 /** Most groups named in one grant. */
 export const MAX_GRANT_GROUPS = 64;
+/** A group ref ({@linkcode groupRef}): a record key hash, 52 base32 characters. */
+const REF_RE = /^[a-z2-7]{52}$/;
 /** Largest encoded grant. */
 export const MAX_GRANT_BYTES = 64 * 1024;
 
@@ -88,6 +90,9 @@ export async function createGrant(init: GrantInit): Promise<Grant> {
   const readers = [...new Map((init.readers ?? []).map((r) => [assertNodeId(r.id), r])).values()]
     .sort((a, b) => a.id < b.id ? -1 : 1);
   const groups = [...(init.groups ?? [])].sort((a, b) => a.group < b.group ? -1 : 1);
+  for (const g of groups) {
+    if (!REF_RE.test(g.group)) throw new SyntaxError(`Invalid group ref "${g.group.slice(0, 60)}"`);
+  }
   if (groups.some((g, i) => i > 0 && groups[i - 1]!.group === g.group)) {
     throw new RangeError("A grant names each group once");
   }
@@ -182,7 +187,7 @@ export function decodeGrant(bytes: Uint8Array): Grant {
   const groups = list("groups", MAX_GRANT_GROUPS).map((x) => {
     const r = readMap(x, "grant group", ["group", "epoch", "wrapped"]);
     return {
-      group: readString(r, "group", what, 52),
+      group: readRef(r),
       epoch: readUint(r, "epoch", what),
       wrapped: readBytes(r, "wrapped", what, { exact: SEALED_KEY_BYTES }),
     };
@@ -197,6 +202,12 @@ export function decodeGrant(bytes: Uint8Array): Grant {
     groups,
     ...("public" in m ? { public: readBytes(m, "public", what, { exact: 32 }) } : {}),
   };
+}
+
+function readRef(r: Record<string, unknown>): string {
+  const ref = readString(r, "group", "grant", 52);
+  if (!REF_RE.test(ref)) throw new DecodeError(`Invalid grant: bad group ref "${ref}"`);
+  return ref;
 }
 
 function sortedUnique(keys: string[], what: string): void {
