@@ -108,8 +108,8 @@ Deno.test("openSupplyStore() stops with a clear error for a bad driver or bad op
     ["a driver unstorage does not have", { driver: "nope" }, 'unstorage has no driver "nope"'],
     [
       "a driver whose package is not installed",
-      { driver: "redis" },
-      'the unstorage driver "redis" needs the package "ioredis"',
+      { driver: "mongodb", options: { connectionString: "mongodb://127.0.0.1:1" } },
+      'the unstorage driver "mongodb" needs the package "mongodb"',
     ],
     [
       "options the driver refuses",
