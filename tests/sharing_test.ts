@@ -33,14 +33,17 @@ import {
   encodeGroup,
   formatMode,
   formatOctal,
+  formatRemotePath,
   type Group,
   GROUP_NAMESPACE,
   groupRef,
+  isRemotePath,
   MAX_GROUP_MEMBERS,
   openAsGroupMember,
   openAsReader,
   openPublic,
   parseMode,
+  parseRemotePath,
   removeMember,
   SharingError,
   signGroup,
@@ -471,4 +474,47 @@ Deno.test("createGrant() and decodeGrant() refuse bad inputs and malformed bytes
     DecodeError,
   );
   assertThrows(() => decodeGrant(new Uint8Array(64 * 1024 + 1)), DecodeError, "limit");
+});
+
+// ---- <owner-id>:/path ----
+
+Deno.test("parseRemotePath() reads <owner-id>:/path and formatRemotePath() writes it back", () => {
+  const id = generateIdentity().id;
+  assertEquals(parseRemotePath(`${id}:/`), { owner: id, parts: [] });
+  assertEquals(parseRemotePath(`${id}:/photos//2024/a b.jpg`), {
+    owner: id,
+    parts: ["photos", "2024", "a b.jpg"],
+  });
+  assertEquals(
+    formatRemotePath({ owner: id, parts: ["photos", "a:b.jpg"] }),
+    `${id}:/photos/a:b.jpg`,
+  );
+  assertEquals(formatRemotePath(parseRemotePath(`${id}:/x/y`)), `${id}:/x/y`);
+  assert(isRemotePath(`${id}:/`) && !isRemotePath("/photos") && !isRemotePath("c:/photos"));
+});
+
+Deno.test("parseRemotePath() and formatRemotePath() refuse malformed addresses", async (t) => {
+  const id = generateIdentity().id;
+  const bad = [
+    "/photos",
+    `${id}/photos`,
+    `${id}:photos`,
+    `${id.toUpperCase()}:/x`,
+    `${id.slice(1)}:/x`,
+    `${id}:/a/../b`,
+    `${id}:/a/./b`,
+    `${id}:/a\\b`,
+    `${id}:/a\u0000b`,
+    `${id}:/` + "a/".repeat(2100),
+  ];
+  for (const text of bad) {
+    await t.step(
+      JSON.stringify(text.slice(0, 70)),
+      () => void assertThrows(() => parseRemotePath(text), SyntaxError),
+    );
+  }
+  assertThrows(() => formatRemotePath({ owner: id, parts: ["a/b"] }), SyntaxError);
+  assertThrows(() => formatRemotePath({ owner: id, parts: [""] }), SyntaxError);
+  assertThrows(() => formatRemotePath({ owner: id, parts: [".."] }), SyntaxError);
+  assertThrows(() => formatRemotePath({ owner: "nobody", parts: [] }), SyntaxError);
 });

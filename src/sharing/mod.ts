@@ -16,5 +16,6 @@ export * from "./group.ts";
 export * from "./group_record.ts";
 export * from "./link.ts";
 export * from "./mode.ts";
+export * from "./remote_path.ts";
 export * from "./write_key.ts";
 export * from "./write_request.ts";
