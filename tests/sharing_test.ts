@@ -459,6 +459,11 @@ Deno.test("createGrant() and decodeGrant() refuse bad inputs and malformed bytes
     SyntaxError,
     "group ref",
   );
+  await assertRejects(
+    () => createGrant({ purpose: "read", object, key, groups: [{ ...gk, epoch: -1 }] }),
+    RangeError,
+    "epoch",
+  );
   const good = encodeGrant(await createGrant({ purpose: "read", object, key, public: true }));
   assertThrows(() => decodeGrant(good.subarray(1)), DecodeError);
   const base = { v: 1, purpose: "read", object, readers: [], groups: [] };

@@ -69,7 +69,12 @@ function readerInfo(purpose: GrantPurpose, object: Uint8Array, id: string): Uint
   return encode({ t: "mote/grant/v1", purpose, object, id });
 }
 
-function groupAad(purpose: GrantPurpose, object: Uint8Array, group: string, epoch: number) {
+function groupAad(
+  purpose: GrantPurpose,
+  object: Uint8Array,
+  group: string,
+  epoch: number,
+): Uint8Array {
   return encode({ t: "mote/grant/v1", purpose, object, group, epoch });
 }
 
@@ -92,6 +97,9 @@ export async function createGrant(init: GrantInit): Promise<Grant> {
   const groups = [...(init.groups ?? [])].sort((a, b) => a.group < b.group ? -1 : 1);
   for (const g of groups) {
     if (!REF_RE.test(g.group)) throw new SyntaxError(`Invalid group ref "${g.group.slice(0, 60)}"`);
+    if (!Number.isSafeInteger(g.epoch) || g.epoch < 0) {
+      throw new RangeError(`A group epoch is a non-negative integer, got ${g.epoch}`);
+    }
   }
   if (groups.some((g, i) => i > 0 && groups[i - 1]!.group === g.group)) {
     throw new RangeError("A grant names each group once");
@@ -119,7 +127,11 @@ export async function createGrant(init: GrantInit): Promise<Grant> {
 }
 
 /** A reader opens the key wrapped to it. */
-export async function openAsReader(g: Grant, id: string, agreeSecret: Uint8Array) {
+export async function openAsReader(
+  g: Grant,
+  id: string,
+  agreeSecret: Uint8Array,
+): Promise<Uint8Array> {
   const entry = g.readers.find((r) => r.id === id);
   if (!entry) throw new SharingError("no-grant", `No ${g.purpose} key is wrapped for ${id}`);
   try {
