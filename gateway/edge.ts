@@ -98,8 +98,12 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
     ...(opts.fetchesPerRead !== undefined ? { fetchesPerRead: opts.fetchesPerRead } : {}),
     ...(opts.memoryBytes !== undefined ? { memoryBytes: opts.memoryBytes } : {}),
   });
-  const worlds = new RecordWorldSource(async (address) =>
-    (await records.resolve("world", address))?.record
+  const worlds = new RecordWorldSource(
+    async (address) => (await records.resolve("world", address))?.record,
+    {
+      records: async (ns, hash) => (await records.resolve(ns, hash))?.record,
+      ...(opts.log ? { editOptions: { log: opts.log } } : {}),
+    },
   );
   const app = createPublicApp({
     records,

@@ -16,6 +16,13 @@ import { fromUtf8 } from "../src/encoding/bytes.ts";
 import { nodeIdOf } from "../src/identity/node_id.ts";
 import type { SignedRecord } from "../src/records/record.ts";
 import { decodeWorldRecord, type WorldRecordValue } from "../worlds/record.ts";
+import {
+  NO_REGION_EDITS,
+  type RecordResolver,
+  type RegionEdits,
+  type RegionEditsOptions,
+  RegionEditsSource,
+} from "./region_edits.ts";
 
 /** What a world address looks like. */
 export const WORLD_ADDRESS_RE = /^[a-z2-7]{52}$/;
@@ -36,6 +43,11 @@ export interface World {
 export interface WorldSource {
   /** The newest world record at `address`, or undefined when there is none. */
   world(address: string, signal?: AbortSignal): Promise<World | undefined>;
+  /**
+   * The verified edits of region (`rx`, `rz`) of `world` and their digest; a source without it
+   * serves every chunk unedited (`NO_EDITS`).
+   */
+  edits?(world: World, rx: number, rz: number): Promise<RegionEdits>;
 }
 
 /** Decodes a verified `world` record found at `address`. */
@@ -62,6 +74,13 @@ export interface RecordWorldSourceOptions {
   /** Most addresses remembered (default 4096). */
   maxEntries?: number;
   now?: () => number;
+  /**
+   * Resolves any verified record (`wedit`, `wcheck`): with it the source serves regions' player
+   * edits (`region_edits.ts`), without it none.
+   */
+  records?: RecordResolver;
+  /** Options of the region edits' cache. */
+  editOptions?: RegionEditsOptions;
 }
 
 /** A {@linkcode WorldSource} over a resolver of verified records, with a bounded TTL cache. */
@@ -73,9 +92,11 @@ export class RecordWorldSource implements WorldSource {
   readonly #now: () => number;
   readonly #cache = new Map<string, { at: number; world: World | undefined }>();
   readonly #pending = new Map<string, Promise<World | undefined>>();
+  readonly #edits?: RegionEditsSource;
 
   constructor(resolve: WorldRecordResolver, opts: RecordWorldSourceOptions = {}) {
     this.#resolve = resolve;
+    if (opts.records) this.#edits = new RegionEditsSource(opts.records, opts.editOptions);
     this.#ttl = opts.ttl ?? 15_000;
     this.#missTtl = opts.missTtl ?? 5_000;
     this.#max = opts.maxEntries ?? 4096;
@@ -102,6 +123,11 @@ export class RecordWorldSource implements WorldSource {
       return Promise.resolve(hit.world);
     }
     return p;
+  }
+
+  /** The region's verified edits (none without a `records` resolver). */
+  edits(world: World, rx: number, rz: number): Promise<RegionEdits> {
+    return this.#edits?.edits(world, rx, rz) ?? Promise.resolve(NO_REGION_EDITS);
   }
 
   async #lookup(address: string, known: World | undefined): Promise<World | undefined> {

@@ -21,20 +21,24 @@
  * (decimal signed 32-bit, no leading zeros) or digest; an unknown world is a 404, as is a
  * generator other than the world's own.
  *
- * No player edits exist yet, so every region's digest is that of the empty list (`NO_EDITS`);
- * when edit records arrive, the source will list a region's (editor, seq) pairs and the same
- * routes serve merged chunks under their digest.
+ * Player edits: when the source resolves them (`WorldSource.edits`), a chunk is the generated
+ * chunk with its region's verified edit batches merged (`applyEdits`), under the region's digest
+ * `editsDigest(editPairs(batches))`; chunks are cached by (world, chunk, digest), so a new batch
+ * gives new URLs and never changes the bytes of an old one. `GET /w/<address>/r/<rx>/<rz>` says
+ * a region's current digest and editors (`max-age=2`), for pages that refetch after an edit.
  * @module
  */
 import type { Context, Env, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { encodeChunk } from "../worlds/codec.ts";
+import { applyEdits } from "../worlds/merge.ts";
 import { GENERATOR_ID_PATTERN } from "../worlds/chunk.ts";
 import { EDITS_DIGEST_RE, NO_EDITS } from "../worlds/edits.ts";
 import { generateChunk, GENERATOR_ID } from "../worlds/generate.ts";
 import { HttpError } from "./errors.ts";
 import { SOCKET_LIMITS, type SocketLimits, worldSocket } from "./_world_socket.ts";
 import { type World, WORLD_ADDRESS_RE, type WorldSource } from "./world_source.ts";
+import { NO_REGION_EDITS, type RegionEdits } from "./region_edits.ts";
 
 /** The world client's built assets (see `src/node/web_bundle.ts`). */
 export interface WorldClientAssets {
@@ -94,13 +98,23 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
     if (!w) throw new HttpError(404, `No world at ${address}`);
     return w;
   };
-  /** The encoded chunk and its ETag, made once per (generator, seed, x, z, edits). */
-  const chunk = (w: World, x: number, z: number, e: string): Cached => {
+  /** The verified edits of the region holding chunk (x, z). */
+  const regionEdits = (w: World, x: number, z: number): Promise<RegionEdits> => {
+    const side = w.value.region;
+    return opts.worlds.edits?.(w, Math.floor(x / side), Math.floor(z / side)) ??
+      Promise.resolve(NO_REGION_EDITS);
+  };
+  /** The encoded chunk and its ETag, made once per (generator, seed, x, z, world's edits). */
+  const chunk = (w: World, x: number, z: number, edits: RegionEdits): Cached => {
     const { seed, generator } = w.value;
-    const key = `${generator}/${seed}/${x}/${z}/${e}`;
+    // Unedited chunks are shared by every world of the seed; a digest names edits of one world.
+    const key = `${generator}/${seed}/${x}/${z}/${edits.e}` +
+      (edits.batches.length ? `/${w.address}` : "");
     const hit = chunks.get(key);
     if (hit) return hit;
-    const made: Cached = { bytes: encodeChunk(generateChunk({ seed, generator }, x, z)) };
+    const generated = generateChunk({ seed, generator }, x, z);
+    const merged = edits.batches.length ? applyEdits(generated, edits.batches) : generated;
+    const made: Cached = { bytes: encodeChunk(merged) };
     chunks.set(key, made);
     return made;
   };
@@ -162,18 +176,34 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
       );
     }
     c.header("Access-Control-Allow-Origin", "*");
-    const current = NO_EDITS;
-    if (e !== current) {
+    const edits = await regionEdits(w, x, z);
+    if (e !== edits.e) {
       c.header("Cache-Control", "public, max-age=15");
-      return c.redirect(`/w/${w.address}/c/${gen}/${x}/${z}?e=${current}`, 302);
+      return c.redirect(`/w/${w.address}/c/${gen}/${x}/${z}?e=${edits.e}`, 302);
     }
-    const made = chunk(w, x, z, current);
+    const made = chunk(w, x, z, edits);
     const etag = await etagOf(made);
     c.header("Cache-Control", IMMUTABLE);
     c.header("ETag", etag);
     if (c.req.header("if-none-match") === etag) return c.body(null, 304);
     c.header("Content-Type", "application/octet-stream");
     return c.body(made.bytes as Uint8Array<ArrayBuffer>);
+  });
+
+  app.get("/w/:address/r/:rx/:rz", async (c) => {
+    const rx = coord(c.req.param("rx"), "region x"), rz = coord(c.req.param("rz"), "region z");
+    const w = await world(c);
+    const side = w.value.region;
+    const edits = await regionEdits(w, rx * side, rz * side);
+    c.header("Cache-Control", "public, max-age=2");
+    c.header("Access-Control-Allow-Origin", "*");
+    return c.json({
+      rx,
+      rz,
+      e: edits.e,
+      editors: edits.batches.map((b) => ({ editor: b.editor, seq: b.seq }))
+        .sort((a, b) => a.editor < b.editor ? -1 : 1),
+    });
   });
 
   app.get("/w/:address/ws", async (c) => {
@@ -198,7 +228,7 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
       return await upgrade(
         c,
         worldSocket(
-          (x, z) => Promise.resolve(chunk(w, x, z, NO_EDITS).bytes),
+          async (x, z) => chunk(w, x, z, await regionEdits(w, x, z)).bytes,
           opts.socketLimits ?? SOCKET_LIMITS,
           {
             onClose: done,

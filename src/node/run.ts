@@ -183,6 +183,8 @@ export async function runNode(
 
     const token = await loadOrCreateToken(dataDir);
     const closing = new AbortController();
+    // One world source for the gateway and the API's edits (which read grants and counters).
+    const worlds = nodeWorldSource(node, (m, f) => log.warn(m, f));
     const apiServer = listen(
       "API",
       config.apiHost,
@@ -218,7 +220,6 @@ export async function runNode(
     let gatewayUrl = "http://127.0.0.1:8181"; // set once the gateway listens, below
     const sites = new NodeSiteSource(node);
     const shards = new NodeShardSource(node, { supplier });
-    const worlds = nodeWorldSource(node);
     const worldClient = worldClientBundle({
       cacheDir: `${dataDir}/web`,
       log: (m, f) => log.info(m, f),
