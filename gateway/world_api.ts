@@ -10,6 +10,11 @@
  *   (a node id) edit region (`rx`, `rz`) for `expires` ms (default 30 days): the owner's node
  *   republishes the world record with the grant (a higher sequence); an existing grant of that
  *   region to that node is replaced. 404 for a world the owner does not have.
+ * - `POST /api/v1/worlds/<address>/edits` `{ "region": [rx, rz], "edits": [...] }`: this node
+ *   adds the edits (without counters: `{ op, x, z, h | d | m | kind, rotation, scale }`,
+ *   region-local) to its batch for the region, signs it with its own key and publishes it (at
+ *   most once a second per region; the answer comes once the batch holding them is published).
+ *   403 when the world grants this node no current grant for the region.
  */
 import { Hono } from "hono";
 import { HttpError } from "./errors.ts";
@@ -54,12 +59,80 @@ export const DEFAULT_GRANT_MS = 30 * 24 * 3600_000;
 /** The longest grant one request makes: 100 years. */
 export const MAX_GRANT_MS = 100 * 365 * 24 * 3600_000;
 
+/** An edit as a page sends it: region-local, without its counter. */
+export type NewEditInput =
+  | { op: "height"; x: number; z: number; h: number }
+  | { op: "raise"; x: number; z: number; d: number }
+  | { op: "material"; x: number; z: number; m: number }
+  | { op: "place" | "remove"; x: number; z: number; kind: number; rotation: number; scale: number };
+
+/** What publishing edits answers. */
+export interface EditResult {
+  world: string;
+  region: [number, number];
+  editor: string;
+  /** The counter of the batch now published (the record's sequence number). */
+  seq: number;
+  /** Edits the region's batch holds. */
+  edits: number;
+  /** The batch's record key (`/mote/wedit/<hash>`). */
+  key: string;
+}
+
+/** Most edits one request carries. */
+export const MAX_EDITS_PER_REQUEST = 1024;
+
+const EDIT_FIELDS: Record<string, readonly string[]> = {
+  height: ["h"],
+  raise: ["d"],
+  material: ["m"],
+  place: ["kind", "rotation", "scale"],
+  remove: ["kind", "rotation", "scale"],
+};
+
+/** Checks an edits request's body (shapes only; ranges are the batcher's); throws a 400. */
+export function parseEditRequest(
+  body: unknown,
+): { rx: number; rz: number; edits: NewEditInput[] } {
+  const shape = 'Body must be JSON {"region": [rx, rz], "edits": [{ "op", "x", "z", ... }]}';
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, shape);
+  }
+  const b = body as Record<string, unknown>;
+  const region = b.region;
+  if (
+    !Array.isArray(region) || region.length !== 2 ||
+    !region.every((v) => Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff)
+  ) {
+    throw new HttpError(400, `"region" must be [rx, rz], two signed 32-bit integers`);
+  }
+  if (!Array.isArray(b.edits) || b.edits.length === 0 || b.edits.length > MAX_EDITS_PER_REQUEST) {
+    throw new HttpError(400, `"edits" must be a list of 1 to ${MAX_EDITS_PER_REQUEST} edits`);
+  }
+  const edits = b.edits.map((e: unknown, i: number) => {
+    const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
+    const fields = EDIT_FIELDS[String(o.op)];
+    if (!fields) {
+      throw new HttpError(400, `Edit ${i}: "op" must be one of ${Object.keys(EDIT_FIELDS)}`);
+    }
+    const out: Record<string, unknown> = { op: o.op };
+    for (const k of ["x", "z", ...fields]) {
+      if (!Number.isInteger(o[k])) throw new HttpError(400, `Edit ${i}: "${k}" must be an integer`);
+      out[k] = o[k];
+    }
+    return out as unknown as NewEditInput;
+  });
+  return { rx: region[0], rz: region[1], edits };
+}
+
 /** What the world routes need from the node. */
 export interface WorldBackend {
   list(): Promise<WorldRow[]>;
   create(init: WorldInit): Promise<WorldRow>;
   /** Adds (or replaces) a grant in the owner's world `name` and republishes it. */
   grant(name: string, grant: GrantInit): Promise<WorldRow>;
+  /** Signs and publishes this node's edits to one region of world `address`. */
+  edit?(address: string, rx: number, rz: number, edits: NewEditInput[]): Promise<EditResult>;
 }
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -166,6 +239,21 @@ export function createWorldRoutes(b: WorldBackend): Hono {
       throw new HttpError(400, 'Body must be JSON {"rx", "rz", "grantee", "expires"?}');
     }
     return c.json(await b.grant(name, parseGrantInit(body)));
+  });
+  app.post("/api/v1/worlds/:address/edits", async (c) => {
+    const address = c.req.param("address");
+    if (!/^[a-z2-7]{52}$/.test(address)) {
+      throw new HttpError(400, `"${address.slice(0, 60)}" is not a world address`);
+    }
+    if (!b.edit) throw new HttpError(501, "This node does not make world edits");
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new HttpError(400, 'Body must be JSON {"region": [rx, rz], "edits": [...]}');
+    }
+    const { rx, rz, edits } = parseEditRequest(body);
+    return c.json(await b.edit(address, rx, rz, edits));
   });
   return app;
 }

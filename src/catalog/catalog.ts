@@ -723,7 +723,8 @@ export class Catalog {
 
   /**
    * The record keys of the owner's hosted sites and worlds (one per folder under `/.sites` and
-   * `/.worlds`), so suppliers and scrubbers keep them alive with the rest.
+   * `/.worlds`) and of its world edit batches (`/.worlds/.edits/<key hash>`), so suppliers and
+   * scrubbers keep them alive with the rest.
    */
   async #siteRecords(): Promise<string[]> {
     const keys = async (ns: "site" | "world", folder: string) =>
@@ -731,7 +732,15 @@ export class Catalog {
         // Names never contain a dot; `.enc` (compressed copies of sites) is not a site.
         .filter((e) => e.type === "folder" && !e.name.includes("."))
         .map((e) => formatRecordKey(recordKeyOf(ns, this.options.node.id, utf8(e.name))));
-    return [...await keys("site", SITES_FOLDER), ...await keys("world", WORLDS_FOLDER)];
+    // The node's edit batches: `/.worlds/.edits/<hash>` names `/mote/wedit/<hash>`.
+    const edits = (await this.list(`/${WORLDS_FOLDER}/.edits`).catch(() => []))
+      .filter((e) => e.type === "folder" && /^[a-z2-7]{52}$/.test(e.name))
+      .map((e) => formatRecordKey({ ns: "wedit", hash: e.name }));
+    return [
+      ...await keys("site", SITES_FOLDER),
+      ...await keys("world", WORLDS_FOLDER),
+      ...edits,
+    ];
   }
 
   /** Walks the tree: every folder's record key and every stored object (folders and files). */

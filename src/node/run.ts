@@ -185,6 +185,10 @@ export async function runNode(
     const closing = new AbortController();
     // One world source for the gateway and the API's edits (which read grants and counters).
     const worlds = nodeWorldSource(node, (m, f) => log.warn(m, f));
+    const worldClient = worldClientBundle({
+      cacheDir: `${dataDir}/web`,
+      log: (m, f) => log.info(m, f),
+    });
     const apiServer = listen(
       "API",
       config.apiHost,
@@ -201,7 +205,7 @@ export async function runNode(
           files: storageFilesBackend(storage),
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
-          worlds: worldBackend(storage, () => gatewayUrl),
+          worlds: worldBackend(storage, () => gatewayUrl, worlds),
           settings: nodeSettingsBackend({
             dataDir,
             running: config,
@@ -220,10 +224,6 @@ export async function runNode(
     let gatewayUrl = "http://127.0.0.1:8181"; // set once the gateway listens, below
     const sites = new NodeSiteSource(node);
     const shards = new NodeShardSource(node, { supplier });
-    const worldClient = worldClientBundle({
-      cacheDir: `${dataDir}/web`,
-      log: (m, f) => log.info(m, f),
-    });
     const limiter = new RateLimiter(50, 200);
     const gatewayServer = listen(
       "gateway",

@@ -23,6 +23,9 @@ import {
   type WorldRecordValue,
 } from "../../worlds/record.ts";
 import type { MoteNode } from "./node.ts";
+import type { WorldSource } from "../../gateway/world_source.ts";
+import { WorldEditor } from "./world_editor.ts";
+import { nodeWorldSource } from "./world_source.ts";
 import type { StorageService } from "./storage.ts";
 
 /** A world as its owner lists it, before URLs are added. */
@@ -134,10 +137,19 @@ export async function listWorlds(o: { node: MoteNode; catalog: Catalog }): Promi
   return out;
 }
 
-/** Builds the world backend; `gateway()` is the public gateway's base URL (http://host:port). */
-export function worldBackend(storage: StorageService, gateway: () => string): WorldBackend {
+/**
+ * Builds the world backend; `gateway()` is the public gateway's base URL (http://host:port) and
+ * `worlds` the node's world source (for edits: grants and other editors' counters).
+ */
+export function worldBackend(
+  storage: StorageService,
+  gateway: () => string,
+  worlds: WorldSource = nodeWorldSource(storage.node),
+): WorldBackend {
   const urls = (address: string) => [`${gateway()}/w/${address}/`];
+  const editor = new WorldEditor({ node: storage.node, worlds, catalog: () => storage.catalog() });
   return {
+    edit: (address, rx, rz, edits) => editor.edit(address, rx, rz, edits),
     async list() {
       const catalog = await storage.catalog();
       return (await listWorlds({ node: storage.node, catalog })).map((w) => ({

@@ -18,7 +18,7 @@ export function nodeWorldSource(
     {
       // A region's grantee may never have published: that lookup runs to its timeout, so it is
       // short (and its answer is reused for 3 s, then refreshed while the old one is served).
-      records: async (ns, hash) => (await node.resolve({ ns, hash }, { timeout: 4_000 }))?.record,
+      records: async (ns, hash) => (await node.resolve({ ns, hash }, { timeout: 6_000 }))?.record,
       ...(log ? { editOptions: { log } } : {}),
     },
   );
