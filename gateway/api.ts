@@ -24,6 +24,8 @@ import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
 import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
+import type { WorldSource } from "./world_source.ts";
+import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -60,6 +62,11 @@ export interface ApiAppOptions extends GuardOptions {
   sites?: SiteBackend;
   /** World routes: create and list the owner's worlds. */
   worlds?: WorldBackend;
+  /**
+   * The world page with editing: `/w/<address>/` (meta, chunks, the page) on the UI's own origin,
+   * where the page can get the API token and have this node sign its edits.
+   */
+  worldPages?: { worlds: WorldSource; client: WorldClientAssets };
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -154,6 +161,9 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
   if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
   if (opts.worlds) app.route("/", createWorldRoutes(opts.worlds));
+  if (opts.worldPages) {
+    mountWorlds(app, { ...opts.worldPages, ...(opts.log ? { log: opts.log } : {}) });
+  }
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {
     const body = await readJson(c.req.raw);

@@ -4,11 +4,11 @@
  * a chunk, the client page (strict CSP, no inline script) and its bundle; then the web UI's
  * Worlds page in Chromium lists it and creates another.
  */
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertNotEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
 import { sleep, waitFor } from "./_harness.ts";
 import { FREE_PORTS, mote, startMote } from "./_process.ts";
-import { encodeChunk, generateChunk, GENERATOR_ID } from "../worlds/mod.ts";
+import { decodeChunk, encodeChunk, generateChunk, GENERATOR_ID } from "../worlds/mod.ts";
 
 Deno.test({
   name: "mote world create prints a URL the node's gateway serves, and mote world ls lists it",
@@ -186,6 +186,69 @@ Deno.test({
         );
         assertEquals(names, ["hills:5", "valley:77"]);
       });
+
+      await t.step(
+        "the world page edits on the node's own UI origin, not on its gateway",
+        async () => {
+          const g = await cli("world", "grant", "valley", "--region", "0,0", "--to", node.info.id);
+          assertEquals(g.code, 0, g.stderr);
+          type Hook = {
+            loaded(): number;
+            editing(): { tool: string; applied: number } | undefined;
+            edit(tool: string, x: number, z: number): Promise<boolean>;
+          };
+          const browser = await launchBrowser();
+          try {
+            const page = await browser.newPage();
+            await page.goto(`${url}?r=2`);
+            await page.waitForFunction(
+              () => {
+                const w = (globalThis as unknown as { __moteWorld?: Hook }).__moteWorld;
+                return w !== undefined && w.loaded() > 0;
+              },
+              null,
+              { timeout: 60_000 },
+            );
+            await sleep(1_500); // time for the token request to fail
+            assertEquals(
+              await page.evaluate(() =>
+                (globalThis as unknown as { __moteWorld: Hook }).__moteWorld.editing() === undefined
+              ),
+              true,
+            );
+            assertEquals(await page.locator('[data-testid="edit-tools"]').count(), 0);
+
+            const before = (await (await fetch(`${url}r/0/0`)).json()).e as string;
+            await page.goto(`${node.info.api}/w/${address}/?r=2`);
+            await page.locator('[data-testid="edit-tools"]').waitFor({ timeout: 60_000 });
+            // The node's world source may hold the record from before the grant for 15 s.
+            let ok = false;
+            for (let i = 0; i < 30 && !ok; i++) {
+              ok = await page.evaluate(() =>
+                (globalThis as unknown as { __moteWorld: Hook }).__moteWorld.edit(
+                  "raise",
+                  16.5,
+                  16.5,
+                )
+              );
+              if (!ok) await sleep(1_000);
+            }
+            assert(ok, "the page's edit was signed and published by the node");
+            const after = (await (await fetch(`${url}r/0/0`)).json()) as {
+              e: string;
+              editors: { editor: string }[];
+            };
+            assertNotEquals(after.e, before);
+            assertEquals(after.editors.map((e) => e.editor), [node.info.id]);
+            const chunk = await fetch(`${url}c/${GENERATOR_ID}/0/0?e=${after.e}`);
+            const heights = decodeChunk(await chunk.bytes()).heights;
+            const generated = generateChunk({ seed: 77 }, 0, 0).heights;
+            assertEquals(heights[16 * 32 + 16], generated[16 * 32 + 16]! + 32, "raised 2 m");
+          } finally {
+            await browser.close();
+          }
+        },
+      );
     } finally {
       await Deno.remove(data, { recursive: true }).catch(() => {});
     }

@@ -323,3 +323,18 @@ Deno.test("streamer: flying east across the world's wrap (chunk 2^31 âˆ’ 1 to âˆ
   const held = [...w.streamer.chunks()].map(([k]) => k.x);
   assert(held.includes(-2147483648) && held.includes(-2147483646), "chunks past the wrap held");
 });
+
+Deno.test("streamer: refresh fetches a shown chunk again and shows it without hiding the old one first", async () => {
+  const w = new World(20, 0, { radius: 3 });
+  for (let i = 0; i < 60; i++) await w.step({ x: 16, z: 16 }, { x: 0, z: 0 });
+  assert(w.streamer.isShown(0, 0));
+  const fetches = w.fetched.filter((id) => id === chunkKey(0, 0).id).length;
+  const hidden = w.hidden.length, loaded = w.streamer.stats.loaded;
+  w.streamer.refresh(0, 0);
+  w.streamer.refresh(99, 99); // not held: nothing happens
+  for (let i = 0; i < 30; i++) await w.step({ x: 16, z: 16 }, { x: 0, z: 0 });
+  assertEquals(w.fetched.filter((id) => id === chunkKey(0, 0).id).length, fetches + 1);
+  assert(w.streamer.isShown(0, 0), "shown again");
+  assertEquals(w.hidden.length, hidden, "the old mesh stayed until the new one replaced it");
+  assertEquals(w.streamer.stats.loaded, loaded);
+});

@@ -206,6 +206,8 @@ export async function runNode(
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
           worlds: worldBackend(storage, () => gatewayUrl, worlds),
+          // The world page with editing, on the UI's origin (the token stays on it).
+          worldPages: { worlds, client: worldClient },
           settings: nodeSettingsBackend({
             dataDir,
             running: config,

@@ -8,12 +8,16 @@
  *
  * Page parameters: `?r=<radius in chunks>` (2..12, default 6) and `?x=&z=` (start, metres).
  *
+ * Served by the player's own node on its UI origin, the page can also edit (`edit.ts`): it asks
+ * that origin for the API token, and the node signs and publishes the edits.
+ *
  * Tests and benchmarks read `globalThis.__moteWorld`, a frozen read-only view of real counters
  * (position, chunks loaded, requested and released, frames, time to the first terrain frame).
  * @module
  */
 import { CHUNK_SIZE, HEIGHT_UNITS_PER_METRE, SEA_LEVEL } from "../chunk.ts";
 import { Controls, type PlayerState } from "./controls.ts";
+import { editToken, type Tool, WorldEditor } from "./edit.ts";
 import { Hud } from "./hud.ts";
 import { chunkOf } from "./keys.ts";
 import { type ChunkMesh, meshBytes } from "./mesh.ts";
@@ -142,6 +146,34 @@ async function start(): Promise<void> {
   const controls = new Controls(canvas, player);
   const hud = new Hud(document.body, meta.title || meta.name, meta.region);
 
+  // Edit mode only where this origin hands out the API token: the player's own node's UI.
+  let editor: WorldEditor | undefined;
+  editToken().then((token) => {
+    if (!token) return;
+    editor = new WorldEditor(
+      {
+        address: meta.address,
+        generator: meta.generator,
+        side: meta.region,
+        groundAt: (x, z) => view.groundAt(x, z),
+        eye: () => {
+          const cp = Math.cos(player.pitch);
+          return {
+            x: player.x,
+            y: player.y,
+            z: player.z,
+            dx: -Math.sin(player.yaw) * cp,
+            dy: Math.sin(player.pitch),
+            dz: -Math.cos(player.yaw) * cp,
+          };
+        },
+        refresh: (x, z) => streamer.refresh(x, z),
+      },
+      token,
+      document.body,
+    );
+  });
+
   let frames = 0, firstTerrainMs: number | undefined, settled = false, last = performance.now();
   let fps = 0, lastChunk = "";
   const entered: Entered[] = [];
@@ -212,6 +244,14 @@ async function start(): Promise<void> {
       isShown: (x: number, z: number) => streamer.isShown(x, z),
       groundAt: (x: number, z: number) => view.groundAt(x, z),
       entered: () => entered.map((e) => ({ ...e })),
+      /** Edit mode: undefined on a page that cannot edit. */
+      editing: () => editor ? { tool: editor.tool, applied: editor.applied } : undefined,
+      /** Applies `tool` at world point (x, z) (tests); false when it could not. */
+      edit: (tool: Tool, x: number, z: number) => {
+        if (!editor) return Promise.resolve(false);
+        editor.select(tool);
+        return editor.apply({ x, z });
+      },
       timings: () => ({ ...timings, firstTerrainFrame: firstTerrainMs }),
       stats: () => ({
         ...streamer.stats,
@@ -233,6 +273,7 @@ async function start(): Promise<void> {
     transport.close();
     workers.dispose();
     controls.dispose();
+    editor?.dispose();
     hud.dispose();
     view.dispose();
   });

@@ -227,6 +227,22 @@ export class ChunkStreamer<D> {
     return this.#firstRequest.get(chunkKey(x, z).id);
   }
 
+  /**
+   * Forgets chunk (x, z)'s data (its edits changed): it leaves the cache and, if held, is dropped
+   * so the next update fetches it again (its old mesh stays on screen until the new one shows).
+   */
+  refresh(x: number, z: number): void {
+    const id = chunkKey(x, z).id;
+    this.#lru.delete(id);
+    this.#retryAt.delete(id);
+    const e = this.#entries.get(id);
+    if (!e) return;
+    const shown = e.shown;
+    e.shown = false; // the new mesh replaces it (show hides the old one first): no hole
+    this.#drop(e);
+    if (shown) this.#stats.loaded--;
+  }
+
   /** Keys of the chunks held, with their states. */
   *chunks(): IterableIterator<[ChunkKey, LoadState, boolean]> {
     for (const e of this.#entries.values()) yield [e.key, e.state, e.shown];
