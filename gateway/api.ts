@@ -162,7 +162,11 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
   if (opts.worlds) app.route("/", createWorldRoutes(opts.worlds));
   if (opts.worldPages) {
-    mountWorlds(app, { ...opts.worldPages, ...(opts.log ? { log: opts.log } : {}) });
+    mountWorlds(app, {
+      ...opts.worldPages,
+      editable: true,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
   }
   app.get("/api/v1/peers", async (c) => c.json({ peers: await b.peers() }));
   app.post("/api/v1/peers", async (c) => {

@@ -52,6 +52,11 @@ export interface WorldsOptions {
   upgradeWebSocket?: UpgradeWebSocket;
   /** The client page's bundle; no page without (the edge). */
   client?: WorldClientAssets;
+  /**
+   * The page may offer editing (the node's own UI origin, where same-origin script can get the
+   * API token): it carries `data-edit="1"`, and only then does the client ask for the token.
+   */
+  editable?: boolean;
   /** Bytes of encoded chunks kept in memory (default 32 MiB, about 25,000 chunks). */
   cacheBytes?: number;
   /** Limits of each WebSocket. */
@@ -258,7 +263,7 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
       const { hash } = await load();
       c.header("Content-Security-Policy", WORLD_PAGE_CSP);
       c.header("Cache-Control", "no-cache");
-      return c.html(pageHtml(w, hash));
+      return c.html(pageHtml(w, hash, opts.editable === true));
     });
     app.get("/w/:address/client.js", async (c) => {
       const { js, hash } = await load();
@@ -302,7 +307,7 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-function pageHtml(w: World, hash: string): string {
+function pageHtml(w: World, hash: string, editable: boolean): string {
   const title = escapeHtml(w.value.title || w.name);
   // No inline script: the bundle finds the world by reading ./meta relative to the page.
   return `<!doctype html>
@@ -316,7 +321,9 @@ function pageHtml(w: World, hash: string): string {
 <script type="module" src="./client.js?v=${hash}"></script>
 </head>
 <body>
-<div id="world" data-address="${w.address}"><noscript>This world needs JavaScript and WebGL.</noscript></div>
+<div id="world" data-address="${w.address}"${
+    editable ? ' data-edit="1"' : ""
+  }><noscript>This world needs JavaScript and WebGL.</noscript></div>
 </body>
 </html>
 `;

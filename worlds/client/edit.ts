@@ -2,8 +2,9 @@
 /**
  * Editing in the world page, only where it is safe: the page served by the player's **own node**
  * on its UI origin (`http://127.0.0.1:<api port>/w/<address>/`), where `GET /api/v1/session` gives
- * the API token to same-origin script. On any public gateway that call does not exist (or is
- * refused), so the page explores and never edits; the token never reaches a gateway's origin.
+ * the API token to same-origin script. That page is marked `data-edit="1"` (a hint: only the
+ * token grants anything); a gateway's page is not, never asks, and explores without editing. The
+ * token never reaches a gateway's origin.
  *
  * Tools (keys 1–5 or the toolbar): look, raise, lower, place a boulder, remove the object under
  * the crosshair. `E` (or a click with a tool, when the pointer is not locked) applies the tool at

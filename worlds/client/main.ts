@@ -146,9 +146,11 @@ async function start(): Promise<void> {
   const controls = new Controls(canvas, player);
   const hud = new Hud(document.body, meta.title || meta.name, meta.region);
 
-  // Edit mode only where this origin hands out the API token: the player's own node's UI.
+  // Edit mode only where this origin hands out the API token: the player's own node's UI, whose
+  // page says so (a gateway's page is never asked for a token, so it sees no failed request).
   let editor: WorldEditor | undefined;
-  editToken().then((token) => {
+  const editable = root.dataset.edit === "1";
+  (editable ? editToken() : Promise.resolve(undefined)).then((token) => {
     if (!token) return;
     editor = new WorldEditor(
       {
