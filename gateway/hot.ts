@@ -21,9 +21,9 @@ export function markHot(res: Response, bytes: Uint8Array): Response {
   return res;
 }
 
+/** A remembered 200: when it was kept, its final headers and its body. */
 interface Entry {
   at: number;
-  status: number;
   headers: [string, string][];
   bytes: Uint8Array<ArrayBuffer>;
 }
@@ -38,8 +38,6 @@ export class HotResponses {
   readonly #maxBytes: number;
   readonly #ttl: number;
   #bytes = 0;
-  /** Requests answered from here (for tests and metrics). */
-  hits = 0;
 
   constructor(opts: { max?: number; maxBytes?: number; ttl?: number } = {}) {
     this.#max = opts.max ?? 1024;
@@ -65,8 +63,7 @@ export class HotResponses {
       this.#drop(key, e);
       return undefined;
     }
-    this.hits++;
-    return new Response(e.bytes, { status: e.status, headers: e.headers });
+    return new Response(e.bytes, { headers: e.headers });
   }
 
   /** Keeps `res` for `key` when the site layer marked it hot. */
@@ -77,7 +74,6 @@ export class HotResponses {
     if (old) this.#drop(key, old);
     this.#entries.set(key, {
       at: Date.now(),
-      status: res.status,
       headers: [...res.headers],
       bytes: bytes as Uint8Array<ArrayBuffer>,
     });
