@@ -12,7 +12,34 @@ import { openUnstorageShardStore } from "../src/store/mod.ts";
 import { Customer, MAX_SHARD, Supplier, SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { ShardLocator } from "../src/files/mod.ts";
 import { Catalog } from "../src/catalog/mod.ts";
-import { type Cluster, type NodeOverrides, sleep, startCluster } from "./_harness.ts";
+import { type StorageOptions, StorageService } from "../src/node/storage.ts";
+import { type Cluster, type NodeOverrides, sleep, startCluster, waitFor } from "./_harness.ts";
+
+/**
+ * The owner's storage service on `node` (6 suppliers, 256 MiB each for an hour, no audits unless
+ * `options` says otherwise), started, and its catalog once the suppliers are hired.
+ */
+export async function startOwner(
+  node: MoteNode,
+  options: Partial<StorageOptions> = {},
+): Promise<{ storage: StorageService; catalog: Catalog }> {
+  const storage = new StorageService(node, memoryState(), {
+    supplierCount: 6,
+    quota: 256 << 20,
+    term: 3_600_000,
+    checkEvery: 300,
+    auditInterval: 0,
+    ...options,
+  });
+  await storage.start();
+  let catalog: Catalog | undefined;
+  await waitFor(
+    async () => !!(catalog = await storage.catalog().catch(() => undefined)),
+    60_000,
+    "the owner's catalog",
+  );
+  return { storage, catalog: catalog! };
+}
 
 /** Starts a supplier (memory store) on a node. */
 export async function startSupplier(node: MoteNode, capacity = 1 << 30): Promise<Supplier> {

@@ -13,15 +13,12 @@
 import edgeEntry, { createEdgeApp, type EdgeAppOptions, parseSeeds } from "../gateway/edge.ts";
 import { redisCache } from "../gateway/edge_redis.ts";
 import { createPublicApp } from "../gateway/mod.ts";
-import type { Catalog } from "../src/catalog/mod.ts";
 import { randomBytes, sha256 } from "../src/crypto/hash.ts";
 import { toHex, utf8 } from "../src/encoding/bytes.ts";
 import { decodeManifest } from "../src/files/manifest.ts";
 import type { MoteNode } from "../src/node/node.ts";
 import { nodeRecordSource } from "../src/node/run.ts";
 import { NodeShardSource } from "../src/node/shard_source.ts";
-import { memoryState } from "../src/node/state.ts";
-import { StorageService } from "../src/node/storage.ts";
 import { decodeRecord } from "../src/records/record.ts";
 import { NodeSiteSource, publishSite } from "../src/sites/mod.ts";
 import { SITE_NAMESPACE } from "../src/sites/record.ts";
@@ -31,7 +28,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
 import { denoServe, freePort, redisCommand, startRedis, startWorkerd } from "./_servers.ts";
-import { chunks, startSupplier } from "./_storage_net.ts";
+import { chunks, startOwner, startSupplier } from "./_storage_net.ts";
 
 const html = (title: string) => utf8(`<!doctype html><title>${title}</title><h1>${title}</h1>`);
 
@@ -68,21 +65,7 @@ Deno.test({
     await Promise.all(suppliers.map((s) => s.announce()));
     const servers: Deno.HttpServer[] = [];
     try {
-      const storage = new StorageService(ownerNode!, memoryState(), {
-        supplierCount: 6,
-        quota: 256 << 20,
-        term: 3_600_000,
-        blockSize: 64 * 1024,
-        checkEvery: 300,
-        auditInterval: 0,
-      });
-      await storage.start();
-      let catalog: Catalog | undefined;
-      await waitFor(
-        async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-        30_000,
-        "the catalog",
-      );
+      const { storage, catalog } = await startOwner(ownerNode!, { blockSize: 64 * 1024 });
       const c = catalog!;
       const css = utf8("body{color:#333}".repeat(200)); // 3.2 KB: packed
       await c.putBatch("/.sites/blog", [

@@ -7,15 +7,12 @@
 import { randomBytes } from "../src/crypto/hash.ts";
 import { utf8 } from "../src/encoding/bytes.ts";
 import { decodeKeepList } from "../src/catalog/records.ts";
-import { memoryState } from "../src/node/state.ts";
-import { StorageService } from "../src/node/storage.ts";
-import type { Catalog } from "../src/catalog/mod.ts";
 import { formatRecordKey, recordKeyOf } from "../src/records/record.ts";
 import { NodeSiteSource, publishSite, removeSite, siteAddress } from "../src/sites/mod.ts";
 import { brotliDecompressSync } from "node:zlib";
 import { assert, assertEquals } from "./_assert.ts";
-import { startCluster, waitFor } from "./_harness.ts";
-import { chunks, collect, startSupplier } from "./_storage_net.ts";
+import { startCluster } from "./_harness.ts";
+import { chunks, collect, startOwner, startSupplier } from "./_storage_net.ts";
 
 const html = (title: string) => utf8(`<!doctype html><title>${title}</title><h1>${title}</h1>`);
 
@@ -29,21 +26,7 @@ Deno.test({
     const suppliers = await Promise.all(rest.map((n) => startSupplier(n)));
     await Promise.all(suppliers.map((s) => s.announce()));
     try {
-      const storage = new StorageService(ownerNode!, memoryState(), {
-        supplierCount: 6,
-        quota: 256 << 20,
-        term: 3_600_000,
-        blockSize: 64 * 1024,
-        checkEvery: 300,
-        auditInterval: 0,
-      });
-      await storage.start();
-      let catalog: Catalog | undefined;
-      await waitFor(
-        async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-        30_000,
-        "the catalog",
-      );
+      const { storage, catalog } = await startOwner(ownerNode!, { blockSize: 64 * 1024 });
       const c = catalog!;
       // Small files in one batch (inline and packed), one large file over several blocks.
       const css = utf8("body{color:#333}".repeat(200)); // 3.2 KB: packed
@@ -137,20 +120,7 @@ Deno.test({
     const suppliers = await Promise.all(rest.map((n) => startSupplier(n)));
     await Promise.all(suppliers.map((s) => s.announce()));
     try {
-      const storage = new StorageService(ownerNode!, memoryState(), {
-        supplierCount: 6,
-        quota: 256 << 20,
-        term: 3_600_000,
-        checkEvery: 300,
-        auditInterval: 0,
-      });
-      await storage.start();
-      let catalog: Catalog | undefined;
-      await waitFor(
-        async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-        30_000,
-        "the catalog",
-      );
+      const { storage, catalog } = await startOwner(ownerNode!);
       await catalog!.putBatch("/.sites/gone", [{ name: "index.html", bytes: html("bye") }]);
       const r = await publishSite({ node: ownerNode!, catalog: catalog!, name: "gone" });
       assert(await new NodeSiteSource(visitor!).site(r.address), "served while published");

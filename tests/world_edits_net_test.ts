@@ -10,13 +10,10 @@
 import { createEdgeApp } from "../gateway/edge.ts";
 import { HttpError } from "../gateway/errors.ts";
 import { createPublicApp } from "../gateway/public.ts";
-import type { Catalog } from "../src/catalog/mod.ts";
 import { decodeKeepList } from "../src/catalog/records.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
 import type { MoteNode } from "../src/node/node.ts";
 import { nodeRecordSource } from "../src/node/run.ts";
-import { memoryState } from "../src/node/state.ts";
-import { StorageService } from "../src/node/storage.ts";
 import { createWorld, grantWorld } from "../src/node/world_backend.ts";
 import { WorldEditor } from "../src/node/world_editor.ts";
 import { nodeWorldSource } from "../src/node/world_source.ts";
@@ -27,27 +24,9 @@ import { editsDigest, NO_EDITS } from "../worlds/edits.ts";
 import { generateChunk, GENERATOR_ID } from "../worlds/generate.ts";
 import { assert, assertEquals, assertNotEquals } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
-import { startSupplier } from "./_storage_net.ts";
+import { startOwner, startSupplier } from "./_storage_net.ts";
 
 const SEED = 424242;
-
-async function storageOf(node: MoteNode) {
-  const storage = new StorageService(node, memoryState(), {
-    supplierCount: 6,
-    quota: 64 << 20,
-    term: 3_600_000,
-    checkEvery: 300,
-    auditInterval: 0,
-  });
-  await storage.start();
-  let catalog: Catalog | undefined;
-  await waitFor(
-    async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-    60_000,
-    "a catalog",
-  );
-  return { storage, catalog: catalog! };
-}
 
 /** A public gateway over `node` on 127.0.0.1, with its logs. */
 function gateway(node: MoteNode) {
@@ -80,8 +59,8 @@ Deno.test({
     await Promise.all(suppliers.map((s) => s.announce()));
     const servers: Deno.HttpServer[] = [];
     try {
-      const owner = await storageOf(ownerNode!);
-      const editor = await storageOf(editorNode!);
+      const owner = await startOwner(ownerNode!, { quota: 64 << 20 });
+      const editor = await startOwner(editorNode!, { quota: 64 << 20 });
       mark("storage ready");
       const w = await createWorld({
         node: ownerNode!,

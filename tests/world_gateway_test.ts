@@ -16,10 +16,7 @@ import { RecordWorldSource } from "../gateway/world_source.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
 import { createRecord, type SignedRecord } from "../src/records/record.ts";
 import { decodeKeepList } from "../src/catalog/records.ts";
-import type { Catalog } from "../src/catalog/mod.ts";
 import { utf8 } from "../src/encoding/bytes.ts";
-import { memoryState } from "../src/node/state.ts";
-import { StorageService } from "../src/node/storage.ts";
 import { createWorld, listWorlds, WorldExistsError } from "../src/node/world_backend.ts";
 import { nodeWorldSource } from "../src/node/world_source.ts";
 import { nodeRecordSource } from "../src/node/run.ts";
@@ -28,7 +25,7 @@ import { decodeChunk, encodeChunk, generateChunk, GENERATOR_ID, NO_EDITS } from 
 import { encodeWorldRecord, worldAddress } from "../worlds/record.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { startCluster, waitFor } from "./_harness.ts";
-import { startSupplier } from "./_storage_net.ts";
+import { startOwner, startSupplier } from "./_storage_net.ts";
 
 const SEED = 20261205;
 
@@ -161,20 +158,7 @@ Deno.test({
     await Promise.all(suppliers.map((s) => s.announce()));
     let server: Deno.HttpServer<Deno.NetAddr> | undefined;
     try {
-      const storage = new StorageService(ownerNode!, memoryState(), {
-        supplierCount: 6,
-        quota: 64 << 20,
-        term: 3_600_000,
-        checkEvery: 300,
-        auditInterval: 0,
-      });
-      await storage.start();
-      let catalog: Catalog | undefined;
-      await waitFor(
-        async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-        30_000,
-        "the catalog",
-      );
+      const { storage, catalog } = await startOwner(ownerNode!, { quota: 64 << 20 });
       const created = await createWorld({
         node: ownerNode!,
         catalog: catalog!,
