@@ -5,6 +5,7 @@
  */
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
+import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { PeerInfo, PrivateKey } from "@libp2p/interface";
 import { type KadDHT, kadDHT } from "@libp2p/kad-dht";
@@ -20,8 +21,15 @@ import type { DhtRecordStore } from "./dht_store.ts";
 /** Mote's DHT protocol id (kept apart from the public IPFS DHT). */
 export const DHT_PROTOCOL = "/mote/kad/1.0.0";
 
+/**
+ * The largest publish/subscribe message a node accepts (bytes of data): a signed edit batch
+ * (at most 64 KiB as a record) with its small envelope. Presence is far smaller and is bounded
+ * again by its topic's validator.
+ */
+export const MAX_PUBSUB_DATA = 66 * 1024;
+
 /** The services every Mote libp2p node runs. */
-export type MoteServices = { identify: unknown; ping: Ping; dht: KadDHT };
+export type MoteServices = { identify: unknown; ping: Ping; dht: KadDHT; pubsub: GossipSub };
 /** A Mote libp2p node. */
 export type P2P = Libp2p<MoteServices>;
 
@@ -70,6 +78,18 @@ export async function createP2P(init: P2PInit): Promise<P2P> {
     services: {
       identify: identify(),
       ping: ping(),
+      // Worlds' live presence and edit announcements (src/node/world_gossip.ts). Messages are
+      // signed by the sending peer (StrictSign), so a relayed player is keyed by the gateway
+      // that published it; topics are joined only while a local player needs them.
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        maxInboundDataLength: MAX_PUBSUB_DATA,
+        // What a peer's subscriptions may cost us: about 1 KiB each, so about 512 topics.
+        maxTopicBytesPerPeer: 512 * 1024,
+      }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
