@@ -24,7 +24,7 @@ import {
 } from "../../worlds/record.ts";
 import type { MoteNode } from "./node.ts";
 import type { WorldSource } from "../../gateway/world_source.ts";
-import { WorldEditor } from "./world_editor.ts";
+import { WorldEditor, type WorldEditorOptions } from "./world_editor.ts";
 import { nodeWorldSource } from "./world_source.ts";
 import type { StorageService } from "./storage.ts";
 
@@ -138,16 +138,23 @@ export async function listWorlds(o: { node: MoteNode; catalog: Catalog }): Promi
 }
 
 /**
- * Builds the world backend; `gateway()` is the public gateway's base URL (http://host:port) and
- * `worlds` the node's world source (for edits: grants and other editors' counters).
+ * Builds the world backend; `gateway()` is the public gateway's base URL (http://host:port),
+ * `worlds` the node's world source (for edits: grants and other editors' counters) and
+ * `announce` tells players in a region about a batch just published (the live hub).
  */
 export function worldBackend(
   storage: StorageService,
   gateway: () => string,
   worlds: WorldSource = nodeWorldSource(storage.node),
+  announce?: WorldEditorOptions["announce"],
 ): WorldBackend {
   const urls = (address: string) => [`${gateway()}/w/${address}/`];
-  const editor = new WorldEditor({ node: storage.node, worlds, catalog: () => storage.catalog() });
+  const editor = new WorldEditor({
+    node: storage.node,
+    worlds,
+    catalog: () => storage.catalog(),
+    ...(announce ? { announce } : {}),
+  });
   return {
     edit: (address, rx, rz, edits) => editor.edit(address, rx, rz, edits),
     async list() {

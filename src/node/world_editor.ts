@@ -16,7 +16,7 @@ import { EditBatcher, type NewEdit } from "../../worlds/edit_batcher.ts";
 import type { EditBatch } from "../../worlds/edit_batch.ts";
 import { decodeEditBatch } from "../../worlds/edit_codec.ts";
 import { editBatchKey, signEditBatch } from "../../worlds/edit_record.ts";
-import { decodeRecord, formatRecordKey } from "../records/record.ts";
+import { decodeRecord, encodeRecord, formatRecordKey } from "../records/record.ts";
 import type { MoteNode } from "./node.ts";
 
 /** The catalog folder whose subfolders name the node's edit batch record keys (by hash). */
@@ -37,6 +37,11 @@ export interface WorldEditorOptions {
   /** The node's worlds (verified records; also other editors' counters to order after). */
   worlds: WorldSource;
   catalog: () => Promise<Catalog>;
+  /**
+   * Tells players in the region at once (the gateway's live hub: gossip to other gateways and
+   * this node's own sockets), given the published record's bytes. Not awaited.
+   */
+  announce?: (address: string, rx: number, rz: number, record: Uint8Array) => Promise<void>;
   now?: () => number;
 }
 
@@ -131,6 +136,9 @@ export class WorldEditor {
     if (batch) {
       const record = signEditBatch(node.keys, batch);
       await node.publishRecord(record);
+      this.#o.announce?.(address, rx, rz, encodeRecord(record)).catch((error) =>
+        node.log.warn("could not announce an edit batch", { key, error })
+      );
       if (!s.listed) {
         // On the keep record (through the catalog), so suppliers keep the batch alive. Catalog
         // writes reach suppliers and can take seconds: the answer does not wait for it.
