@@ -11,9 +11,17 @@
  * send buffer (the client must read). A socket is sent at most 256 chunks a second on average
  * (it waits beyond that: wanting more is not an offence, but it gets no larger share). A client past any of these floods and is dropped (close code
  * 1008, or 1009 for a message too large, 1003 for binary, 1007 for malformed JSON).
+ *
+ * With live presence (`hooks.live`, see `world_live.ts`), the gateway first sends
+ * `{ "t": "hello", "id": "<player id>", "live": true | false }`, then `{ "t": "players", "p":
+ * [[id, x, y, z, heading], …] }` when players near change and `{ "t": "edits", "r": [rx, rz],
+ * "e": "<digest>", "c"?: [[x, z], …] }` when a region's edits change; the client reports where
+ * it is with `{ "t": "pos", "p": [x, y, z], "h": heading }` (metres, radians; counted in the
+ * messages a second). Notices are dropped, not queued, while the client is not reading.
  * @module
  */
 import type { WSContext, WSEvents } from "hono/ws";
+import type { LiveNotice, LiveSession } from "./world_live.ts";
 
 /** Limits of one world socket. */
 export interface SocketLimits {
@@ -62,6 +70,8 @@ export interface SocketHooks {
   onClose?: () => void;
   /** The gateway dropped the socket for breaking a limit. */
   onDrop?: (code: number, reason: string) => void;
+  /** Live presence: called once the socket is open, with a sender of notices. */
+  live?: (send: (n: LiveNotice) => void) => LiveSession;
 }
 
 /**
@@ -78,12 +88,18 @@ export function worldSocket(
 ): WSEvents {
   const queue = new Map<string, [number, number]>();
   let pumping = false, closed = false, windowStart = 0, inWindow = 0;
+  let session: LiveSession | undefined;
+  const leave = () => {
+    session?.close();
+    session = undefined;
+  };
   // A token bucket of chunks: full (one second's worth) at first, refilled as time passes.
   let tokens = limits.maxChunksPerSecond, filled = performance.now();
   const drop = (ws: WSContext, code: number, reason: string) => {
     if (closed) return;
     closed = true;
     queue.clear();
+    leave();
     hooks.onDrop?.(code, reason);
     ws.close(code, reason);
   };
@@ -139,6 +155,15 @@ export function worldSocket(
     }
   };
   return {
+    onOpen(_evt, ws) {
+      if (!hooks.live || closed) return;
+      session = hooks.live((n) => {
+        // Presence is news: a client that does not read misses some rather than queueing it.
+        if (!closed && ws.readyState === 1 && buffered(ws) <= limits.maxBuffered) {
+          ws.send(JSON.stringify(n));
+        }
+      });
+    },
     onMessage(evt, ws) {
       if (closed) return;
       const now = Date.now();
@@ -156,9 +181,19 @@ export function worldSocket(
       } catch {
         return drop(ws, 1007, "Not JSON");
       }
-      const m = msg as { t?: unknown; c?: unknown };
+      const m = msg as { t?: unknown; c?: unknown; p?: unknown; h?: unknown };
+      if (typeof m === "object" && m !== null && m.t === "pos") {
+        const p = m.p;
+        if (
+          !Array.isArray(p) || p.length !== 3 || ![...p, m.h].every(Number.isFinite)
+        ) {
+          return drop(ws, 1007, 'Expected {"t": "pos", "p": [x, y, z], "h": heading}');
+        }
+        session?.move(p[0], p[1], p[2], m.h as number);
+        return;
+      }
       if (typeof m !== "object" || m === null || (m.t !== "want" && m.t !== "cancel")) {
-        return drop(ws, 1007, 'Expected {"t": "want" | "cancel", "c": [[x, z], …]}');
+        return drop(ws, 1007, 'Expected {"t": "want" | "cancel" | "pos", …}');
       }
       if (!Array.isArray(m.c) || m.c.length > limits.maxPerMessage) {
         return drop(ws, 1008, `"c" must list at most ${limits.maxPerMessage} chunks`);
@@ -183,11 +218,13 @@ export function worldSocket(
     onClose() {
       closed = true;
       queue.clear();
+      leave();
       hooks.onClose?.();
     },
     onError() {
       closed = true;
       queue.clear();
+      leave();
       hooks.onClose?.();
     },
   };

@@ -24,8 +24,7 @@ import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
 import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
-import type { WorldSource } from "./world_source.ts";
-import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
+import { mountWorlds, type WorldsOptions } from "./worlds.ts";
 
 /** A subscription to node events. */
 export interface EventSource
@@ -64,9 +63,10 @@ export interface ApiAppOptions extends GuardOptions {
   worlds?: WorldBackend;
   /**
    * The world page with editing: `/w/<address>/` (meta, chunks, the page) on the UI's own origin,
-   * where the page can get the API token and have this node sign its edits.
+   * where the page can get the API token and have this node sign its edits; with a socket and
+   * live presence when `upgradeWebSocket` and `live` are given.
    */
-  worldPages?: { worlds: WorldSource; client: WorldClientAssets };
+  worldPages?: Pick<WorldsOptions, "worlds" | "client" | "upgradeWebSocket" | "live">;
   /** The web UI's assets; without them `/` is a placeholder page. */
   ui?: UiAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;

@@ -20,6 +20,7 @@ import { HotResponses } from "./hot.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { WorldSource } from "./world_source.ts";
 import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
+import type { LiveHub } from "./world_live.ts";
 
 /** A source of signed record bytes (a node's DHT view, or an edge cache). */
 export interface RecordSource {
@@ -46,6 +47,8 @@ export interface PublicAppOptions {
   upgradeWebSocket?: UpgradeWebSocket;
   /** The world client's bundle: the page at `/w/<address>/` only when given (nodes, not the edge). */
   worldClient?: WorldClientAssets;
+  /** Live presence and edit notices on world sockets (`world_live.ts`). */
+  live?: LiveHub;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -77,6 +80,7 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
       worlds: opts.worlds,
       ...(opts.upgradeWebSocket ? { upgradeWebSocket: opts.upgradeWebSocket } : {}),
       ...(opts.worldClient ? { client: opts.worldClient } : {}),
+      ...(opts.live ? { live: opts.live } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     });
   }

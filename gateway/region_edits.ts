@@ -50,6 +50,14 @@ interface Entry {
   at: number;
   seq: number;
   edits: RegionEdits;
+  checkpoint?: VerifiedCheckpoint;
+}
+
+/** A batch merged by {@linkcode RegionEditsSource.offer}: the region's edits now, and what it replaced. */
+export interface OfferedEdit {
+  readonly edits: RegionEdits;
+  readonly batch: VerifiedEditBatch;
+  readonly previous?: VerifiedEditBatch;
 }
 
 /** Regions' edits over a resolver of verified records, cached briefly and bounded. */
@@ -90,6 +98,53 @@ export class RegionEditsSource {
       return Promise.resolve(known.edits);
     }
     return p;
+  }
+
+  /**
+   * Merges an edit batch record heard live (announced on the region's topic) into the region's
+   * edits, verified exactly as a looked-up one (grant, region, the region's checkpoint as last
+   * found). Answers the new edits, or undefined when the batch is refused (logged) or is not newer
+   * than the editor's batch already known.
+   */
+  async offer(
+    world: World,
+    rx: number,
+    rz: number,
+    record: Uint8Array,
+  ): Promise<OfferedEdit | undefined> {
+    const key = `${world.address}/${rx}/${rz}`;
+    // Know the region first (its other editors and checkpoint): usually cached already.
+    await this.edits(world, rx, rz);
+    const entry = this.#cache.get(key);
+    const current = entry && entry.seq === world.seq ? entry : undefined;
+    let batch: VerifiedEditBatch;
+    try {
+      batch = verifyEditBatch(record, world, this.#now(), current?.checkpoint);
+    } catch (error) {
+      this.#log?.("refused an edit batch", { address: world.address, rx, rz, error });
+      return undefined;
+    }
+    const [brx, brz] = batch.batch.region;
+    if (brx !== rx || brz !== rz) return undefined;
+    const known = current?.edits.batches ?? [];
+    const previous = known.find((b) => b.editor === batch.editor);
+    if (previous && previous.seq >= batch.seq) return undefined;
+    const batches = [...known.filter((b) => b.editor !== batch.editor), batch];
+    const edits: RegionEdits = { e: await editsDigest(editPairs(batches)), batches };
+    // A lookup that finished meanwhile may have stored a newer answer: merge into what is there.
+    const now = this.#cache.get(key);
+    if (now && now !== entry) {
+      const theirs = now.edits.batches.find((b) => b.editor === batch.editor);
+      if (theirs && theirs.seq >= batch.seq) return undefined;
+    }
+    this.#cache.delete(key);
+    this.#cache.set(key, {
+      at: current?.at ?? this.#now(),
+      seq: world.seq,
+      edits,
+      ...(current?.checkpoint ? { checkpoint: current.checkpoint } : {}),
+    });
+    return { edits, batch, ...(previous ? { previous } : {}) };
   }
 
   async #lookup(
@@ -147,8 +202,11 @@ export class RegionEditsSource {
       );
       for (const b of got) if (b) found.push(b);
     }
-    // Never roll an editor back to an older batch (or to none) because one lookup missed it.
-    for (const old of known?.batches ?? []) {
+    // Never roll an editor back to an older batch (or to none) because one lookup missed it,
+    // including one merged live (`offer`) while this lookup ran.
+    const latest = this.#cache.get(key);
+    const merged = latest && latest.seq === world.seq ? latest.edits.batches : known?.batches;
+    for (const old of merged ?? []) {
       const i = found.findIndex((b) => b.editor === old.editor);
       if (i < 0) found.push(old);
       else if (found[i]!.seq < old.seq) found[i] = old;
@@ -157,7 +215,12 @@ export class RegionEditsSource {
       ? NO_REGION_EDITS
       : { e: await editsDigest(editPairs(found)), batches: found };
     this.#cache.delete(key);
-    this.#cache.set(key, { at: this.#now(), seq: world.seq, edits });
+    this.#cache.set(key, {
+      at: this.#now(),
+      seq: world.seq,
+      edits,
+      ...(checkpoint ? { checkpoint } : {}),
+    });
     if (this.#cache.size > this.#max) this.#cache.delete(this.#cache.keys().next().value!);
     return edits;
   }

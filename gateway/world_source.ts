@@ -18,6 +18,7 @@ import type { SignedRecord } from "../src/records/record.ts";
 import { decodeWorldRecord, type WorldRecordValue } from "../worlds/record.ts";
 import {
   NO_REGION_EDITS,
+  type OfferedEdit,
   type RecordResolver,
   type RegionEdits,
   type RegionEditsOptions,
@@ -128,6 +129,19 @@ export class RecordWorldSource implements WorldSource {
   /** The region's verified edits (none without a `records` resolver). */
   edits(world: World, rx: number, rz: number): Promise<RegionEdits> {
     return this.#edits?.edits(world, rx, rz) ?? Promise.resolve(NO_REGION_EDITS);
+  }
+
+  /**
+   * Merges an edit batch record heard live into the region's edits, verified like a looked-up
+   * one (see `RegionEditsSource.offer`); undefined when refused, not newer, or without `records`.
+   */
+  offerEdit(
+    world: World,
+    rx: number,
+    rz: number,
+    record: Uint8Array,
+  ): Promise<OfferedEdit | undefined> {
+    return this.#edits?.offer(world, rx, rz, record) ?? Promise.resolve(undefined);
   }
 
   async #lookup(address: string, known: World | undefined): Promise<World | undefined> {

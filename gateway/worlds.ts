@@ -12,7 +12,8 @@
  *   (a year, strong ETag: the SHA-256 of the bytes); with a missing or stale `e` it is a 302 to the
  *   current URL, so caches only ever key on URLs whose bytes never change.
  * - `GET /w/<address>/ws`: a WebSocket streaming chunks (`_world_socket.ts`), when the runtime's
- *   `upgradeWebSocket` is passed in (hono/deno's on nodes).
+ *   `upgradeWebSocket` is passed in (hono/deno's on nodes), with players' presence and edit
+ *   notices when a `live` hub is (`world_live.ts`).
  * - `GET /w/<address>/` and `/w/<address>/client.js`: the world client page and its bundle, when
  *   `client` assets are passed in (nodes build them; the edge cannot, so there the page is 404
  *   and meta, chunks and the socket are what it serves).
@@ -39,6 +40,7 @@ import { HttpError } from "./errors.ts";
 import { SOCKET_LIMITS, type SocketLimits, worldSocket } from "./_world_socket.ts";
 import { type World, WORLD_ADDRESS_RE, type WorldSource } from "./world_source.ts";
 import { NO_REGION_EDITS, type RegionEdits } from "./region_edits.ts";
+import type { LiveHub } from "./world_live.ts";
 
 /** The world client's built assets (see `src/node/web_bundle.ts`). */
 export interface WorldClientAssets {
@@ -63,6 +65,11 @@ export interface WorldsOptions {
   socketLimits?: SocketLimits;
   /** Most WebSockets open at once (default 1000); more get a 503. */
   maxSockets?: number;
+  /**
+   * Live presence and edit notices on the sockets (`world_live.ts`): a node's hub relays them
+   * to other gateways over gossip; without one, sockets serve chunks only.
+   */
+  live?: LiveHub;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -239,6 +246,7 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
             onClose: done,
             onDrop: (code, reason) =>
               opts.log?.("dropped a world socket", { address: w.address, code, reason }),
+            ...(opts.live ? { live: (send) => opts.live!.attach(w, send) } : {}),
           },
         ),
       );

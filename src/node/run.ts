@@ -40,6 +40,7 @@ import { NodeSiteSource } from "../sites/mod.ts";
 import { NodeShardSource } from "./shard_source.ts";
 import { worldBackend } from "./world_backend.ts";
 import { nodeWorldSource } from "./world_source.ts";
+import { nodeLiveHub } from "./world_gossip.ts";
 import { upgradeWebSocket } from "hono/deno";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
@@ -185,6 +186,9 @@ export async function runNode(
     const closing = new AbortController();
     // One world source for the gateway and the API's edits (which read grants and counters).
     const worlds = nodeWorldSource(node, (m, f) => log.warn(m, f));
+    // One live hub for both origins' world sockets: presence and edits over gossip.
+    const live = nodeLiveHub(node, worlds, log.child("live"));
+    cleanups.push(() => live.close());
     const worldClient = worldClientBundle({
       cacheDir: `${dataDir}/web`,
       log: (m, f) => log.info(m, f),
@@ -205,9 +209,14 @@ export async function runNode(
           files: storageFilesBackend(storage),
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
-          worlds: worldBackend(storage, () => gatewayUrl, worlds),
+          worlds: worldBackend(
+            storage,
+            () => gatewayUrl,
+            worlds,
+            (...a) => live.announceEdit(...a),
+          ),
           // The world page with editing, on the UI's origin (the token stays on it).
-          worldPages: { worlds, client: worldClient },
+          worldPages: { worlds, client: worldClient, upgradeWebSocket, live },
           settings: nodeSettingsBackend({
             dataDir,
             running: config,
@@ -243,6 +252,7 @@ export async function runNode(
           worlds,
           upgradeWebSocket,
           worldClient,
+          live,
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },
