@@ -55,6 +55,7 @@ import {
 import { decodeFolderPointer, decodeRootPointer, MAX_KEPT_FOLDERS } from "./records.ts";
 import { rootKey, seal, unseal } from "./seal.ts";
 import { forget, openEntry, resumeOptions } from "./_resume.ts";
+import { fileEntry, inherited, type PermissionHost } from "./permissions.ts";
 
 /** Packs kept after a read (each at most 4 MiB). */
 const PACKS_CACHED = 8;
@@ -230,7 +231,7 @@ export class Catalog {
     this.#root = newFolderKeys();
     await this.#saveFolder({
       keys: this.#root,
-      version: emptyFolder(node.id, this.#root, 0o700),
+      version: emptyFolder(node.id, this.#root),
       manifest: null,
       pointer: null,
     });
@@ -371,7 +372,10 @@ export class Catalog {
       const prev = folder.version.entries[name];
       if (prev?.t === "d") throw new SyntaxError(`${path} is a folder`);
       const versions = [version, ...(prev?.t === "f" ? prev.versions : [])];
-      await this.#update(folder, { ...folder.version.entries, [name]: { t: "f", versions } });
+      await this.#update(folder, {
+        ...folder.version.entries,
+        [name]: fileEntry(folder.version, prev, versions),
+      });
       // Only now: a crash before this leaves the entry, and the next put finds its key in use.
       if (entry) await forget(journal!, entry, log);
       return version;
@@ -434,7 +438,7 @@ export class Catalog {
         };
         if (it.bytes.length <= INLINE_MAX) {
           const version = { ...base, key: generateDataKey(), inline: it.bytes.slice() };
-          entries[it.name] = { t: "f", versions: [version, ...versionsOf(prev)] };
+          entries[it.name] = fileEntry(folder.version, prev, [version, ...versionsOf(prev)]);
         } else {
           if (!packs.at(-1)!.fits(it.bytes.length)) packs.push(new PackBuilder());
           const at = await packs.at(-1)!.add(it.bytes);
@@ -458,7 +462,8 @@ export class Catalog {
       for (const mem of members) {
         const { key, offset, length } = mem.at;
         const version = { ...mem.base, key, pack: { ...stored[mem.pack]!, offset, length } };
-        entries[mem.name] = { t: "f", versions: [version, ...versionsOf(entries[mem.name])] };
+        const prev = entries[mem.name];
+        entries[mem.name] = fileEntry(folder.version, prev, [version, ...versionsOf(prev)]);
       }
       if (results.some((r) => !r.skipped)) await this.#update(folder, entries);
       return results;
@@ -619,7 +624,7 @@ export class Catalog {
       const dropped = e.versions.filter((v, i) => !stays(v, i));
       if (dropped.length === 0) return 0;
       const versions = e.versions.filter(stays);
-      const entries = { ...folder.version.entries, [name]: { t: "f" as const, versions } };
+      const entries = { ...folder.version.entries, [name]: { ...e, versions } };
       await this.#update(folder, entries);
       await this.#deleteVersions(dropped, entries);
       return dropped.length;
@@ -643,7 +648,7 @@ export class Catalog {
       const gone = e.versions.filter((v, i) => !stays(v, i));
       if (gone.length === 0) continue;
       dropped.push(...gone);
-      entries[name] = { t: "f", versions: e.versions.filter(stays) };
+      entries[name] = { ...e, versions: e.versions.filter(stays) };
     }
     if (dropped.length === 0) return deleted;
     await this.#update(folder, entries);
@@ -813,6 +818,23 @@ export class Catalog {
     return migrateCatalog(this.#migrationHost(), { ...opts, ready });
   }
 
+  /**
+   * The catalog's walk, load, update and lock for `permissions.ts` (chmod, chgrp, long listings,
+   * re-keying), and the root folder's keys.
+   */
+  permissionHost(): PermissionHost & { root(): Extract<Entry, { t: "d" }> } {
+    return {
+      serial: (f) => this.#serial(f),
+      walk: (parts) => this.#walk(parts),
+      load: (e) => this.#load(e),
+      update: (f, entries) => this.#update(f as LoadedFolder, entries),
+      root: () => {
+        if (!this.#root) throw new Error("The catalog is not open");
+        return { t: "d", ...this.#root };
+      },
+    };
+  }
+
   #migrationHost(): MigrationHost {
     const folder = async (parts: string[]) => {
       try {
@@ -917,7 +939,7 @@ export class Catalog {
         const keys = newFolderKeys();
         await this.#saveFolder({
           keys,
-          version: emptyFolder(this.options.node.id, keys, folder.version.mode),
+          version: emptyFolder(this.options.node.id, keys, folder.version),
           manifest: null,
           pointer: null,
         });
@@ -1034,11 +1056,12 @@ function newFolderKeys(): FolderKeys {
   return { writeSecret, writePub: ed25519.getPublicKey(writeSecret), readKey: randomBytes(32) };
 }
 
-function emptyFolder(owner: string, keys: FolderKeys, mode: number): FolderVersion {
+/** A new folder's first version: mode and group from its parent (`permissions.ts`). */
+function emptyFolder(owner: string, keys: FolderKeys, parent?: FolderVersion): FolderVersion {
   return {
     v: 1,
     owner,
-    mode,
+    ...inherited(parent),
     writePub: keys.writePub,
     parent: new Uint8Array(0),
     counter: 0,

@@ -7,12 +7,20 @@
  * this folder's read key, so holding a folder's read key opens its subtree, as in Cryptree.
  *
  * Every version carries its owner, mode, write key, parent version hash and a logical counter
- * from the first release, so sharing needs no format migration.
+ * from the first release, so sharing needs no format migration. Permissions (docs/sharing.md):
+ * a folder's mode is its version's `mode`, its group the optional `group` (a group name of the
+ * owner's); a file's mode and group live in its entry (optional `mode`, `group`). Both optional
+ * fields were added after the first release: data written before has none, and then a file
+ * follows its folder (`childMode(folder.mode, "file")`, the folder's group) and a folder has no
+ * group.
  */
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
 import { DecodeError } from "../encoding/errors.ts";
 import { type Fields, readBytes, readMap, readString, readUint } from "../encoding/shape.ts";
 import { PACK_MAX, type PackRef } from "./pack.ts";
+
+/** Group names as the sharing core allows them (`sharing/group_record.ts`). */
+const GROUP_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Largest file kept inline in its folder object rather than as shards. */
 export const INLINE_MAX = 1024;
@@ -36,7 +44,14 @@ export interface FileVersion {
 
 /** A directory entry. */
 export type Entry =
-  | { readonly t: "f"; readonly versions: readonly FileVersion[] }
+  | {
+    readonly t: "f";
+    readonly versions: readonly FileVersion[];
+    /** The file's own mode (0..0o777); absent: its folder's file mode. */
+    readonly mode?: number;
+    /** The file's group (a group name of the owner's); absent: its folder's group. */
+    readonly group?: string;
+  }
   | {
     readonly t: "d";
     readonly writePub: Uint8Array;
@@ -54,11 +69,15 @@ export interface FolderVersion {
   readonly parent: Uint8Array;
   readonly counter: number;
   readonly entries: Readonly<Record<string, Entry>>;
+  /** The folder's group (a group name of the owner's), when one was set. */
+  readonly group?: string;
 }
 
 /** Encodes a folder version. */
 export function encodeFolder(f: FolderVersion): Uint8Array {
-  return encode(f);
+  // An unset group is left out, so folders without one encode exactly as before it existed.
+  const { group, ...rest } = f;
+  return encode(group === undefined ? rest : f);
 }
 
 /** Decodes and checks a folder version. */
@@ -72,7 +91,7 @@ export function decodeFolder(bytes: Uint8Array): FolderVersion {
     "parent",
     "counter",
     "entries",
-  ]);
+  ], ["group"]);
   if (m.v !== 1) throw new DecodeError(`Invalid folder: unsupported version ${String(m.v)}`);
   if (typeof m.entries !== "object" || m.entries === null || Array.isArray(m.entries)) {
     throw new DecodeError("Invalid folder: entries must be a map");
@@ -85,12 +104,30 @@ export function decodeFolder(bytes: Uint8Array): FolderVersion {
   return {
     v: 1,
     owner: readString(m, "owner", what, 52),
-    mode: readUint(m, "mode", what),
+    mode: readMode(m, what),
     writePub: readBytes(m, "writePub", what, { exact: 32 }),
     parent: readBytes(m, "parent", what, { max: 32 }),
     counter: readUint(m, "counter", what),
     entries,
+    ...("group" in m ? { group: readGroupName(m, what) } : {}),
   };
+}
+
+function readGroupName(m: Fields, what: string): string {
+  const g = readString(m, "group", what, 64);
+  if (!GROUP_RE.test(g)) throw new DecodeError(`Invalid ${what}: bad group name "${g}"`);
+  return g;
+}
+
+function readMode(m: Fields, what: string): number {
+  const mode = readUint(m, "mode", what);
+  if (mode > 0o777) throw new DecodeError(`Invalid ${what}: mode ${mode} is over 0o777`);
+  return mode;
+}
+
+/** Decodes and checks one entry (a file's or a subfolder's) named `name`. */
+export function decodeEntry(v: unknown, name: string): Entry {
+  return readEntry(v, name);
 }
 
 function readEntry(v: unknown, name: string): Entry {
@@ -105,12 +142,14 @@ function readEntry(v: unknown, name: string): Entry {
       writeSecret: readBytes(e, "writeSecret", what, { exact: 32 }),
     };
   }
-  const e = readMap(v, what, ["t", "versions"]);
+  const e = readMap(v, what, ["t", "versions"], ["mode", "group"]);
   if (t !== "f" || !Array.isArray(e.versions) || e.versions.length === 0) {
     throw new DecodeError(`Invalid ${what}: expected a file with versions or a folder`);
   }
   return {
     t: "f",
+    ...("mode" in e ? { mode: readMode(e, what) } : {}),
+    ...("group" in e ? { group: readGroupName(e, what) } : {}),
     versions: e.versions.map((x) => {
       const r = readMap(x, what, ["size", "mtime", "added", "hash", "key"], [
         "manifest",

@@ -255,7 +255,7 @@ async function migrateVersion(
     if (e?.t !== "f") return null;
     const i = e.versions.findIndex((v) => sameVersion(v, old));
     if (i < 0) return null;
-    return { ...f.version.entries, [name]: { t: "f", versions: e.versions.with(i, fresh) } };
+    return { ...f.version.entries, [name]: { ...e, versions: e.versions.with(i, fresh) } };
   });
   if (!committed) return false;
   await host.queue(stored.manifest, stored.pending);
@@ -302,7 +302,7 @@ async function migratePack(
         hit = true;
         return { ...v, pack: { ...v.pack, ...fresh } };
       });
-      entries[name] = { t: "f", versions };
+      entries[name] = { ...e, versions };
     }
     return hit ? entries : null;
   });

@@ -9,6 +9,8 @@ import { SITE_NAMESPACE } from "../sites/record.ts";
 import { WORLD_NAMESPACE } from "../../worlds/record.ts";
 import { EDIT_NAMESPACE } from "../../worlds/edit_record.ts";
 import { CHECKPOINT_NAMESPACE } from "../../worlds/checkpoint.ts";
+import { GROUP_NAMESPACE } from "../sharing/group_record.ts";
+import { SHARE_NAMESPACE } from "../sharing/share_record.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -138,6 +140,8 @@ export class MoteNode {
       WORLD_NAMESPACE,
       EDIT_NAMESPACE,
       CHECKPOINT_NAMESPACE,
+      GROUP_NAMESPACE,
+      SHARE_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }

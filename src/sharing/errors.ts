@@ -14,7 +14,12 @@ export type SharingRefusal =
   | "expired"
   | "bad-expiry"
   | "over-cap"
-  | "busy";
+  | "busy"
+  | "unknown-id"
+  | "no-owner"
+  | "nothing-shared"
+  | "denied"
+  | "revoked";
 
 /** Raised when a grant, group, write request or link is refused; nothing is half-applied. */
 export class SharingError extends Error {

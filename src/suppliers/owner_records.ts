@@ -1,10 +1,12 @@
 /**
  * Keeping an owner's signed records alive for it: its identity document, catalog root, keep
- * record, revocation set, and every folder record the keep record names. Suppliers do this for
+ * record, revocation set, every folder record the keep record names, its `share` record and the
+ * group records that one names (so readers find what it shares while it is away). Suppliers do this for
  * each customer they serve and scrubbers for each owner they work for, so the records outlive
  * the owner's absence (the node's record keeper republishes them).
  */
 import { decodeKeepList } from "../catalog/records.ts";
+import { decodeShareList } from "../sharing/share_record.ts";
 import { parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
 import type { MoteNode } from "../node/node.ts";
 
@@ -18,12 +20,23 @@ export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<n
   };
   // Most owners never hire a scrubber and have no revocation set: a lookup of a key nobody holds
   // runs to its timeout, so that one gets a short one.
-  const [, , list] = await Promise.all([
+  const [, , list, , shares] = await Promise.all([
     keep(recordKeyOf("id", owner)),
     keep(recordKeyOf("root", owner)),
     keep(recordKeyOf("keep", owner)),
     keep(recordKeyOf("revoked", owner), 3_000),
+    keep(recordKeyOf("share", owner), 3_000),
   ]);
+  if (shares) {
+    try {
+      const refs = decodeShareList(shares.record.value).groups;
+      for (let i = 0; i < refs.length; i += 16) {
+        await Promise.all(refs.slice(i, i + 16).map((hash) => keep({ ns: "group", hash })));
+      }
+    } catch (e) {
+      node.log.debug("unreadable share record", { owner, error: e });
+    }
+  }
   if (!list) return kept;
   try {
     const folders = decodeKeepList(list.record.value).records.map(parseRecordKey);

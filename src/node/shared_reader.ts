@@ -1,0 +1,422 @@
+/**
+ * Reading what other owners share with this node: `<owner-id>:/path` (docs/sharing.md).
+ *
+ * The owner's `share` record is looked up by the owner id (the records layer checks that the
+ * owner signed it and refuses older versions it has seen superseded). Each entry's grant is
+ * opened as a named reader (HPKE with this node's X25519 key), as a member of a group it names
+ * (the group record, signed by the same owner, wraps the group key to this node), or as public.
+ * A folder share gives the folder's record address and read key: its record is found in the
+ * DHT, its pointer unsealed, its object read from the owner's suppliers (found through the DHT,
+ * as any node reads a site), and its subfolders' keys come from it (Cryptree). A file share
+ * gives a sealed box with the file's newest version. Nothing here needs the owner's node.
+ *
+ * Refusals are `SharingError`s: `no-owner` (no such node in the network), `nothing-shared`,
+ * `denied` (a path outside what was shared with this node), `revoked` (this node could read it
+ * before, or holds a key that no longer opens it).
+ */
+import { NotFoundError } from "../catalog/catalog.ts";
+import {
+  decodeEntry,
+  decodeFolder,
+  type FileVersion,
+  type FolderVersion,
+} from "../catalog/folder.ts";
+import { openMember } from "../catalog/pack.ts";
+import { fileMode, type LongListing } from "../catalog/permissions.ts";
+import { decodeFolderPointer } from "../catalog/records.ts";
+import { SealError, unseal } from "../catalog/seal.ts";
+import { shardId } from "../crypto/merkle.ts";
+import { equals, fromUtf8 } from "../encoding/bytes.ts";
+import { decodeCanonical } from "../encoding/cbor.ts";
+import { readBytes, readMap } from "../encoding/shape.ts";
+import { decodeManifest, getFile, ShardLocator } from "../files/mod.ts";
+import { assertNodeId, nodeIdOf } from "../identity/node_id.ts";
+import { recordKeyOf } from "../records/record.ts";
+import { openAsGroupMember, openAsReader, openPublic } from "../sharing/grants.ts";
+import { unwrapGroupKey } from "../sharing/group.ts";
+import { decodeGroup } from "../sharing/group_record.ts";
+import { SharingError } from "../sharing/errors.ts";
+import {
+  decodeShareList,
+  FILE_BOX_PURPOSE,
+  LABEL_PURPOSE,
+  type ShareEntry,
+} from "../sharing/share_record.ts";
+import { splitPath } from "../catalog/folder.ts";
+import { Customer, MAX_SHARD } from "../suppliers/mod.ts";
+import type { MoteNode } from "./node.ts";
+import { memoryState } from "./state.ts";
+
+/** How long the list of an owner's suppliers is used (ms). */
+const SUPPLIERS_TTL = 60_000;
+/** Owners whose suppliers, and paths once readable, are remembered at most. */
+const MAX_REMEMBERED = 256;
+/** Deepest path walked. */
+const MAX_DEPTH = 256;
+
+/** A share this node could open. */
+export interface OpenedShare {
+  path: string;
+  parts: string[];
+  kind: "d" | "f";
+  /** The folder's record address (write public key), or the file share's object id. */
+  object: Uint8Array;
+  /** The folder's read key, or the file share key. */
+  key: Uint8Array;
+  via: "reader" | "group" | "public";
+  box?: Uint8Array;
+}
+
+/** A group this node found itself in. */
+export interface Membership {
+  owner: string;
+  name: string;
+  epoch: number;
+  members: number;
+}
+
+/** What a path resolved to. */
+type Resolved =
+  | { kind: "virtual"; names: Map<string, "file" | "folder"> }
+  | { kind: "folder"; version: FolderVersion }
+  | { kind: "file"; version: FileVersion; mode: number; group: string | null };
+
+/** Reads other owners' shares through this node. */
+export class SharedReader {
+  readonly #node: MoteNode;
+  readonly #customer: Customer;
+  readonly #locator = new ShardLocator();
+  readonly #suppliers = new Map<string, { at: number; ids: Promise<string[]> }>();
+  /** `owner:/path` of shares this node has opened: a later refusal there says "revoked". */
+  readonly #seen = new Map<string, true>();
+  readonly #memberships = new Map<string, Membership>();
+
+  constructor(node: MoteNode) {
+    this.#node = node;
+    this.#customer = new Customer(node, memoryState(), {
+      shardId,
+      maxShard: MAX_SHARD,
+      timeout: 15_000,
+    });
+  }
+
+  /** Groups this node has found itself a member of while reading shares. */
+  memberships(): Membership[] {
+    return [...this.#memberships.values()];
+  }
+
+  /** Every share of `owner` this node can open. */
+  async shares(owner: string, signal?: AbortSignal): Promise<OpenedShare[]> {
+    assertNodeId(owner);
+    const r = await this.#node.resolve(recordKeyOf("share", owner), { timeout: 10_000, signal });
+    if (!r) {
+      const id = await this.#node.resolveIdentity(owner, { timeout: 5_000 });
+      if (!id) {
+        throw new SharingError("no-owner", `No node ${owner} was found in the network`);
+      }
+      throw new SharingError("nothing-shared", `${owner} shares nothing with you`);
+    }
+    const list = decodeShareList(r.record.value);
+    const opened: OpenedShare[] = [];
+    const groups = new Map<string, Promise<GroupOpen | undefined>>();
+    for (const e of list.entries) {
+      const got = await this.#open(owner, e, groups);
+      if (got) opened.push(got);
+    }
+    if (opened.length === 0) {
+      const was = [...this.#seen.keys()].some((k) => k.startsWith(`${owner}:`));
+      throw was
+        ? new SharingError("revoked", `${owner} no longer shares anything with you (revoked)`)
+        : new SharingError("nothing-shared", `${owner} shares nothing with you`);
+    }
+    for (const s of opened) this.#remember(`${owner}:${s.path}`);
+    return opened;
+  }
+
+  async #open(
+    owner: string,
+    e: ShareEntry,
+    groups: Map<string, Promise<GroupOpen | undefined>>,
+  ): Promise<OpenedShare | undefined> {
+    const me = this.#node.keys;
+    let key: Uint8Array | undefined, via: OpenedShare["via"] | undefined;
+    if (e.grant.readers.some((r) => r.id === me.id)) {
+      key = await openAsReader(e.grant, me.id, me.agreeSecret).catch(() => undefined);
+      via = "reader";
+    }
+    for (const g of e.grant.groups) {
+      if (key) break;
+      let p = groups.get(g.group);
+      if (!p) groups.set(g.group, p = this.#group(owner, g.group));
+      const gk = await p;
+      if (!gk) continue;
+      key = await openAsGroupMember(e.grant, gk).catch(() => undefined);
+      via = "group";
+    }
+    if (!key && e.grant.public) [key, via] = [openPublic(e.grant), "public"];
+    if (!key) return undefined;
+    let path: string;
+    try {
+      path = fromUtf8(await unseal(key, LABEL_PURPOSE, e.label));
+    } catch {
+      return undefined; // a label that does not open under its own grant's key: not usable
+    }
+    const parts = splitPath(path);
+    return {
+      path: "/" + parts.join("/"),
+      parts,
+      kind: e.kind,
+      object: e.grant.object,
+      key,
+      via: via!,
+      ...(e.box ? { box: e.box } : {}),
+    };
+  }
+
+  /** Opens the group key of `owner`'s group `ref` when this node is a member. */
+  async #group(owner: string, ref: string): Promise<GroupOpen | undefined> {
+    const r = await this.#node.resolve({ ns: "group", hash: ref }, { timeout: 10_000 })
+      .catch(() => undefined);
+    if (!r || nodeIdOf(r.record.signer) !== owner) return undefined;
+    const g = decodeGroup(r.record.value);
+    const me = this.#node.keys;
+    if (!g.members.includes(me.id)) return undefined;
+    const key = await unwrapGroupKey(g, me.id, me.agreeSecret).catch(() => undefined);
+    if (!key) return undefined;
+    this.#memberships.delete(ref);
+    this.#memberships.set(ref, { owner, name: g.name, epoch: g.epoch, members: g.members.length });
+    if (this.#memberships.size > MAX_REMEMBERED) {
+      this.#memberships.delete(this.#memberships.keys().next().value!);
+    }
+    return { group: ref, epoch: g.epoch, key };
+  }
+
+  #remember(k: string): void {
+    this.#seen.delete(k);
+    this.#seen.set(k, true);
+    if (this.#seen.size > MAX_REMEMBERED * 16) this.#seen.delete(this.#seen.keys().next().value!);
+  }
+
+  /** Resolves `owner:/parts` to what it is, walking down from the share that covers it. */
+  async #resolve(owner: string, parts: string[], signal?: AbortSignal): Promise<Resolved> {
+    if (parts.length > MAX_DEPTH) throw new RangeError(`Paths nest at most ${MAX_DEPTH} deep`);
+    const shares = await this.shares(owner, signal);
+    const text = "/" + parts.join("/");
+    const covering = shares
+      .filter((s) => s.parts.length <= parts.length && s.parts.every((p, i) => p === parts[i]))
+      .sort((a, b) => b.parts.length - a.parts.length)[0];
+    if (!covering) {
+      const names = new Map<string, "file" | "folder">();
+      for (const s of shares) {
+        if (s.parts.length > parts.length && parts.every((p, i) => p === s.parts[i])) {
+          const leaf = s.parts.length === parts.length + 1 && s.kind === "f";
+          names.set(s.parts[parts.length]!, leaf ? "file" : "folder");
+        }
+      }
+      if (names.size > 0) return { kind: "virtual", names };
+      const was = [...this.#seen.keys()].some((k) =>
+        k === `${owner}:${text}` || text.startsWith(k.slice(owner.length + 1) + "/")
+      );
+      throw was
+        ? new SharingError("revoked", `${owner} no longer shares ${text} with you (revoked)`)
+        : new SharingError("denied", `Permission denied: ${owner} does not share ${text} with you`);
+    }
+    if (covering.kind === "f") {
+      if (covering.parts.length !== parts.length) {
+        throw new NotFoundError(`${covering.path} is a file, not a folder`);
+      }
+      const entry = decodeEntry(
+        decodeCanonical(
+          await this.#unsealOrRevoked(covering.key, FILE_BOX_PURPOSE, covering.box!, text),
+        ),
+        parts.at(-1)!,
+      );
+      if (entry.t !== "f") throw new SyntaxError("A shared file's box holds a folder");
+      const v = entry.versions[0]!;
+      return { kind: "file", version: v, mode: entry.mode ?? 0o600, group: entry.group ?? null };
+    }
+    let folder = await this.openFolder(owner, covering.object, covering.key, signal);
+    for (let i = covering.parts.length; i < parts.length; i++) {
+      const e = folder.entries[parts[i]!];
+      const at = "/" + parts.slice(0, i + 1).join("/");
+      if (!e) throw new NotFoundError(`Nothing at ${owner}:${at}`);
+      if (e.t === "f") {
+        if (i !== parts.length - 1) throw new NotFoundError(`${at} is a file, not a folder`);
+        const m = fileMode(folder, e);
+        return { kind: "file", version: e.versions[0]!, mode: m.mode, group: m.group ?? null };
+      }
+      folder = await this.openFolder(owner, e.writePub, e.readKey, signal);
+    }
+    return { kind: "folder", version: folder };
+  }
+
+  async #unsealOrRevoked(key: Uint8Array, purpose: string, box: Uint8Array, what: string) {
+    try {
+      return await unseal(key, purpose, box);
+    } catch (e) {
+      if (!(e instanceof SealError)) throw e;
+      throw new SharingError("revoked", `${what} cannot be opened with the key you hold (revoked)`);
+    }
+  }
+
+  /**
+   * Opens a folder of `owner` from its record address and a read key: its record from the DHT,
+   * its object from the owner's suppliers. A key that no longer opens the record (rotated by a
+   * revocation) is refused as `revoked`.
+   */
+  async openFolder(
+    owner: string,
+    writePub: Uint8Array,
+    readKey: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<FolderVersion> {
+    const r = await this.#node.resolve(recordKeyOf("folder", nodeIdOf(writePub)), {
+      timeout: 10_000,
+      signal,
+    });
+    if (!r) throw new NotFoundError("A shared folder's record could not be found in the network");
+    const ptr = decodeFolderPointer(r.record.value);
+    const inner = readMap(
+      decodeCanonical(await this.#unsealOrRevoked(readKey, "folder-pointer", ptr.box, "A folder")),
+      "folder pointer",
+      ["manifest", "key"],
+    );
+    const manifest = decodeManifest(
+      readBytes(inner, "manifest", "folder pointer", { max: 60_000 }),
+    );
+    const key = readBytes(inner, "key", "folder pointer", { exact: 32 });
+    const f = decodeFolder(await this.#whole(owner, manifest, key, signal));
+    if (f.owner !== owner || !equals(f.writePub, writePub)) {
+      throw new SyntaxError("A shared folder's object names another owner or folder");
+    }
+    return f;
+  }
+
+  /** Lists `owner:/parts` (a shared folder, or the shared paths under a prefix). */
+  async list(owner: string, parts: string[], signal?: AbortSignal): Promise<LongListing[]> {
+    const r = await this.#resolve(owner, parts, signal);
+    if (r.kind === "file") {
+      throw new NotFoundError(`${owner}:/${parts.join("/")} is a file, not a folder`);
+    }
+    if (r.kind === "virtual") {
+      return [...r.names].map(([name, type]) => ({
+        name,
+        type,
+        size: 0,
+        mtime: 0,
+        versions: 0,
+        mode: 0,
+        owner,
+        group: null,
+      })).sort((a, b) => a.name.localeCompare(b.name));
+    }
+    const f = r.version;
+    const rows = await Promise.all(
+      Object.entries(f.entries).map(async ([name, e]) => {
+        if (e.t === "d") {
+          const child = await this.openFolder(owner, e.writePub, e.readKey, signal)
+            .catch(() => undefined);
+          return {
+            name,
+            type: "folder" as const,
+            size: 0,
+            mtime: 0,
+            versions: 0,
+            mode: child?.mode ?? 0,
+            owner,
+            group: child?.group ?? null,
+          };
+        }
+        const m = fileMode(f, e);
+        return {
+          name,
+          type: "file" as const,
+          size: e.versions[0]!.size,
+          mtime: e.versions[0]!.mtime,
+          versions: e.versions.length,
+          mode: m.mode,
+          owner,
+          group: m.group ?? null,
+        };
+      }),
+    );
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Reads the newest version of the file at `owner:/parts`. */
+  async get(
+    owner: string,
+    parts: string[],
+    signal?: AbortSignal,
+  ): Promise<{ size: number; mtime: number; stream: ReadableStream<Uint8Array> }> {
+    const r = await this.#resolve(owner, parts, signal);
+    if (r.kind !== "file") {
+      throw new NotFoundError(`${owner}:/${parts.join("/")} is a folder, not a file`);
+    }
+    const v = r.version;
+    if (v.inline) return { size: v.size, mtime: v.mtime, stream: once(v.inline) };
+    if (v.pack) {
+      const pack = await this.#whole(owner, decodeManifest(v.pack.manifest), v.pack.key, signal);
+      const bytes = await openMember(
+        v.key,
+        pack.subarray(v.pack.offset, v.pack.offset + v.pack.length),
+      );
+      return { size: v.size, mtime: v.mtime, stream: once(bytes) };
+    }
+    return {
+      size: v.size,
+      mtime: v.mtime,
+      stream: getFile(decodeManifest(v.manifest!), v.key, await this.#readOpts(owner, signal)),
+    };
+  }
+
+  async #whole(
+    owner: string,
+    manifest: ReturnType<typeof decodeManifest>,
+    key: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    return await new Response(getFile(manifest, key, await this.#readOpts(owner, signal))).bytes();
+  }
+
+  async #readOpts(owner: string, signal?: AbortSignal) {
+    const fallback = await this.#suppliersOf(owner);
+    if (fallback.length === 0) {
+      throw new NotFoundError(`No supplier of ${owner} could be found in the network`);
+    }
+    return { customer: this.#customer, locator: this.#locator, owner, fallback, signal };
+  }
+
+  #suppliersOf(owner: string): Promise<string[]> {
+    const now = Date.now();
+    const c = this.#suppliers.get(owner);
+    if (c && now - c.at < SUPPLIERS_TTL) return c.ids;
+    const ids = this.#customer.findServing(owner, { timeout: 10_000 }).then((f) =>
+      f.map((s) => s.id).filter((id) => id !== this.#node.id)
+    );
+    this.#suppliers.set(owner, { at: now, ids });
+    // An empty or failed answer is not remembered.
+    ids.then((l) => l.length === 0 && this.#suppliers.delete(owner), () => {
+      this.#suppliers.delete(owner);
+    });
+    if (this.#suppliers.size > MAX_REMEMBERED) {
+      this.#suppliers.delete(this.#suppliers.keys().next().value!);
+    }
+    return ids;
+  }
+}
+
+interface GroupOpen {
+  group: string;
+  epoch: number;
+  key: Uint8Array;
+}
+
+function once(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+}

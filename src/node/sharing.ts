@@ -1,0 +1,537 @@
+/**
+ * The owner's side of sharing on a running node (issue 8, docs/sharing.md): `chmod`, `chgrp`,
+ * groups (`group` records), read shares (the `share` record) and revocation, over the catalog.
+ *
+ * The private state (groups, and per shared path its readers and groups) is the catalog file
+ * `/.sharing/state` (`sharing/owner_state.ts`). After every change the public `share` record is
+ * rebuilt from it and from the catalog: for each shared path, a read grant for its readers, its
+ * groups, the path's group when the mode gives the group read (`g+r`), and everyone when it
+ * gives others read (`o+r`, the key itself is published). Whenever a change leaves someone who
+ * could read a path unable to (a revoke, `chmod` taking r away, `chgrp`, a member removed from a
+ * group), the path's key is rotated first: a folder and every folder under it get fresh read
+ * keys (`catalog/permissions.ts`), a file share a fresh key; the grants are then wrapped for
+ * whoever remains. Data keys of file versions already stored cannot be taken back.
+ *
+ * Operations run one at a time (one lock), and the state is cached after the first read.
+ */
+import { NotFoundError } from "../catalog/catalog.ts";
+import { type FileVersion, splitPath } from "../catalog/folder.ts";
+import {
+  type FolderEntry,
+  listLong,
+  type LongListing,
+  type PathInfo,
+  rekeyFolder,
+  setPermissions,
+  stat,
+} from "../catalog/permissions.ts";
+import { seal } from "../catalog/seal.ts";
+import { randomBytes } from "../crypto/hash.ts";
+import { concat, utf8 } from "../encoding/bytes.ts";
+import { encode } from "../encoding/cbor.ts";
+import { isNodeId } from "../identity/node_id.ts";
+import { recordKeyOf } from "../records/record.ts";
+import { createGrant, type GroupKey } from "../sharing/grants.ts";
+import { addMember, createGroup, removeMember, unwrapGroupKey } from "../sharing/group.ts";
+import {
+  assertGroupName,
+  decodeGroup,
+  encodeGroup,
+  type Group,
+  groupRef,
+} from "../sharing/group_record.ts";
+import { canRead, parseMode } from "../sharing/mode.ts";
+import {
+  decodeOwnerState,
+  EMPTY_STATE,
+  encodeOwnerState,
+  type OwnerShare,
+  type OwnerState,
+  type Reader,
+} from "../sharing/owner_state.ts";
+import {
+  encodeShareList,
+  FILE_BOX_PURPOSE,
+  LABEL_PURPOSE,
+  type ShareEntry,
+} from "../sharing/share_record.ts";
+import { SharingError } from "../sharing/errors.ts";
+import type { StorageService } from "./storage.ts";
+
+/** Where the owner's sharing state lives in its catalog. */
+export const SHARING_FOLDER = ".sharing";
+const STATE_PATH = `/${SHARING_FOLDER}/state`;
+
+/** Whom a share names: a node, or one of the owner's groups. */
+export type ShareTarget = { reader: string } | { group: string };
+
+/** Parses `<node-id>` or `group:<name>`. Throws `SyntaxError`. */
+export function parseTarget(text: string): ShareTarget {
+  if (typeof text === "string" && text.startsWith("group:")) {
+    return { group: assertGroupName(text.slice(6)) };
+  }
+  if (typeof text === "string" && isNodeId(text)) return { reader: text };
+  throw new SyntaxError(
+    `Share with a node id (52 base32 characters) or group:<name>, not "${
+      String(text).slice(0, 60)
+    }"; for everyone, use chmod o+r`,
+  );
+}
+
+/** One shared path as `mote share ls` shows it. */
+export interface ShareRow {
+  path: string;
+  kind: "folder" | "file";
+  readers: string[];
+  groups: string[];
+  public: boolean;
+}
+
+/** A group as `mote group ls` shows it. */
+export interface GroupRow {
+  name: string;
+  owner: string;
+  epoch: number;
+  members: string[];
+}
+
+/** The owner's sharing operations. */
+export class SharingService {
+  readonly #storage: StorageService;
+  #lock: Promise<unknown> = Promise.resolve();
+  #state?: OwnerState;
+  #stop = new AbortController();
+  #refreshDue?: ReturnType<typeof setTimeout>;
+
+  constructor(storage: StorageService) {
+    this.#storage = storage;
+  }
+
+  get #node() {
+    return this.#storage.node;
+  }
+
+  /**
+   * Watches uploads: when a shared file gets a new version, the share record is rebuilt (within
+   * a second) so its readers get the new version.
+   */
+  start(): void {
+    const sub = this.#node.events.subscribe({ maxQueue: 1024, signal: this.#stop.signal });
+    (async () => {
+      for await (const e of sub) {
+        if (e.type !== "put:done" || !this.#state) continue;
+        const path = String(e.data.path ?? "");
+        if (!this.#state.shares.some((s) => s.kind === "f" && s.path === path)) continue;
+        clearTimeout(this.#refreshDue);
+        this.#refreshDue = setTimeout(() => {
+          this.refresh().catch((err) =>
+            this.#node.log.warn("could not refresh the share record", { error: err })
+          );
+        }, 1000);
+      }
+    })().catch(() => {});
+  }
+
+  /** Stops watching uploads. */
+  stop(): void {
+    this.#stop.abort();
+    clearTimeout(this.#refreshDue);
+  }
+
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(f, f);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  async #catalog() {
+    return await this.#storage.catalog();
+  }
+
+  async #load(): Promise<OwnerState> {
+    if (this.#state) return this.#state;
+    const catalog = await this.#catalog();
+    try {
+      const { stream } = await catalog.get(STATE_PATH);
+      this.#state = decodeOwnerState(await new Response(stream).bytes());
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      this.#state = EMPTY_STATE;
+    }
+    return this.#state;
+  }
+
+  async #save(s: OwnerState): Promise<void> {
+    const catalog = await this.#catalog();
+    const bytes = encodeOwnerState(s);
+    await catalog.put(STATE_PATH, once(bytes), bytes.length);
+    // Older versions hold keys of shares since rotated: keep only this one.
+    await catalog.prune(STATE_PATH, 1);
+    this.#state = s;
+  }
+
+  // ---- modes ----
+
+  /** The long listing of a folder (`ls -l`). */
+  async listLong(path: string): Promise<LongListing[]> {
+    return await listLong((await this.#catalog()).permissionHost(), splitPath(path));
+  }
+
+  /** `chmod`: octal or symbolic (applied to the current mode). */
+  chmod(path: string, mode: string): Promise<{ path: string; mode: number; group: string | null }> {
+    const parts = checkPath(path, true);
+    parseMode(mode, 0); // a malformed mode is refused before anything is read
+    return this.#serial(async () => {
+      const host = (await this.#catalog()).permissionHost();
+      const before = await this.#effective(parts);
+      const r = await setPermissions(host, parts, { mode: (cur) => parseMode(mode, cur) });
+      await this.#reconcile(parts, before);
+      return { path: "/" + parts.join("/"), ...r };
+    });
+  }
+
+  /** `chgrp`: one of the owner's groups, or null for none. */
+  chgrp(
+    path: string,
+    group: string | null,
+  ): Promise<{ path: string; mode: number; group: string | null }> {
+    const parts = checkPath(path, true);
+    if (group !== null) assertGroupName(group);
+    return this.#serial(async () => {
+      const state = await this.#load();
+      if (group !== null && !state.groups.includes(group)) {
+        throw new NotFoundError(`You have no group "${group}": create it with mote group create`);
+      }
+      const host = (await this.#catalog()).permissionHost();
+      const before = await this.#effective(parts);
+      const r = await setPermissions(host, parts, { group });
+      await this.#reconcile(parts, before);
+      return { path: "/" + parts.join("/"), ...r };
+    });
+  }
+
+  // ---- groups ----
+
+  /** The owner's groups. */
+  async groups(): Promise<GroupRow[]> {
+    const state = await this.#load();
+    const rows: GroupRow[] = [];
+    for (const name of state.groups) {
+      const g = await this.#ownGroup(name).catch(() => undefined);
+      if (g) rows.push({ name, owner: g.owner, epoch: g.epoch, members: [...g.members] });
+    }
+    return rows;
+  }
+
+  /** Creates a group (the owner its first member) and publishes its record. */
+  createGroup(name: string): Promise<GroupRow> {
+    assertGroupName(name);
+    return this.#serial(async () => {
+      const state = await this.#load();
+      if (state.groups.includes(name)) throw new RangeError(`You already have a group "${name}"`);
+      const g = await createGroup(this.#node.keys, name);
+      await this.#publishGroup(g);
+      const next = { ...state, groups: [...state.groups, name].sort() };
+      await this.#save(next);
+      await this.#publishShares(next);
+      return { name, owner: g.owner, epoch: g.epoch, members: [...g.members] };
+    });
+  }
+
+  /** Adds a member: the group key of the current epoch is wrapped to its X25519 key. */
+  addMember(name: string, id: string): Promise<GroupRow> {
+    assertGroupName(name);
+    return this.#serial(async () => {
+      await this.#mustOwn(name);
+      const g = await this.#ownGroup(name);
+      const agree = await this.#agreeKey(id);
+      const next = await addMember(this.#node.keys, g, { id, agreePublic: agree });
+      await this.#publishGroup(next);
+      return { name, owner: next.owner, epoch: next.epoch, members: [...next.members] };
+    });
+  }
+
+  /**
+   * Removes a member: a new epoch with a fresh group key for the others, and every path the
+   * group could read is re-keyed and its grants wrapped again, so the removed member opens
+   * nothing published after.
+   */
+  removeMember(name: string, id: string): Promise<GroupRow> {
+    assertGroupName(name);
+    return this.#serial(async () => {
+      await this.#mustOwn(name);
+      const g = await this.#ownGroup(name);
+      const keys = new Map<string, Uint8Array>();
+      for (const m of g.members) {
+        if (m !== id && m !== g.owner) keys.set(m, await this.#agreeKey(m));
+      }
+      const next = await removeMember(this.#node.keys, g, id, keys);
+      await this.#publishGroup(next);
+      const state = await this.#load();
+      const shares = [...state.shares];
+      for (const [i, s] of shares.entries()) {
+        const parts = splitPath(s.path);
+        const info = await this.#stat(parts);
+        if (info && this.#recipients(s, info).has(`g:${name}`)) {
+          shares[i] = await this.#rotate(s, parts);
+        }
+      }
+      const after = { ...state, shares };
+      await this.#save(after);
+      await this.#publishShares(after);
+      return { name, owner: next.owner, epoch: next.epoch, members: [...next.members] };
+    });
+  }
+
+  async #mustOwn(name: string): Promise<void> {
+    if (!(await this.#load()).groups.includes(name)) {
+      throw new NotFoundError(`You have no group "${name}"`);
+    }
+  }
+
+  async #ownGroup(name: string): Promise<Group> {
+    const r = await this.#node.resolve(recordKeyOf("group", this.#node.id, utf8(name)), {
+      timeout: 10_000,
+    });
+    if (!r) throw new NotFoundError(`The record of group "${name}" could not be found`);
+    return decodeGroup(r.record.value);
+  }
+
+  async #publishGroup(g: Group): Promise<void> {
+    await this.#node.publish("group", utf8(g.name), encodeGroup(g));
+  }
+
+  /** A node's X25519 key, from its identity document in the DHT. */
+  async #agreeKey(id: string): Promise<Uint8Array> {
+    if (!isNodeId(id)) throw new SyntaxError(`"${id.slice(0, 60)}" is not a node id`);
+    if (id === this.#node.id) return this.#node.keys.agreePublic;
+    const r = await this.#node.resolveIdentity(id, { timeout: 10_000 });
+    if (!r) {
+      throw new SharingError(
+        "unknown-id",
+        `No identity document was found for ${id}: check the id (the node must have been online once)`,
+      );
+    }
+    return r.doc.agree;
+  }
+
+  // ---- shares ----
+
+  /** What the owner shares, with whom (modes included). */
+  async shares(): Promise<ShareRow[]> {
+    const state = await this.#load();
+    const rows: ShareRow[] = [];
+    for (const s of state.shares) {
+      const info = await this.#stat(splitPath(s.path));
+      if (!info) continue;
+      const r = this.#recipients(s, info);
+      rows.push({
+        path: s.path,
+        kind: s.kind === "d" ? "folder" : "file",
+        readers: [...r].filter((x) => x.startsWith("r:")).map((x) => x.slice(2)),
+        groups: [...r].filter((x) => x.startsWith("g:")).map((x) => x.slice(2)),
+        public: r.has("public"),
+      });
+    }
+    return rows;
+  }
+
+  /** `share <path> --with <id|group:name> --read [--revoke]`. */
+  share(path: string, target: ShareTarget, opts: { revoke?: boolean } = {}): Promise<ShareRow> {
+    const parts = checkPath(path, false);
+    return this.#serial(async () => {
+      const state = await this.#load();
+      if ("group" in target && !state.groups.includes(target.group)) {
+        throw new NotFoundError(`You have no group "${target.group}"`);
+      }
+      const info = await this.#stat(parts);
+      if (!info) throw new NotFoundError(`Nothing at /${parts.join("/")}`);
+      const p = "/" + parts.join("/");
+      const before = await this.#effective(parts);
+      const cur = state.shares.find((s) => s.path === p) ?? newShare(p, info);
+      let next: OwnerShare;
+      if (opts.revoke) {
+        const has = "reader" in target
+          ? cur.readers.some((r) => r.id === target.reader)
+          : cur.groups.includes(target.group);
+        if (!has) {
+          const via = "group" in target && info.group === target.group &&
+            canRead(info.mode, "group");
+          throw new RangeError(
+            via
+              ? `Group ${target.group} reads ${p} through its mode: use chmod g-r or chgrp`
+              : `${p} is not shared with ${"reader" in target ? target.reader : target.group}`,
+          );
+        }
+        next = "reader" in target
+          ? { ...cur, readers: cur.readers.filter((r) => r.id !== target.reader) }
+          : { ...cur, groups: cur.groups.filter((g) => g !== target.group) };
+      } else if ("reader" in target) {
+        if (target.reader === this.#node.id) throw new RangeError("You can always read your own");
+        const reader: Reader = { id: target.reader, agree: await this.#agreeKey(target.reader) };
+        next = { ...cur, readers: [...cur.readers.filter((r) => r.id !== reader.id), reader] };
+      } else next = { ...cur, groups: [...new Set([...cur.groups, target.group])].sort() };
+      const others = state.shares.filter((s) => s.path !== p);
+      await this.#reconcile(parts, before, { ...state, shares: [...others, next] });
+      return (await this.shares()).find((r) => r.path === p) ??
+        { path: p, kind: info.type, readers: [], groups: [], public: false };
+    });
+  }
+
+  /** Rebuilds and publishes the share record (after a shared file changed, say). */
+  refresh(): Promise<void> {
+    return this.#serial(async () => await this.#publishShares(await this.#load()));
+  }
+
+  /** Everyone who may read `parts` now: `r:<id>`, `g:<name>`, `public`. */
+  async #effective(parts: string[]): Promise<Set<string>> {
+    const info = await this.#stat(parts);
+    if (!info) return new Set();
+    const p = "/" + parts.join("/");
+    const s = (await this.#load()).shares.find((x) => x.path === p);
+    return this.#recipients(s, info);
+  }
+
+  #recipients(s: OwnerShare | undefined, info: PathInfo): Set<string> {
+    const out = new Set<string>();
+    for (const r of s?.readers ?? []) out.add(`r:${r.id}`);
+    for (const g of s?.groups ?? []) out.add(`g:${g}`);
+    if (info.group && canRead(info.mode, "group")) out.add(`g:${info.group}`);
+    if (canRead(info.mode, "other")) out.add("public");
+    return out;
+  }
+
+  async #stat(parts: string[]): Promise<PathInfo | undefined> {
+    try {
+      return await stat((await this.#catalog()).permissionHost(), parts, () => {
+        throw new RangeError("The root is not shared");
+      });
+    } catch (e) {
+      if (e instanceof NotFoundError || (e as Error).name === "NotFoundError") return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * After a change to `parts` (its mode, group or share entry, given as `pending`): rotates its
+   * key when someone who could read it no longer can, keeps or drops its entry, saves the state
+   * and publishes the record.
+   */
+  async #reconcile(parts: string[], before: Set<string>, pending?: OwnerState): Promise<void> {
+    const state = pending ?? await this.#load();
+    const p = "/" + parts.join("/");
+    const info = parts.length ? await this.#stat(parts) : undefined;
+    let shares = [...state.shares];
+    if (info) {
+      let cur = shares.find((s) => s.path === p) ?? newShare(p, info);
+      const after = this.#recipients(cur, info);
+      if ([...before].some((x) => !after.has(x))) cur = await this.#rotate(cur, parts);
+      const explicit = cur.readers.length + cur.groups.length > 0;
+      shares = shares.filter((s) => s.path !== p);
+      if (explicit || after.size > 0) shares.push(cur);
+    }
+    const next = { ...state, shares: shares.sort((a, b) => a.path < b.path ? -1 : 1) };
+    await this.#save(next);
+    await this.#publishShares(next);
+  }
+
+  /** A fresh key for a share: a folder subtree re-keyed, a file share a new key and id. */
+  async #rotate(s: OwnerShare, parts: string[]): Promise<OwnerShare> {
+    if (s.kind === "f") return { ...s, id: randomBytes(32), key: randomBytes(32) };
+    await rekeyFolder((await this.#catalog()).permissionHost(), parts);
+    return s;
+  }
+
+  /** Builds the `share` record from the state and the catalog and publishes it. */
+  async #publishShares(state: OwnerState): Promise<void> {
+    const catalog = await this.#catalog();
+    const me = this.#node.keys;
+    const groupKeys = new Map<string, GroupKey>();
+    const groupKey = async (name: string) => {
+      let k = groupKeys.get(name);
+      if (!k) {
+        const g = await this.#ownGroup(name);
+        k = {
+          group: groupRef(me.id, name),
+          epoch: g.epoch,
+          key: await unwrapGroupKey(g, me.id, me.agreeSecret),
+        };
+        groupKeys.set(name, k);
+      }
+      return k;
+    };
+    const entries: ShareEntry[] = [];
+    for (const s of state.shares) {
+      const info = await this.#stat(splitPath(s.path));
+      if (!info || (info.type === "folder") !== (s.kind === "d")) continue;
+      const who = this.#recipients(s, info);
+      if (who.size === 0) continue;
+      const readers = s.readers.map((r) => ({ id: r.id, agreePublic: r.agree }));
+      const groups = [];
+      for (const x of who) if (x.startsWith("g:")) groups.push(await groupKey(x.slice(2)));
+      let key: Uint8Array, object: Uint8Array, box: Uint8Array | undefined;
+      if (s.kind === "d") {
+        const f = info.folder as FolderEntry;
+        key = f.readKey;
+        object = f.writePub;
+      } else {
+        key = s.key!;
+        object = s.id;
+        const newest: FileVersion = (await catalog.versions(s.path))[0]!;
+        const group = info.group ? { group: info.group } : {};
+        const entry = { t: "f", versions: [newest], mode: info.mode, ...group };
+        box = await seal(key, FILE_BOX_PURPOSE, encode(entry));
+      }
+      const grant = await createGrant({
+        purpose: "read",
+        object,
+        key,
+        readers,
+        groups,
+        public: who.has("public"),
+      });
+      entries.push({
+        kind: s.kind,
+        grant,
+        label: await seal(key, LABEL_PURPOSE, utf8(s.path)),
+        ...(box ? { box } : {}),
+      });
+    }
+    const groups = state.groups.map((n) => groupRef(me.id, n));
+    await this.#node.publish(
+      "share",
+      new Uint8Array(0),
+      encodeShareList({ v: 1, groups, entries }),
+    );
+  }
+}
+
+function newShare(path: string, info: PathInfo): OwnerShare {
+  const kind = info.type === "folder" ? "d" : "f";
+  return {
+    path,
+    kind,
+    readers: [],
+    groups: [],
+    id: randomBytes(32),
+    ...(kind === "f" ? { key: randomBytes(32) } : {}),
+  };
+}
+
+/** Checks a path that may carry permissions; the sharing state itself never does. */
+function checkPath(path: string, rootOk: boolean): string[] {
+  const parts = splitPath(path);
+  if (parts[0] === SHARING_FOLDER) {
+    throw new RangeError(`/${SHARING_FOLDER} holds the sharing keys: it is never shared`);
+  }
+  if (!rootOk && parts.length === 0) {
+    throw new RangeError("Share folders or files, not the whole tree");
+  }
+  return parts;
+}
+
+function once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    yield concat(bytes);
+  })();
+}

@@ -1,0 +1,111 @@
+// This module is browser compatible.
+/**
+ * The owner's private sharing state: its groups and, per shared path, whom it was shared with.
+ * It is a file of the owner's own catalog (`/.sharing/state`), so it is encrypted like any file,
+ * kept by the suppliers and found again by a device restored from the key alone; the public
+ * `share` record is rebuilt from it and the catalog.
+ *
+ * Value (canonical CBOR): `{ v: 1, groups: [name…], shares: [{ path, kind, readers: [{ id, agree
+ * }], groups: [name…], id: 32 B, key?: 32 B }] }`. `id` and `key` are a file share's object id and
+ * key (a folder's are its record address and read key, read from the catalog each time).
+ * Modes add recipients on top (`g+r` the path's group, `o+r` everyone): they are not stored here.
+ */
+import { decodeCanonical, encode } from "../encoding/cbor.ts";
+import { DecodeError } from "../encoding/errors.ts";
+import { readBytes, readMap, readString } from "../encoding/shape.ts";
+import { assertNodeId } from "../identity/node_id.ts";
+import { MAX_GRANT_GROUPS, MAX_GRANT_READERS } from "./grants.ts";
+import { assertGroupName } from "./group_record.ts";
+import { MAX_SHARE_ENTRIES, MAX_SHARE_GROUPS } from "./share_record.ts";
+
+/** A reader: its id and X25519 key (from its identity document, which never changes). */
+export interface Reader {
+  readonly id: string;
+  readonly agree: Uint8Array;
+}
+
+/** One shared path. */
+export interface OwnerShare {
+  readonly path: string;
+  readonly kind: "d" | "f";
+  readonly readers: readonly Reader[];
+  /** Group names (the owner's groups). */
+  readonly groups: readonly string[];
+  readonly id: Uint8Array;
+  /** A file share's key (absent for folders). */
+  readonly key?: Uint8Array;
+}
+
+/** The owner's sharing state. */
+export interface OwnerState {
+  readonly v: 1;
+  readonly groups: readonly string[];
+  readonly shares: readonly OwnerShare[];
+}
+
+/** An empty state. */
+export const EMPTY_STATE: OwnerState = { v: 1, groups: [], shares: [] };
+
+/** Encodes a state. */
+export function encodeOwnerState(s: OwnerState): Uint8Array {
+  return encode({
+    v: 1,
+    groups: [...s.groups],
+    shares: s.shares.map((x) => ({
+      path: x.path,
+      kind: x.kind,
+      readers: x.readers.map((r) => ({ id: r.id, agree: r.agree })),
+      groups: [...x.groups],
+      id: x.id,
+      ...(x.key ? { key: x.key } : {}),
+    })),
+  });
+}
+
+/** Decodes a state; throws `DecodeError`. */
+export function decodeOwnerState(bytes: Uint8Array): OwnerState {
+  const what = "sharing state";
+  const m = readMap(decodeCanonical(bytes, { what, maxBytes: 4 << 20 }), what, [
+    "v",
+    "groups",
+    "shares",
+  ]);
+  if (m.v !== 1) throw new DecodeError(`Invalid ${what}: unsupported version ${String(m.v)}`);
+  const list = (v: unknown, max: number, field: string): unknown[] => {
+    if (!Array.isArray(v) || v.length > max) {
+      throw new DecodeError(`Invalid ${what}: "${field}" must list at most ${max}`);
+    }
+    return v;
+  };
+  const names = (v: unknown, max: number, field: string) =>
+    list(v, max, field).map((n) => {
+      try {
+        return assertGroupName(n as string);
+      } catch (e) {
+        throw new DecodeError(`Invalid ${what}: ${(e as Error).message}`);
+      }
+    });
+  const shares = list(m.shares, MAX_SHARE_ENTRIES, "shares").map((x) => {
+    const s = readMap(x, what, ["path", "kind", "readers", "groups", "id"], ["key"]);
+    if (s.kind !== "d" && s.kind !== "f") throw new DecodeError(`Invalid ${what}: bad kind`);
+    const readers = list(s.readers, MAX_GRANT_READERS, "readers").map((r) => {
+      const rm = readMap(r, what, ["id", "agree"]);
+      const id = readString(rm, "id", what, 52);
+      try {
+        assertNodeId(id);
+      } catch {
+        throw new DecodeError(`Invalid ${what}: bad reader id`);
+      }
+      return { id, agree: readBytes(rm, "agree", what, { exact: 32 }) };
+    });
+    return {
+      path: readString(s, "path", what, 4096),
+      kind: s.kind,
+      readers,
+      groups: names(s.groups, MAX_GRANT_GROUPS, "groups"),
+      id: readBytes(s, "id", what, { exact: 32 }),
+      ...("key" in s ? { key: readBytes(s, "key", what, { exact: 32 }) } : {}),
+    } as OwnerShare;
+  });
+  return { v: 1, groups: names(m.groups, MAX_SHARE_GROUPS, "groups"), shares };
+}
