@@ -113,36 +113,42 @@ export class RegionEditsSource {
     record: Uint8Array,
   ): Promise<OfferedEdit | undefined> {
     const key = `${world.address}/${rx}/${rz}`;
-    // Know the region first (its other editors and checkpoint): usually cached already.
+    const of = (e: Entry | undefined) => e && e.seq === world.seq ? e : undefined;
+    const editorOf = (e: Entry | undefined, id: string) =>
+      of(e)?.edits.batches.find((b) => b.editor === id);
+    const before = this.#cache.get(key);
+    // Know the region first (its other editors and checkpoint): usually cached already. The
+    // lookup may find this very batch in the DHT: that is still news to whoever was told `before`.
     await this.edits(world, rx, rz);
-    const entry = this.#cache.get(key);
-    const current = entry && entry.seq === world.seq ? entry : undefined;
+    const entry = of(this.#cache.get(key));
     let batch: VerifiedEditBatch;
     try {
-      batch = verifyEditBatch(record, world, this.#now(), current?.checkpoint);
+      batch = verifyEditBatch(record, world, this.#now(), entry?.checkpoint);
     } catch (error) {
       this.#log?.("refused an edit batch", { address: world.address, rx, rz, error });
       return undefined;
     }
     const [brx, brz] = batch.batch.region;
     if (brx !== rx || brz !== rz) return undefined;
-    const known = current?.edits.batches ?? [];
-    const previous = known.find((b) => b.editor === batch.editor);
+    const previous = editorOf(before, batch.editor);
     if (previous && previous.seq >= batch.seq) return undefined;
+    const known = entry?.edits.batches ?? [];
+    const found = known.find((b) => b.editor === batch.editor);
+    if (found && found.seq > batch.seq) return undefined; // a newer one is known already
+    if (found && found.seq === batch.seq) {
+      return { edits: entry!.edits, batch: found, ...(previous ? { previous } : {}) };
+    }
     const batches = [...known.filter((b) => b.editor !== batch.editor), batch];
     const edits: RegionEdits = { e: await editsDigest(editPairs(batches)), batches };
-    // A lookup that finished meanwhile may have stored a newer answer: merge into what is there.
-    const now = this.#cache.get(key);
-    if (now && now !== entry) {
-      const theirs = now.edits.batches.find((b) => b.editor === batch.editor);
-      if (theirs && theirs.seq >= batch.seq) return undefined;
-    }
+    // A lookup that finished meanwhile may have stored a newer answer.
+    const theirs = editorOf(this.#cache.get(key), batch.editor);
+    if (theirs && theirs.seq >= batch.seq) return undefined;
     this.#cache.delete(key);
     this.#cache.set(key, {
-      at: current?.at ?? this.#now(),
+      at: entry?.at ?? this.#now(),
       seq: world.seq,
       edits,
-      ...(current?.checkpoint ? { checkpoint: current.checkpoint } : {}),
+      ...(entry?.checkpoint ? { checkpoint: entry.checkpoint } : {}),
     });
     return { edits, batch, ...(previous ? { previous } : {}) };
   }
