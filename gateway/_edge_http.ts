@@ -1,6 +1,8 @@
 // This module is browser compatible.
 /** Small helpers of the edge gateway: bounded bodies, seed order, signals and a semaphore. */
 
+export { shuffle } from "../src/net/shuffle.ts";
+
 /**
  * Reads a response body of at most `max` bytes into one array (of exactly `exact` bytes when
  * given): straight into an array of the announced length when there is a Content-Length, so a
@@ -54,16 +56,6 @@ export async function readBody(res: Response, max: number, exact?: number): Prom
   } finally {
     reader.releaseLock();
   }
-}
-
-/** A fresh random order of `items`. */
-export function shuffle<T>(items: readonly T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
 
 /** A signal that aborts when any of `signals` does, or after `ms`. */

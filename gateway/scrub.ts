@@ -14,31 +14,10 @@
 import { Hono } from "hono";
 import { parseDuration } from "../src/config/units.ts";
 import { HttpError } from "./errors.ts";
+import type { JobReport } from "../src/scrub/report.ts";
 
-/**
- * What a scrubber reports about its work for this owner (the scrubber's `JobReport`, restated
- * here so the web UI can use it without the node's modules).
- */
-export interface ScrubReport {
-  owner: string;
-  ticket: string;
-  expiry: number;
-  rounds: number;
-  lastRound: number | null;
-  /** Suppliers serving the owner that answered in the last round. */
-  suppliers: number;
-  /** Shards on the keep list, and those held by no live supplier after the last round. */
-  shards: number;
-  missing: number;
-  /** Shards rebuilt and placed so far, and their bytes. */
-  rebuilt: number;
-  rebuiltBytes: number;
-  /** Contracts the scrubber signed for the owner. */
-  contracts: number;
-  /** Live co-scrubbers it saw in its last round (itself included). */
-  scrubbers: number;
-  lastError?: string;
-}
+/** What a scrubber reports about its work for this owner. */
+export type ScrubReport = JobReport;
 
 /** One ticket this node issued. */
 export interface ScrubTicketRow {

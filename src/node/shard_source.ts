@@ -15,6 +15,7 @@ import { shardId } from "../crypto/merkle.ts";
 import { Customer, MAX_SHARD, type Supplier } from "../suppliers/mod.ts";
 import type { MoteNode } from "./node.ts";
 import { memoryState } from "./state.ts";
+import { shuffle } from "../net/shuffle.ts";
 
 /** How long the list of an owner's suppliers is used (ms). */
 const SUPPLIERS_TTL = 60_000;
@@ -157,13 +158,4 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
-}
-
-function shuffle<T>(items: readonly T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }

@@ -32,7 +32,10 @@ import { Customer, isLive, MAX_SHARD } from "../suppliers/mod.ts";
 import type { KeepBook } from "../suppliers/keep_book.ts";
 import { keepOwnerRecords } from "../suppliers/owner_records.ts";
 import type { RevocationBook } from "./revocation_book.ts";
+import type { JobReport } from "./report.ts";
 import { checkTicketTime, type ScrubTicket } from "./ticket.ts";
+
+export type { JobReport };
 
 /** Settings of a scrubber's jobs. */
 export interface JobOptions {
@@ -44,28 +47,6 @@ export interface JobOptions {
   term: number;
   /** How much each audit round checks. */
   audit?: { sample?: number; leaves?: number; fullReadEvery?: number };
-}
-
-/** What a job reports (`status`, `mote scrub ls`). */
-export interface JobReport {
-  owner: string;
-  ticket: string;
-  expiry: number;
-  rounds: number;
-  lastRound: number | null;
-  /** Suppliers serving the owner that answered in the last round. */
-  suppliers: number;
-  /** Shards on the keep list, and those held by no live supplier at the end of the last round. */
-  shards: number;
-  missing: number;
-  /** Shards rebuilt and placed (in all), with their bytes. */
-  rebuilt: number;
-  rebuiltBytes: number;
-  /** Contracts this scrubber signed for the owner (hires and renewals). */
-  contracts: number;
-  /** Live co-scrubbers seen in the last round (this one included). */
-  scrubbers: number;
-  lastError?: string;
 }
 
 /** Why a job stopped for good. */

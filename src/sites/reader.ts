@@ -21,6 +21,7 @@ import { memoryState } from "../node/state.ts";
 import { Customer, MAX_SHARD } from "../suppliers/mod.ts";
 import { decodeSiteRecord } from "./record.ts";
 import { decodeSiteIndex, type IndexEntry, type SiteIndex } from "./site_index.ts";
+import { shuffle } from "../net/shuffle.ts";
 
 /** How long a resolved site is used before its record is looked up again (ms). */
 const SITE_TTL = 15_000;
@@ -225,13 +226,4 @@ function once(bytes: Uint8Array): ReadableStream<Uint8Array> {
       c.close();
     },
   });
-}
-
-function shuffle<T>(items: readonly T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
