@@ -7,6 +7,7 @@
  */
 import { LiveHub, type LiveNotice, type Verdict } from "../gateway/world_live.ts";
 import { RegionEditsSource } from "../gateway/region_edits.ts";
+import { GLIDE_MS, Presence } from "../worlds/client/presence.ts";
 import type { World } from "../gateway/world_source.ts";
 import { encode } from "../src/encoding/cbor.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
@@ -279,4 +280,17 @@ Deno.test("an announced edit is verified, merged and named to sessions; a forged
   } finally {
     hub.close();
   }
+});
+
+Deno.test("the page's presence glides players to their new position and drops unlisted ones", () => {
+  const p = new Presence();
+  p.update([["aa", 0, 10, 0, 0], ["bb", 5, 10, 5, 0], ["bad", "x"]], 1000);
+  assertEquals(p.size, 2, "malformed rows are skipped");
+  p.update([["aa", 10, 10, 0, 0.5]], 1000);
+  assertEquals(p.size, 1, "bb was not listed: gone");
+  const mid = p.sample(1000 + GLIDE_MS / 2)[0]!;
+  assertEquals([mid.x, mid.heading], [5, 0.25], "halfway there");
+  assertEquals(p.sample(1000 + GLIDE_MS * 2)[0]!.x, 10, "and then there");
+  p.clear();
+  assertEquals(p.sample(5000), []);
 });

@@ -22,6 +22,14 @@ export const SEA_LEVEL = 64 * HEIGHT_UNITS_PER_METRE;
 export const MAX_OBJECTS = CHUNK_COLUMNS;
 /** Object positions are in 1/8 of a column: 0..255 across a chunk. */
 export const OBJECT_STEPS_PER_COLUMN = 8;
+/** Half the world's width in metres: 2^32 chunks of 32 m, centred on 0 (the world wraps). */
+export const HALF_WORLD_METRES = 2 ** 36;
+
+/** Wraps a coordinate in metres into the world's [−2^36, 2^36). */
+export function wrapMetres(v: number): number {
+  const w = 2 * HALF_WORLD_METRES;
+  return ((((v + HALF_WORLD_METRES) % w) + w) % w) - HALF_WORLD_METRES;
+}
 
 /**
  * One object standing on the terrain (a tree, a rock…). All fields are bytes.

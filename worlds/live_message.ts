@@ -21,9 +21,11 @@ import { DecodeError } from "../src/encoding/errors.ts";
 import { describe, readBytes, readMap, readString, readUint } from "../src/encoding/shape.ts";
 import { namespaces } from "../src/records/namespace.ts";
 import { decodeRecord, MAX_RECORD_BYTES, type SignedRecord } from "../src/records/record.ts";
-import { CHUNK_SIZE } from "./chunk.ts";
+import { CHUNK_SIZE, HALF_WORLD_METRES, wrapMetres } from "./chunk.ts";
 import { EDIT_NAMESPACE, regionRecordName } from "./edit_record.ts";
 import { equals } from "../src/encoding/bytes.ts";
+
+export { wrapMetres };
 
 /** The largest presence message (bytes): the canonical form is about 110. */
 export const MAX_PRESENCE_BYTES = 192;
@@ -31,8 +33,6 @@ export const MAX_PRESENCE_BYTES = 192;
 export const MAX_LIVE_BYTES = MAX_RECORD_BYTES + 64;
 /** Bytes of a player id. */
 export const PLAYER_ID_BYTES = 8;
-/** Half the world's width in metres: 2^32 chunks of 32 m, centred on 0. */
-export const HALF_WORLD_METRES = 2 ** 36;
 /** Heights a player may stand at, in centimetres (−1 km to 10 km). */
 export const MIN_Y_CM = -100_000, MAX_Y_CM = 1_000_000;
 
@@ -79,12 +79,6 @@ export type LiveMessage = Presence | EditAnnouncement;
 /** The topic of region (`rx`, `rz`) of `world`. */
 export function regionTopic(world: string, rx: number, rz: number): string {
   return `mote/w/${world}/r/${rx},${rz}/v1`;
-}
-
-/** Wraps a coordinate in metres into the world's [−2^36, 2^36). */
-export function wrapMetres(v: number): number {
-  const w = 2 * HALF_WORLD_METRES;
-  return ((((v + HALF_WORLD_METRES) % w) + w) % w) - HALF_WORLD_METRES;
 }
 
 /** The region holding world position (x, z) metres, for a region side of `side` chunks. */

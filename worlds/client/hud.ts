@@ -1,8 +1,10 @@
 // This module is browser compatible.
 /**
  * The heads-up display: where you are (metres, chunk, region), the biome underfoot, the mode,
- * streaming counters, and who is near. Presence does not exist yet, so the list says "nobody near"
- * rather than showing anyone made up; {@linkcode Hud.setNear} is what presence will call.
+ * streaming counters, and who is near: the players the gateway lists in this region and the ones
+ * around it ({@linkcode Hud.setNear}), under a line saying where that list comes from
+ * ({@linkcode Hud.setPresence}): every gateway (live), this gateway only, or nowhere (no socket:
+ * then nobody is listed, rather than anyone made up).
  * Text is set with textContent (never HTML), and the DOM is touched a few times a second, not
  * every frame, so the HUD costs no layout work in most frames.
  * @module
@@ -51,6 +53,7 @@ export class Hud {
   readonly #help = box({ left: "8px", bottom: "8px" });
   #last = -Infinity;
   #names: readonly string[] = [];
+  #presence = "connecting…";
 
   constructor(
     parent: HTMLElement,
@@ -63,13 +66,32 @@ export class Hud {
       ? "left: move · right: look"
       : "click to look · WASD move · Space/Shift up/down · F fly/walk";
     parent.append(this.#where, this.#near, this.#help);
-    this.setNear([]);
+    this.#render();
   }
 
-  /** Sets who is near (names of players in the region); empty until presence exists. */
+  /** Sets who is near (one line per player), shown only when they changed. */
   setNear(names: readonly string[]): void {
+    if (names.length === this.#names.length && names.every((n, i) => n === this.#names[i])) return;
     this.#names = names;
-    this.#near.textContent = "who is near\n" + (names.length ? names.join("\n") : "nobody near");
+    this.#render();
+  }
+
+  /** Says where the list comes from (for example "live" or "no presence: no socket"). */
+  setPresence(state: string): void {
+    if (state === this.#presence) return;
+    this.#presence = state;
+    this.#render();
+  }
+
+  /** Where the list comes from, as shown. */
+  get presence(): string {
+    return this.#presence;
+  }
+
+  #render(): void {
+    const names = this.#names;
+    this.#near.textContent = `who is near · ${this.#presence}\n` +
+      (names.length ? names.join("\n") : "nobody near");
   }
 
   /** Who is listed as near. */

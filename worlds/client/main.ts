@@ -11,11 +11,18 @@
  * Served by the player's own node on its UI origin, the page can also edit (`edit.ts`): it asks
  * that origin for the API token, and the node signs and publishes the edits.
  *
+ * Presence: over the socket the page says where the player is (at most 5 times a second) and the
+ * gateway lists the players near (`presence.ts`, drawn by `avatars.ts`, listed by the HUD); an
+ * edit notice names a region's new digest and the chunks it changed, which are fetched again. With
+ * no socket (HTTP only) there is no presence, and the HUD says so.
+ *
  * Tests and benchmarks read `globalThis.__moteWorld`, a frozen read-only view of real counters
  * (position, chunks loaded, requested and released, frames, time to the first terrain frame).
  * @module
  */
-import { CHUNK_SIZE, HEIGHT_UNITS_PER_METRE, SEA_LEVEL } from "../chunk.ts";
+import { CHUNK_SIZE, HEIGHT_UNITS_PER_METRE, SEA_LEVEL, wrapMetres } from "../chunk.ts";
+import { Avatars } from "./avatars.ts";
+import { Presence } from "./presence.ts";
 import { Controls, type PlayerState } from "./controls.ts";
 import { editToken, type Tool, WorldEditor } from "./edit.ts";
 import { Hud } from "./hud.ts";
@@ -23,7 +30,7 @@ import { chunkOf } from "./keys.ts";
 import { type ChunkMesh, meshBytes } from "./mesh.ts";
 import { WorldView } from "./render.ts";
 import { ChunkStreamer } from "./streamer.ts";
-import { httpChunks, SocketChunks } from "./transport.ts";
+import { httpChunks, type Notice, SocketChunks } from "./transport.ts";
 import { inWorker, serveMeshRequests, type WorkerScope } from "./worker.ts";
 import { MeshWorkers } from "./workers.ts";
 
@@ -98,7 +105,48 @@ async function start(): Promise<void> {
   const base = new URL(".", location.href);
   const ws = new URL("ws", base);
   ws.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  const transport = new SocketChunks(ws, httpChunks(base, meta.generator, meta.e));
+  // A region's digest once a notice named it: HTTP fetches use it, so no cached old bytes return.
+  const regionE = new Map<string, string>();
+  const side = meta.region;
+  const regionId = (rx: number, rz: number) => `${rx},${rz}`;
+  const transport = new SocketChunks(
+    ws,
+    httpChunks(
+      base,
+      meta.generator,
+      (k) => regionE.get(regionId(Math.floor(k.x / side), Math.floor(k.z / side))) ?? meta.e,
+    ),
+  );
+  const presence = new Presence();
+  let me: string | undefined, live = false, editNotices = 0;
+  const onEdits = (n: Notice) => {
+    const r = n.r, c = n.c;
+    if (!Array.isArray(r) || r.length !== 2 || !r.every(Number.isInteger)) return;
+    if (typeof n.e !== "string" || !/^[0-9a-f]{64}$/.test(n.e)) return;
+    const [rx, rz] = r as [number, number];
+    regionE.set(regionId(rx, rz), n.e);
+    editNotices++;
+    if (Array.isArray(c) && c.length <= 256) {
+      for (const k of c) {
+        if (Array.isArray(k) && k.length === 2 && k.every(Number.isInteger)) {
+          streamer.refresh(k[0], k[1]);
+        }
+      }
+      return;
+    }
+    // No list: every chunk held in the region is fetched again.
+    for (const [k] of [...streamer.chunks()]) {
+      if (Math.floor(k.x / side) === rx && Math.floor(k.z / side) === rz) {
+        streamer.refresh(k.x, k.z);
+      }
+    }
+  };
+  transport.onNotice = (n) => {
+    if (n.t === "hello" && typeof n.id === "string") (me = n.id), (live = n.live === true);
+    else if (n.t === "players") presence.update(n.p, performance.now());
+    else if (n.t === "edits") onEdits(n);
+    else if (n.t === "gone") presence.clear();
+  };
   const cores = navigator.hardwareConcurrency || 2;
   const workers = new MeshWorkers(new URL(import.meta.url), Math.max(1, Math.min(3, cores - 1)));
   const streamer = new ChunkStreamer<ChunkMesh>({
@@ -145,6 +193,14 @@ async function start(): Promise<void> {
   mark("webgl");
   const controls = new Controls(canvas, player);
   const hud = new Hud(document.body, meta.title || meta.name, meta.region);
+  const avatars = new Avatars(view.scene);
+  const presenceState = () => {
+    if (transport.presence) return live ? "live" : "this gateway only";
+    const state = transport.stats.state;
+    if (state === "connecting") return "connecting…";
+    if (state === "open") return "none on this gateway";
+    return "none: no socket";
+  };
 
   // Edit mode only where this origin hands out the API token: the player's own node's UI, whose
   // page says so (a gateway's page is never asked for a token, so it sees no failed request).
@@ -207,10 +263,24 @@ async function start(): Promise<void> {
       });
       if (entered.length > MAX_ENTERED) entered.shift();
     }
+    transport.sendPosition(player.x, player.y, player.z, player.yaw, now);
+    const others = presence.sample(now);
+    avatars.sync(others, view.origin);
     view.render(player, player.yaw, player.pitch);
     frames++;
     if (firstTerrainMs === undefined && view.size > 0) firstTerrainMs = performance.now();
     const s = streamer.stats;
+    hud.setPresence(presenceState());
+    if (frames % 15 === 0) {
+      const px = wrapMetres(player.x), pz = wrapMetres(player.z);
+      const near = others.map((o) => ({
+        o,
+        d: Math.hypot(wrapMetres(o.x - px), wrapMetres(o.z - pz)),
+      })).sort((a, b) => a.d - b.d);
+      hud.setNear(
+        near.slice(0, 8).map(({ o, d }) => `player ${o.id.slice(0, 6)} · ${d.toFixed(0)} m`),
+      );
+    }
     hud.update(now, {
       x: player.x,
       y: player.y,
@@ -255,6 +325,17 @@ async function start(): Promise<void> {
         return editor.apply({ x, z });
       },
       timings: () => ({ ...timings, firstTerrainFrame: firstTerrainMs }),
+      /** Presence: where the list comes from, this page's player id, the players and avatars. */
+      presence: () => ({
+        state: presenceState(),
+        id: me,
+        players: presence.sample(performance.now()).map((p) => ({ ...p })),
+        avatars: avatars.size,
+        near: [...hud.near],
+      }),
+      /** Edit notices received, and a region's digest once a notice named it. */
+      editNotices: () => editNotices,
+      regionDigest: (rx: number, rz: number) => regionE.get(regionId(rx, rz)),
       stats: () => ({
         ...streamer.stats,
         transport: { ...transport.stats },
@@ -276,6 +357,7 @@ async function start(): Promise<void> {
     workers.dispose();
     controls.dispose();
     editor?.dispose();
+    avatars.dispose();
     hud.dispose();
     view.dispose();
   });

@@ -63,6 +63,11 @@ export class WorldView {
     this.#shapes.prepare(OBJECT_KIND_COUNT);
   }
 
+  /** The render origin in metres (unwrapped, like the player's position). */
+  get origin(): { x: number; z: number } {
+    return { x: this.#ox * CHUNK_SIZE, z: this.#oz * CHUNK_SIZE };
+  }
+
   /** Chunks on screen. */
   get size(): number {
     return this.#chunks.size;

@@ -21,11 +21,20 @@ export const MAX_PER_MESSAGE = 64;
 /** Least time between two flushes of wants and cancels: 20 ticks a second, 2 messages each. */
 export const FLUSH_MS = 50;
 
-/** Chunk fetches over HTTP: `<base>c/<generator>/<x>/<z>?e=<digest>` (a missing e is a 302). */
-export function httpChunks(base: URL, generator: string, e?: string): FetchChunk {
+/**
+ * Chunk fetches over HTTP: `<base>c/<generator>/<x>/<z>?e=<digest>` (a missing e is a 302). `e`
+ * may depend on the chunk: a region whose edits changed is asked for under its new digest, so
+ * no cached redirect or chunk of the old one is used.
+ */
+export function httpChunks(
+  base: URL,
+  generator: string,
+  e?: string | ((key: ChunkKey) => string | undefined),
+): FetchChunk {
   return async (key, { signal }) => {
     const url = new URL(`c/${generator}/${key.x}/${key.z}`, base);
-    if (e) url.searchParams.set("e", e);
+    const digest = typeof e === "function" ? e(key) : e;
+    if (digest) url.searchParams.set("e", digest);
     const res = await fetch(url, { signal });
     if (!res.ok) {
       await res.body?.cancel();
@@ -77,7 +86,17 @@ export interface TransportStats {
   viaHttp: number;
   socketFailures: number;
   state: "connecting" | "open" | "failed" | "closed";
+  /** Positions sent to the gateway (presence). */
+  positions: number;
 }
+
+/** A live notice from the gateway (`gateway/world_live.ts`): hello, players, edits. */
+export type Notice = { t: string } & Record<string, unknown>;
+
+/** Least time between two positions sent (ms): the gateway relays at most 5 a second. */
+export const POSITION_MS = 200;
+/** A player standing still still says so this often (ms): the gateway forgets one after 5 s. */
+export const KEEPALIVE_MS = 2_000;
 
 /** Chunks over the world WebSocket with HTTP as the fallback; see the module doc. */
 export class SocketChunks {
@@ -97,13 +116,39 @@ export class SocketChunks {
     viaHttp: 0,
     socketFailures: 0,
     state: "connecting",
+    positions: 0,
   };
+  /** Live notices (hello, players, edits) go here; a socket that says no hello has no presence. */
+  onNotice: ((n: Notice) => void) | undefined;
+  #hello = false;
+  #lastPos = { at: -Infinity, key: "" };
 
   constructor(url: URL, http: FetchChunk, options: Partial<SocketOptions> = {}) {
     this.#url = url;
     this.#http = http;
     this.#o = { ...SOCKET_DEFAULTS, ...options };
     this.#connect();
+  }
+
+  /** Whether the gateway said hello on the open socket (it takes positions). */
+  get presence(): boolean {
+    return this.#hello && this.stats.state === "open";
+  }
+
+  /**
+   * Tells the gateway where the player is (metres, heading in radians), at most every
+   * {@linkcode POSITION_MS}, and only when it moved or {@linkcode KEEPALIVE_MS} passed.
+   */
+  sendPosition(x: number, y: number, z: number, heading: number, now: number): void {
+    const ws = this.#ws;
+    if (!this.presence || !ws || ws.readyState !== WebSocket.OPEN) return;
+    if (now - this.#lastPos.at < POSITION_MS) return;
+    const p = [round2(x), round2(y), round2(z)], h = Math.round(heading * 1000) / 1000;
+    const key = `${p},${h}`;
+    if (key === this.#lastPos.key && now - this.#lastPos.at < KEEPALIVE_MS) return;
+    this.#lastPos = { at: now, key };
+    this.stats.positions++;
+    ws.send(JSON.stringify({ t: "pos", p, h }));
   }
 
   /** Fetches one chunk: over the socket when it is usable, else over HTTP. */
@@ -141,6 +186,7 @@ export class SocketChunks {
   /** Closes the socket; chunks still waiting go over HTTP. */
   close(): void {
     this.stats.state = "closed";
+    this.#hello = false;
     clearTimeout(this.#flushTimer);
     clearTimeout(this.#retryTimer);
     this.#ws?.close(1000, "leaving");
@@ -179,6 +225,8 @@ export class SocketChunks {
     this.stats.state = "connecting";
     ws.onopen = () => {
       this.stats.state = "open";
+      this.#hello = false;
+      this.#lastPos = { at: -Infinity, key: "" };
       this.#attempts = 0;
       // Everything waiting is (re)sent on the fresh socket.
       for (const w of this.#waiting.values()) w.sent = false;
@@ -194,6 +242,8 @@ export class SocketChunks {
 
   #failed(): void {
     this.#ws = undefined;
+    if (this.#hello) this.onNotice?.({ t: "gone" });
+    this.#hello = false;
     if (this.stats.state === "closed") return;
     this.stats.socketFailures++;
     this.stats.state = "failed";
@@ -218,6 +268,9 @@ export class SocketChunks {
       if (m.t === "error" && Array.isArray(c) && c.length === 2 && c.every(Number.isInteger)) {
         const w = this.#waiting.get(chunkKey(c[0], c[1]).id);
         if (w && this.#finish(w)) w.reject(new Error(`Chunk (${w.key.x}, ${w.key.z}): ${m.error}`));
+      } else if (typeof m === "object" && m !== null && typeof m.t === "string") {
+        if (m.t === "hello") this.#hello = true;
+        this.onNotice?.(m as Notice);
       }
       return;
     }
@@ -257,4 +310,8 @@ export class SocketChunks {
     }
     if (this.#wants.length || this.#cancels.length) this.#schedule();
   }
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
 }
