@@ -96,7 +96,7 @@ Deno.test({
       const stats = await page.evaluate(() => __moteWorld.stats());
       assert((stats.maxJobs as number) <= 6, `job limit kept: ${stats.maxJobs}`);
       assert(stats.transport.viaSocket > 0, "chunks came over the WebSocket");
-      assertEquals(stats.near, [], "nobody is listed near: presence does not exist yet");
+      assertEquals(stats.near, [], "nobody else is in this world, so nobody is listed near");
       // Released chunks (25 or so, each with a terrain geometry) freed their GPU geometry: the GPU
       // holds no more than the scene uses, plus the 10 shared object shapes, which stay uploaded
       // while no chunk in the scene has that kind.
