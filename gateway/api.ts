@@ -9,7 +9,7 @@
  * events), `POST /api/v1/key/export` `{ "passphrase"? }` (the key file), `POST /api/v1/stop`,
  * `GET /metrics` (Prometheus text). With their backends: the file routes (`files.ts`), the
  * settings routes (`settings.ts`), the scrubber routes (`scrub.ts`), the site routes
- * (`site_api.ts`) and the world routes (`world_api.ts`).
+ * (`site_api.ts`), the sharing routes (`share_api.ts`) and the world routes (`world_api.ts`).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -23,6 +23,7 @@ import { createLoginRoutes } from "./remote.ts";
 import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
+import { createSharingRoutes, type SharingBackend } from "./share_api.ts";
 import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
 import { mountWorlds, type WorldsOptions } from "./worlds.ts";
 
@@ -59,6 +60,8 @@ export interface ApiAppOptions extends GuardOptions {
   scrub?: ScrubBackend;
   /** Site routes: publish, list and unpublish the owner's sites. */
   sites?: SiteBackend;
+  /** Sharing routes: modes, groups, shares, and reading what others share (`share_api.ts`). */
+  sharing?: SharingBackend;
   /** World routes: create and list the owner's worlds. */
   worlds?: WorldBackend;
   /**
@@ -160,6 +163,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.settings) app.route("/", createSettingsRoutes(opts.settings));
   if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
   if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
+  if (opts.sharing) app.route("/", createSharingRoutes(opts.sharing));
   if (opts.worlds) app.route("/", createWorldRoutes(opts.worlds));
   if (opts.worldPages) {
     mountWorlds(app, {

@@ -14,6 +14,8 @@ import { fields, json, table } from "./format.ts";
 import { Progress } from "./progress.ts";
 import { PACK_FILE_MAX } from "../catalog/pack.ts";
 import type { SupplierHealth } from "../health/mod.ts";
+import { isRemotePath } from "../sharing/remote_path.ts";
+import { type LongRow, longTable, remoteGet, remoteLs } from "./share_commands.ts";
 
 type Out = (line: string) => void;
 
@@ -262,6 +264,21 @@ export async function getCommand(args: string[], dataDir: string, out: Out): Pro
   });
   expectPositionals("get", positionals, 1, 2);
   const client = await connectToNode(dataDir);
+  if (isRemotePath(positionals[0]!)) {
+    // `<owner-id>:/path`: what another owner shares with this node, read from its suppliers.
+    const got = await cancellable((signal) =>
+      remoteGet(client, positionals[0]!, positionals[1], signal)
+    );
+    if (values.json) out(json(got));
+    else {
+      out(
+        `${got.length} file${got.length === 1 ? "" : "s"} written (${
+          formatSize(got.reduce((a, d) => a + d.size, 0))
+        })`,
+      );
+    }
+    return 0;
+  }
   const remote = normalizeRemote(positionals[0]!);
   const local = positionals[1] ?? basename(remote === "/" ? "mote" : remote);
   const quiet = values.quiet === true || values.json === true;
@@ -333,9 +350,22 @@ async function getOne(
 
 /** `mote ls [remote]` */
 export async function lsCommand(args: string[], dataDir: string, out: Out): Promise<number> {
-  const { values, positionals } = parseArgs("ls", args, {});
+  const { values, positionals } = parseArgs("ls", args, {
+    long: { type: "boolean", short: "l" },
+  });
   expectPositionals("ls", positionals, 0, 1);
+  if (positionals[0] !== undefined && isRemotePath(positionals[0])) {
+    const client = await connectToNode(dataDir);
+    return await remoteLs(client, positionals[0], values.long === true, values.json === true, out);
+  }
   const remote = normalizeRemote(positionals[0] ?? "/");
+  if (values.long) {
+    const { entries } = await (await connectToNode(dataDir)).get<{ entries: LongRow[] }>(
+      remote === "/" ? "/api/v1/perms" : remoteUrl("/api/v1/perms/", remote),
+    );
+    if (values.json) return out(json(entries)), 0;
+    return out(entries.length ? longTable(entries) : `${remote} is empty.`), 0;
+  }
   const { entries } = await (await connectToNode(dataDir)).get<{ entries: Listing[] }>(
     remote === "/" ? "/api/v1/ls" : remoteUrl("/api/v1/ls/", remote),
   );

@@ -31,6 +31,7 @@ import {
 } from "./file_commands.ts";
 import { scrubCommand } from "./scrub_command.ts";
 import { siteCommand } from "./site_command.ts";
+import { chgrpCommand, chmodCommand, groupCommand, shareCommand } from "./share_commands.ts";
 import { worldCommand } from "./world_command.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
@@ -56,6 +57,10 @@ const COMMANDS: Record<string, Command> = {
   health: healthCommand,
   scrub: scrubCommand,
   site: siteCommand,
+  chmod: chmodCommand,
+  chgrp: chgrpCommand,
+  group: groupCommand,
+  share: shareCommand,
   world: worldCommand,
   restore: restoreCommand,
 };

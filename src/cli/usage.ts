@@ -20,8 +20,14 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<local> [remote] [-q]",
     about: "Store a file or a whole folder (unchanged files are skipped)",
   },
-  get: { args: "<remote> [local] [--version N]", about: "Fetch a file or a whole folder" },
-  ls: { args: "[remote]", about: "List a folder of your stored files" },
+  get: {
+    args: "<remote | owner-id:/path> [local] [--version N]",
+    about: "Fetch a file or a whole folder, yours or one another node shares with you",
+  },
+  ls: {
+    args: "[-l] [remote | <owner-id>:/path]",
+    about: "List a folder of your files (-l: mode, owner, group), or what another node shares",
+  },
   rm: { args: "<remote>", about: "Remove a file (or an empty folder) and delete its shards" },
   versions: { args: "<remote>", about: "List the stored versions of a file" },
   prune: {
@@ -64,6 +70,23 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<name>",
     about: "Unpublish a site and delete its files",
   },
+  chmod: {
+    args: "<mode> <remote>",
+    about: "Set a file's or folder's mode (750, g+r, o-rwx); o+r makes it public, g+r its group's",
+  },
+  chgrp: { args: "<group|-> <remote>", about: "Set a file's or folder's group (- for none)" },
+  "group create": { args: "<name>", about: "Create a group (its record is signed by you)" },
+  "group add": { args: "<name> <node-id>", about: "Add a member (the group key is wrapped to it)" },
+  "group remove": {
+    args: "<name> <node-id>",
+    about: "Remove a member: new group key, and what the group read is re-keyed",
+  },
+  "group ls": { args: "", about: "Your groups, and groups you were found to be in" },
+  share: {
+    args: "<remote> --with <node-id|group:name> --read [--revoke]",
+    about: "Let a node or group read a folder or file (--revoke rotates its keys)",
+  },
+  "share ls": { args: "", about: "What you share, with whom" },
   "world create": {
     args: "--name <name> [--seed N] [--region 8] [--title T]",
     about: "Create an endless world (kept alive by your suppliers); prints its URL",

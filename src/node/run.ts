@@ -36,6 +36,9 @@ import { StorageService } from "./storage.ts";
 import { storageFilesBackend } from "./files_backend.ts";
 import { scrubBackend } from "./scrub_backend.ts";
 import { siteBackend } from "./site_backend.ts";
+import { SharingService } from "./sharing.ts";
+import { SharedReader } from "./shared_reader.ts";
+import { sharingBackend } from "./sharing_backend.ts";
 import { NodeSiteSource } from "../sites/mod.ts";
 import { NodeShardSource } from "./shard_source.ts";
 import { worldBackend } from "./world_backend.ts";
@@ -165,6 +168,9 @@ export async function runNode(
     });
     await storage.start();
     cleanups.push(() => storage.stop());
+    const sharing = new SharingService(storage);
+    sharing.start();
+    cleanups.push(() => sharing.stop());
 
     let resolveStopped!: (how: "stop" | "restart") => void;
     const stopped = new Promise<"stop" | "restart">((r) => (resolveStopped = r));
@@ -209,6 +215,7 @@ export async function runNode(
           files: storageFilesBackend(storage),
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
+          sharing: sharingBackend(sharing, new SharedReader(node)),
           worlds: worldBackend(
             storage,
             () => gatewayUrl,

@@ -1,0 +1,25 @@
+/**
+ * The node API's sharing backend (`gateway/share_api.ts`) over the owner's
+ * {@linkcode SharingService} and the {@linkcode SharedReader} of others' shares.
+ */
+import type { SharingBackend } from "../../gateway/share_api.ts";
+import { splitPath } from "../catalog/folder.ts";
+import type { SharedReader } from "./shared_reader.ts";
+import { parseTarget, type SharingService } from "./sharing.ts";
+
+/** Builds the sharing backend. */
+export function sharingBackend(sharing: SharingService, reader: SharedReader): SharingBackend {
+  return {
+    listLong: (path) => sharing.listLong(path),
+    chmod: (path, mode) => sharing.chmod(path, mode),
+    chgrp: (path, group) => sharing.chgrp(path, group),
+    groups: async () => ({ owned: await sharing.groups(), memberOf: reader.memberships() }),
+    createGroup: (name) => sharing.createGroup(name),
+    addMember: (name, id) => sharing.addMember(name, id),
+    removeMember: (name, id) => sharing.removeMember(name, id),
+    shares: () => sharing.shares(),
+    share: (path, target, revoke) => sharing.share(path, parseTarget(target), { revoke }),
+    sharedList: (owner, path, signal) => reader.list(owner, splitPath(path), signal),
+    sharedGet: (owner, path, signal) => reader.get(owner, splitPath(path), signal),
+  };
+}
