@@ -38,7 +38,7 @@ export interface Group {
   readonly keys: readonly { readonly member: string; readonly wrapped: Uint8Array }[];
 }
 
-/** The `group` record namespace. Exported for callers; nodes do not register it yet. */
+/** The `group` record namespace (every node registers it). */
 export const GROUP_NAMESPACE: Namespace = {
   name: "group",
   maxValue: MAX_GROUP_VALUE,

@@ -6,8 +6,8 @@
  * write keys with owner-signed policies and the supplier-side write check, and quick-link
  * capabilities carried in URL fragments.
  *
- * Not wired into the catalog, CLI, suppliers or gateway yet; the `group` namespace is exported
- * but nodes do not register it.
+ * Read sharing is wired in on nodes (`node/sharing.ts`, `node/shared_reader.ts`) through the
+ * `group` and `share` record namespaces; write sharing is not wired in yet.
  * @module
  */
 export * from "./errors.ts";
@@ -16,6 +16,8 @@ export * from "./group.ts";
 export * from "./group_record.ts";
 export * from "./link.ts";
 export * from "./mode.ts";
+export * from "./owner_state.ts";
 export * from "./remote_path.ts";
+export * from "./share_record.ts";
 export * from "./write_key.ts";
 export * from "./write_request.ts";
