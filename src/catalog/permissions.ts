@@ -87,34 +87,43 @@ export async function listLong<F extends PermFolder>(
 ): Promise<LongListing[]> {
   const f = await host.walk(parts);
   const owner = f.version.owner;
-  const rows = await Promise.all(
-    Object.entries(f.version.entries).map(async ([name, e]) => {
-      if (e.t === "d") {
-        const child = (await host.load(e)).version;
-        return {
-          name,
-          type: "folder" as const,
-          size: 0,
-          mtime: 0,
-          versions: 0,
-          mode: child.mode,
-          owner,
-          group: child.group ?? null,
-        };
-      }
-      const m = fileMode(f.version, e);
+  const entries = Object.entries(f.version.entries);
+  // Each subfolder's mode is in its own object: load them a few at a time (bounded work at once).
+  const children = new Map<string, FolderVersion>();
+  const dirs = entries.filter((x): x is [string, FolderEntry] => x[1].t === "d");
+  for (let i = 0; i < dirs.length; i += 16) {
+    await Promise.all(
+      dirs.slice(i, i + 16).map(async ([name, e]) => {
+        children.set(name, (await host.load(e)).version);
+      }),
+    );
+  }
+  const rows = entries.map(([name, e]) => {
+    if (e.t === "d") {
+      const child = children.get(name)!;
       return {
         name,
-        type: "file" as const,
-        size: e.versions[0]!.size,
-        mtime: e.versions[0]!.mtime,
-        versions: e.versions.length,
-        mode: m.mode,
+        type: "folder" as const,
+        size: 0,
+        mtime: 0,
+        versions: 0,
+        mode: child.mode,
         owner,
-        group: m.group ?? null,
+        group: child.group ?? null,
       };
-    }),
-  );
+    }
+    const m = fileMode(f.version, e);
+    return {
+      name,
+      type: "file" as const,
+      size: e.versions[0]!.size,
+      mtime: e.versions[0]!.mtime,
+      versions: e.versions.length,
+      mode: m.mode,
+      owner,
+      group: m.group ?? null,
+    };
+  });
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -53,6 +53,13 @@ const SUPPLIERS_TTL = 60_000;
 const MAX_REMEMBERED = 256;
 /** Deepest path walked. */
 const MAX_DEPTH = 256;
+/**
+ * Distinct groups looked up for one owner's record: a record may name up to 64 per entry, and
+ * each is a DHT lookup, so an owner cannot make a reader do thousands of them.
+ */
+const MAX_GROUP_LOOKUPS = 64;
+/** Subfolders opened at once for their modes in a listing; past `MAX_MODE_LOOKUPS` none are. */
+const MODE_WAVE = 16, MAX_MODE_LOOKUPS = 256;
 
 /** A share this node could open. */
 export interface OpenedShare {
@@ -147,7 +154,10 @@ export class SharedReader {
     for (const g of e.grant.groups) {
       if (key) break;
       let p = groups.get(g.group);
-      if (!p) groups.set(g.group, p = this.#group(owner, g.group));
+      if (!p) {
+        if (groups.size >= MAX_GROUP_LOOKUPS) continue;
+        groups.set(g.group, p = this.#group(owner, g.group));
+      }
       const gk = await p;
       if (!gk) continue;
       key = await openAsGroupMember(e.grant, gk).catch(() => undefined);
@@ -311,35 +321,47 @@ export class SharedReader {
       })).sort((a, b) => a.name.localeCompare(b.name));
     }
     const f = r.version;
-    const rows = await Promise.all(
-      Object.entries(f.entries).map(async ([name, e]) => {
-        if (e.t === "d") {
+    const entries = Object.entries(f.entries);
+    // A subfolder's mode is in its own object: open them a few at a time, and in a folder with
+    // very many subfolders not at all (their mode shows as 0).
+    const dirs = entries.filter(([, e]) => e.t === "d");
+    const modes = new Map<string, FolderVersion | undefined>();
+    for (let i = 0; dirs.length <= MAX_MODE_LOOKUPS && i < dirs.length; i += MODE_WAVE) {
+      await Promise.all(
+        dirs.slice(i, i + MODE_WAVE).map(async ([name, e]) => {
+          if (e.t !== "d") return;
           const child = await this.openFolder(owner, e.writePub, e.readKey, signal)
             .catch(() => undefined);
-          return {
-            name,
-            type: "folder" as const,
-            size: 0,
-            mtime: 0,
-            versions: 0,
-            mode: child?.mode ?? 0,
-            owner,
-            group: child?.group ?? null,
-          };
-        }
-        const m = fileMode(f, e);
+          modes.set(name, child);
+        }),
+      );
+    }
+    const rows = entries.map(([name, e]) => {
+      if (e.t === "d") {
+        const child = modes.get(name);
         return {
           name,
-          type: "file" as const,
-          size: e.versions[0]!.size,
-          mtime: e.versions[0]!.mtime,
-          versions: e.versions.length,
-          mode: m.mode,
+          type: "folder" as const,
+          size: 0,
+          mtime: 0,
+          versions: 0,
+          mode: child?.mode ?? 0,
           owner,
-          group: m.group ?? null,
+          group: child?.group ?? null,
         };
-      }),
-    );
+      }
+      const m = fileMode(f, e);
+      return {
+        name,
+        type: "file" as const,
+        size: e.versions[0]!.size,
+        mtime: e.versions[0]!.mtime,
+        versions: e.versions.length,
+        mode: m.mode,
+        owner,
+        group: m.group ?? null,
+      };
+    });
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
 
