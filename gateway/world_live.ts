@@ -169,6 +169,7 @@ export class LiveHub {
   readonly #peerEdits: RateLimiter;
   #topics = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #worldsAt = 0;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { relayed: 0, heard: 0, rejected: 0, ignored: 0, edits: 0, refusedEdits: 0 };
 
@@ -206,7 +207,7 @@ export class LiveHub {
   /** Connects a player to `world`; `send` delivers notices to its socket (it may drop them). */
   attach(world: World, send: (n: LiveNotice) => void): LiveSession {
     const id = randomId();
-    this.#worlds.set(world.address, world);
+    this.#remember(world);
     const s: Session = {
       id,
       world,
@@ -243,6 +244,7 @@ export class LiveHub {
   tick(): void {
     const now = this.#now();
     const l = this.#limits;
+    if (now - this.#worldsAt > 5_000) this.#refreshWorlds(now);
     for (const room of this.#rooms.values()) {
       for (const [k, p] of room.players) {
         if (now - p.at > l.expireMs) room.players.delete(k), room.version++;
@@ -448,6 +450,12 @@ export class LiveHub {
     } catch (error) {
       this.stats.refusedEdits++;
       this.#o.log?.("refused an announced edit batch", { topic, from, error });
+      // Our copy of the world may predate a new grant: not the sender's fault, and never shown.
+      const reason = (error as { reason?: string }).reason;
+      if (reason === "no-grant" || reason === "expired") {
+        this.#worldsAt = 0;
+        return this.#count("ignore");
+      }
       return this.#count("reject");
     }
     void this.#merge(world, room.rx, room.rz, msg.bytes);
@@ -471,6 +479,26 @@ export class LiveHub {
     for (const s of this.#sessions) {
       if (s.world.address !== world.address || !s.region) continue;
       if (Math.abs(s.region.rx - rx) <= 1 && Math.abs(s.region.rz - rz) <= 1) s.send(notice);
+    }
+  }
+
+  /** Keeps the newest record seen of a world sessions are on (at most 1024 worlds). */
+  #remember(world: World): void {
+    const known = this.#worlds.get(world.address);
+    if (known && known.seq > world.seq) return;
+    this.#worlds.delete(world.address);
+    this.#worlds.set(world.address, world);
+    if (this.#worlds.size > 1024) this.#worlds.delete(this.#worlds.keys().next().value!);
+  }
+
+  /** Looks again at the worlds sessions are on (new grants), at most every 5 s. */
+  #refreshWorlds(now: number): void {
+    this.#worldsAt = now;
+    const resolve = this.#o.world;
+    if (!resolve) return;
+    const live = new Set([...this.#sessions].map((s) => s.world.address));
+    for (const address of live) {
+      resolve(address).then((w) => w && this.#remember(w), () => {});
     }
   }
 

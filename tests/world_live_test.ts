@@ -259,7 +259,13 @@ Deno.test("an announced edit is verified, merged and named to sessions; a forged
     session.move(10, 70, 10, 0);
     const receive = joined.get(regionTopic(ADDRESS, 0, 0))!;
     const ungranted = encodeEditAnnouncement(encodeRecord(signed(batch(stranger), stranger)));
-    assertEquals(receive("p1", ungranted), "reject", "no grant: never merged");
+    // Our world may predate a grant: ignored (the sender is not punished), and never merged.
+    assertEquals(receive("p1", ungranted), "ignore", "no grant: never merged");
+    const forged = encodeRecord(signed(batch()));
+    forged[forged.length - 1]! ^= 1;
+    assertEquals(receive("p1", encodeEditAnnouncement(forged)), "reject", "a forged signature");
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(notices.filter((n) => n.t === "edits").length, 0, "nothing merged or shown");
     const good = encodeEditAnnouncement(encodeRecord(signed(batch(editor, 3, 31))));
     assertEquals(receive("p1", good), "accept");
     await new Promise((r) => setTimeout(r, 50));
