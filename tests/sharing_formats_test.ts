@@ -119,6 +119,8 @@ Deno.test("the owner's sharing state round-trips and refuses bad readers and gro
     ],
   };
   assertEquals(decodeOwnerState(encodeOwnerState(s)), s);
+  const withKnown = { ...s, known: [{ id: reader.id, agree: reader.agreePublic }] };
+  assertEquals(decodeOwnerState(encodeOwnerState(withKnown)), withKnown);
   assertThrows(
     () => decodeOwnerState(encode({ ...s, groups: ["Bad Name"] })),
     DecodeError,

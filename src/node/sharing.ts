@@ -45,6 +45,7 @@ import {
   decodeOwnerState,
   EMPTY_STATE,
   encodeOwnerState,
+  MAX_KNOWN,
   type OwnerShare,
   type OwnerState,
   type Reader,
@@ -247,6 +248,9 @@ export class SharingService {
       const agree = await this.#agreeKey(id);
       const next = await addMember(this.#node.keys, g, { id, agreePublic: agree });
       await this.#publishGroup(next);
+      const state = await this.#load();
+      const known = [{ id, agree }, ...(state.known ?? []).filter((r) => r.id !== id)];
+      await this.#save({ ...state, known: known.slice(0, MAX_KNOWN) });
       return { name, owner: next.owner, epoch: next.epoch, members: [...next.members] };
     });
   }
@@ -305,6 +309,8 @@ export class SharingService {
   async #agreeKey(id: string): Promise<Uint8Array> {
     if (!isNodeId(id)) throw new SyntaxError(`"${id.slice(0, 60)}" is not a node id`);
     if (id === this.#node.id) return this.#node.keys.agreePublic;
+    const known = (await this.#load()).known?.find((r) => r.id === id);
+    if (known) return known.agree;
     const r = await this.#node.resolveIdentity(id, { timeout: 10_000 });
     if (!r) {
       throw new SharingError(

@@ -6,7 +6,8 @@
  * `share` record is rebuilt from it and the catalog.
  *
  * Value (canonical CBOR): `{ v: 1, groups: [name…], shares: [{ path, kind, readers: [{ id, agree
- * }], groups: [name…], id: 32 B, key?: 32 B }] }`. `id` and `key` are a file share's object id and
+ * }], groups: [name…], id: 32 B, key?: 32 B }], known?: [{ id, agree }] }`. `known` keeps the X25519
+ * keys of group members, so removing one re-wraps for the others without looking each up. `id` and `key` are a file share's object id and
  * key (a folder's are its record address and read key, read from the catalog each time).
  * Modes add recipients on top (`g+r` the path's group, `o+r` everyone): they are not stored here.
  */
@@ -41,7 +42,12 @@ export interface OwnerState {
   readonly v: 1;
   readonly groups: readonly string[];
   readonly shares: readonly OwnerShare[];
+  /** X25519 keys of the owner's group members (identity keys never change). */
+  readonly known?: readonly Reader[];
 }
+
+/** Most member keys remembered (every member of the owner's groups, bounded). */
+export const MAX_KNOWN = 4096;
 
 /** An empty state. */
 export const EMPTY_STATE: OwnerState = { v: 1, groups: [], shares: [] };
@@ -59,6 +65,7 @@ export function encodeOwnerState(s: OwnerState): Uint8Array {
       id: x.id,
       ...(x.key ? { key: x.key } : {}),
     })),
+    ...(s.known?.length ? { known: s.known.map((r) => ({ id: r.id, agree: r.agree })) } : {}),
   });
 }
 
@@ -69,7 +76,7 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
     "v",
     "groups",
     "shares",
-  ]);
+  ], ["known"]);
   if (m.v !== 1) throw new DecodeError(`Invalid ${what}: unsupported version ${String(m.v)}`);
   const list = (v: unknown, max: number, field: string): unknown[] => {
     if (!Array.isArray(v) || v.length > max) {
@@ -85,19 +92,20 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
         throw new DecodeError(`Invalid ${what}: ${(e as Error).message}`);
       }
     });
+  const reader = (r: unknown): Reader => {
+    const rm = readMap(r, what, ["id", "agree"]);
+    const id = readString(rm, "id", what, 52);
+    try {
+      assertNodeId(id);
+    } catch {
+      throw new DecodeError(`Invalid ${what}: bad reader id`);
+    }
+    return { id, agree: readBytes(rm, "agree", what, { exact: 32 }) };
+  };
   const shares = list(m.shares, MAX_SHARE_ENTRIES, "shares").map((x) => {
     const s = readMap(x, what, ["path", "kind", "readers", "groups", "id"], ["key"]);
     if (s.kind !== "d" && s.kind !== "f") throw new DecodeError(`Invalid ${what}: bad kind`);
-    const readers = list(s.readers, MAX_GRANT_READERS, "readers").map((r) => {
-      const rm = readMap(r, what, ["id", "agree"]);
-      const id = readString(rm, "id", what, 52);
-      try {
-        assertNodeId(id);
-      } catch {
-        throw new DecodeError(`Invalid ${what}: bad reader id`);
-      }
-      return { id, agree: readBytes(rm, "agree", what, { exact: 32 }) };
-    });
+    const readers = list(s.readers, MAX_GRANT_READERS, "readers").map(reader);
     return {
       path: readString(s, "path", what, 4096),
       kind: s.kind,
@@ -107,5 +115,11 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
       ...("key" in s ? { key: readBytes(s, "key", what, { exact: 32 }) } : {}),
     } as OwnerShare;
   });
-  return { v: 1, groups: names(m.groups, MAX_SHARE_GROUPS, "groups"), shares };
+  const known = "known" in m ? list(m.known, MAX_KNOWN, "known").map(reader) : undefined;
+  return {
+    v: 1,
+    groups: names(m.groups, MAX_SHARE_GROUPS, "groups"),
+    shares,
+    ...(known ? { known } : {}),
+  };
 }
