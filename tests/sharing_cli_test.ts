@@ -104,10 +104,13 @@ Deno.test({
       mark("shared");
 
       await t.step("B reads A's shares as <id>:/… and nothing else", async () => {
-        const [root, got] = await Promise.all([
+        const [root, got, dir] = await Promise.all([
           B(["ls", `${idA}:/`]),
           B(["get", `${idA}:/photos/photo.bin`, `${work}/out.bin`]),
+          B(["get", `${idA}:/docs`, `${work}/docs`]),
         ]);
+        assertEquals(dir.code, 0, dir.stderr);
+        assertEquals(await Deno.readFile(`${work}/docs/doc.bin`), doc);
         assertEquals(root.code, 0, root.stderr);
         assert(/^docs\/\s/m.test(root.stdout) && /^photos\/\s/m.test(root.stdout), root.stdout);
         assertEquals(got.code, 0, got.stderr);
