@@ -30,6 +30,7 @@ import { EdgeSiteSource, HttpShards } from "./edge_reader.ts";
 import { createPublicApp, type PublicEnv } from "./public.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 import { RecordWorldSource } from "./world_source.ts";
+import { runtimeUpgradeWebSocket } from "./edge_socket.ts";
 
 /** Options of {@linkcode createEdgeApp}. */
 export interface EdgeAppOptions {
@@ -201,5 +202,11 @@ export function edgeEntry(build: (seeds: string[], env: unknown) => EdgeApp): Ed
   };
 }
 
-/** The entry `deno serve gateway/edge.ts` and Workers (`main = "gateway/edge.ts"`) call. */
-export default edgeEntry((seeds) => createEdgeApp({ seeds }));
+/**
+ * The entry `deno serve gateway/edge.ts` and Workers (`main = "gateway/edge.ts"`) call, with the
+ * runtime's world socket (chunks only) where it has one (`edge_socket.ts`).
+ */
+export default edgeEntry((seeds) => {
+  const upgradeWebSocket = runtimeUpgradeWebSocket();
+  return createEdgeApp({ seeds, ...(upgradeWebSocket ? { upgradeWebSocket } : {}) });
+});
