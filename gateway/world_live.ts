@@ -278,7 +278,8 @@ export class LiveHub {
     const at = regionAt(wx, wz, side);
     if (!s.region || s.region.rx !== at.rx || s.region.rz !== at.rz) {
       const old = s.region;
-      if (old && s.player) this.#room(s.world, old.rx, old.rz)?.players.delete(s.player.key);
+      const left = old && s.player ? this.#room(s.world, old.rx, old.rz) : undefined;
+      if (left?.players.delete(s.player!.key)) left.version++;
       this.#interest(s.world, at, +1);
       if (old) this.#interest(s.world, old, -1);
       s.region = at;

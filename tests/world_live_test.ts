@@ -300,3 +300,23 @@ Deno.test("the page's presence glides players to their new position and drops un
   p.clear();
   assertEquals(p.sample(5000), []);
 });
+
+Deno.test("a player who moves out of sight leaves the other's list at once", () => {
+  const { hub, session, notices, now } = setup();
+  const theirs: LiveNotice[] = [];
+  const other = hub.attach(world, (n) => theirs.push(n));
+  try {
+    const last = () => (theirs.filter((n) => n.t === "players").at(-1) as { p: unknown[][] }).p;
+    other.move(2.5 * 256, 70, 10, 0); // region (2, 0): watches regions 1..3
+    session.move(1.5 * 256, 70, 10, 0); // region (1, 0)
+    hub.tick();
+    assertEquals(last().map((r) => r[0]), [session.id]);
+    now.t += 300;
+    session.move(0.5 * 256, 70, 10, 0); // region (0, 0): out of the other's sight
+    hub.tick();
+    assertEquals(last(), []);
+    assert(notices.length > 0);
+  } finally {
+    hub.close();
+  }
+});
