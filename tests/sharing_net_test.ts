@@ -146,6 +146,17 @@ Deno.test({
     });
     mark("revoked");
 
+    await t.step("a shared file follows its new versions, and leaves when removed", async () => {
+      const next = randomBytes(4000);
+      await catalog.put("/single.bin", chunks(next), next.length);
+      await sharing.refresh(); // what the node does on put:done through its API
+      assertEquals(await read(A, owner, "/single.bin"), next);
+      await catalog.remove("/single.bin");
+      await sharing.refresh();
+      assertEquals((await sharing.shares()).some((r) => r.path === "/single.bin"), false);
+      await refused(read(A, owner, "/single.bin"), "revoked");
+    });
+
     await t.step("forged and replayed share records are refused", () => {
       const key = formatRecordKey(recordKeyOf("share", owner));
       // C signs a share record claiming to be the owner's: it does not belong at the owner's key.

@@ -92,6 +92,8 @@ export function storageFilesBackend(storage: StorageService): FilesBackend {
     },
     async remove(path) {
       await (await storage.catalog()).remove(path);
+      // The sharing service drops a removed shared path from the share record.
+      events.emit("remove:done", { path });
     },
     async list(path) {
       return await (await storage.catalog()).list(path);

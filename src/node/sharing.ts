@@ -113,16 +113,17 @@ export class SharingService {
   }
 
   /**
-   * Watches uploads: when a shared file gets a new version, the share record is rebuilt (within
-   * a second) so its readers get the new version.
+   * Watches uploads and removals through the node API: when a shared file gets a new version, or
+   * a shared path is removed, the share record is rebuilt (within a second) so readers get the
+   * new version, and a removed path is no longer listed.
    */
   start(): void {
     const sub = this.#node.events.subscribe({ maxQueue: 1024, signal: this.#stop.signal });
     (async () => {
       for await (const e of sub) {
-        if (e.type !== "put:done" || !this.#state) continue;
+        if ((e.type !== "put:done" && e.type !== "remove:done") || !this.#state) continue;
         const path = String(e.data.path ?? "");
-        if (!this.#state.shares.some((s) => s.kind === "f" && s.path === path)) continue;
+        if (!this.#state.shares.some((s) => s.path === path)) continue;
         clearTimeout(this.#refreshDue);
         this.#refreshDue = setTimeout(() => {
           this.refresh().catch((err) =>
@@ -384,9 +385,23 @@ export class SharingService {
     });
   }
 
-  /** Rebuilds and publishes the share record (after a shared file changed, say). */
+  /**
+   * Rebuilds and publishes the share record (after a shared file changed, say). Paths no longer
+   * in the catalog (or now of the other kind) leave the state: something stored there later is
+   * not shared by an old entry.
+   */
   refresh(): Promise<void> {
-    return this.#serial(async () => await this.#publishShares(await this.#load()));
+    return this.#serial(async () => {
+      const state = await this.#load();
+      const live: OwnerShare[] = [];
+      for (const s of state.shares) {
+        const info = await this.#stat(splitPath(s.path));
+        if (info && (info.type === "folder") === (s.kind === "d")) live.push(s);
+      }
+      const next = { ...state, shares: live };
+      if (live.length !== state.shares.length) await this.#save(next);
+      await this.#publishShares(next);
+    });
   }
 
   /** Everyone who may read `parts` now: `r:<id>`, `g:<name>`, `public`. */
