@@ -6,7 +6,7 @@
 import { formatRecordKey, type RecordKey } from "../records/record.ts";
 import type { RecordValidator } from "../records/validator.ts";
 import { utf8 } from "../encoding/bytes.ts";
-import { MessageType } from "@libp2p/kad-dht";
+import { MessageType, type QueryEvent } from "@libp2p/kad-dht";
 import type { P2P } from "./p2p.ts";
 
 /** Result of a DHT put. */
@@ -53,29 +53,37 @@ export class RecordRouting {
     return { stored, failed };
   }
 
-  /** Finds the best valid record for `key` in the DHT (including this node's own store). */
+  /**
+   * Finds the best valid record for `key` in the DHT (including this node's own store). Copies
+   * stream in as the query meets them (this node's own first): once a few are in, or a moment
+   * after the first from a peer, the best of them is the answer, and a query that runs out of
+   * time answers with the best it has, so a slow or dead peer on the query's path costs at most
+   * the timeout, never the copies already found.
+   */
   async get(
     key: RecordKey,
     opts: { signal?: AbortSignal; timeout?: number } = {},
   ): Promise<Uint8Array | undefined> {
     if (this.#p2p.getPeers().length === 0) return undefined;
     const ks = formatRecordKey(key);
-    // kad-dht's query runs on to every close peer; once a few copies are in, or a moment after
-    // the first, the best of them is the answer (records converge through republishing), so a
-    // lookup costs milliseconds rather than the whole query.
+    // kad-dht's `get` runs on to every close peer and yields only then (a timeout loses every
+    // copy found); its `getMany` yields each copy as it comes, so a lookup costs milliseconds
+    // rather than the whole query (records converge through republishing).
     const enough = new AbortController();
     const signal = AbortSignal.any([
       withTimeout(opts.signal, opts.timeout ?? 15_000),
       enough.signal,
     ]);
+    const self = this.#p2p.peerId;
     const found: Uint8Array[] = [];
     let settle: ReturnType<typeof setTimeout> | undefined;
     try {
-      for await (const ev of this.#p2p.services.dht.get(utf8(ks), { signal })) {
+      for await (const ev of this.#values(utf8(ks), signal)) {
         if (ev.name !== "VALUE") continue;
         found.push(ev.value);
         if (found.length >= QUORUM) break;
-        settle ??= setTimeout(() => enough.abort(), SETTLE_MS);
+        // This node's own copy may be stale: wait for a peer's before settling.
+        if (!self.equals(ev.from)) settle ??= setTimeout(() => enough.abort(), SETTLE_MS);
       }
     } catch (e) {
       if (found.length === 0 && !signal.aborted && !/not found|no peers/i.test(String(e))) throw e;
@@ -88,6 +96,21 @@ export class RecordRouting {
     } catch {
       return undefined;
     }
+  }
+
+  /** kad-dht's `getMany` (copies as they come), or its `get` if a version lacks it. */
+  #values(
+    key: Uint8Array,
+    signal: AbortSignal,
+  ): AsyncIterable<QueryEvent> {
+    const dht = this.#p2p.services.dht as unknown as {
+      contentFetching?: {
+        getMany(k: Uint8Array, o: { signal: AbortSignal }): AsyncIterable<QueryEvent>;
+      };
+    };
+    return dht.contentFetching?.getMany
+      ? dht.contentFetching.getMany(key, { signal })
+      : this.#p2p.services.dht.get(key, { signal });
   }
 }
 
