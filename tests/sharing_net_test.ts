@@ -56,10 +56,10 @@ Deno.test({
     mark("storage ready");
 
     const files: Record<string, Uint8Array> = {
-      "/photos/a.jpg": randomBytes(300_000),
+      "/photos/a.jpg": randomBytes(150_000),
       "/photos/sub/b.txt": utf8("small, inline"),
       "/docs/secret.txt": randomBytes(5000),
-      "/family/plan.txt": randomBytes(70_000),
+      "/family/plan.txt": randomBytes(30_000),
       "/pub/index.html": utf8("<h1>hello</h1>"),
       "/single.bin": randomBytes(9000),
     };
@@ -146,15 +146,19 @@ Deno.test({
     });
     mark("revoked");
 
-    await t.step("a shared file follows its new versions, and leaves when removed", async () => {
+    await t.step("a shared file follows its new versions; revoked, then removed", async () => {
       const next = randomBytes(4000);
       await catalog.put("/single.bin", chunks(next), next.length);
       await sharing.refresh(); // what the node does on put:done through its API
       assertEquals(await read(A, owner, "/single.bin"), next);
+      await sharing.share("/single.bin", { reader: nodeA!.id }, { revoke: true });
+      await refused(read(A, owner, "/single.bin"), "revoked");
+      await sharing.share("/single.bin", { reader: nodeC!.id });
+      assertEquals(await read(C, owner, "/single.bin"), next);
       await catalog.remove("/single.bin");
       await sharing.refresh();
       assertEquals((await sharing.shares()).some((r) => r.path === "/single.bin"), false);
-      await refused(read(A, owner, "/single.bin"), "revoked");
+      await refused(read(C, owner, "/single.bin"), "revoked");
     });
 
     await t.step("forged and replayed share records are refused", () => {

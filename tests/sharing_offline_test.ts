@@ -1,8 +1,11 @@
 /**
- * Reading shared data with the owner's node stopped (issue 8): an owner shares a folder with
- * reader A and a file with everyone, its suppliers keep its `share`, group and folder records
- * (listed through its keep and share records), the owner's node stops, and A reads both byte
- * for byte from the owner's suppliers; a node the folder was not shared with is still refused.
+ * File shares to a group, public folders taken back, and reading shared data with the owner's
+ * node stopped (issue 8). The owner shares a file with its group "team" (member A) and a folder
+ * with everyone (o+r): A reads the file, C does not; C reads the folder until `chmod o-r` re-keys
+ * it (C's old key then opens nothing); revoking the group from the file leaves A refused. Then
+ * the owner shares a folder with A and a file with everyone, its suppliers keep its `share`,
+ * group and folder records, the owner's node stops, and A and C read from the owner's suppliers
+ * byte for byte; C is still refused the folder.
  */
 import { randomBytes } from "../src/crypto/hash.ts";
 import type { MoteNode } from "../src/node/node.ts";
@@ -14,10 +17,10 @@ import { startCluster, waitFor } from "./_harness.ts";
 import { chunks, collect, startOwner, startSupplier } from "./_storage_net.ts";
 
 Deno.test({
-  name: "a reader reads what an owner shares from its suppliers while the owner's node is stopped",
+  name: "group file shares and public folders are taken back; shares read with the owner away",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
+  async fn(t) {
     const started = performance.now();
     const mark = (what: string) =>
       console.log(`  [${((performance.now() - started) / 1000).toFixed(1)} s] ${what}`);
@@ -31,8 +34,37 @@ Deno.test({
     const owner = ownerNode!.id;
     mark("storage ready");
     const big = randomBytes(600_000), small = randomBytes(3000);
+    const team = randomBytes(20_000), page = randomBytes(5000);
     await catalog.put("/album/big.bin", chunks(big), big.length);
     await catalog.put("/notes.txt", chunks(small), small.length);
+    await catalog.put("/team.txt", chunks(team), team.length);
+    await catalog.put("/pub/page.html", chunks(page), page.length);
+    const A = new SharedReader(nodeA!), C = new SharedReader(nodeC!);
+    const read = async (r: SharedReader, path: string[]) =>
+      await collect((await r.get(owner, path)).stream);
+    const refused = async (p: Promise<unknown>, reason: string) => {
+      const e = await assertRejects(() => p, SharingError);
+      assertEquals((e as SharingError).reason, reason, e.message);
+    };
+
+    await t.step("a file shared with a group, a public folder, and taking both back", async () => {
+      await sharing.createGroup("team");
+      await sharing.addMember("team", nodeA!.id);
+      await sharing.share("/team.txt", { group: "team" });
+      await sharing.chmod("/pub", "o+r");
+      assertEquals(await read(A, ["team.txt"]), team);
+      await refused(read(C, ["team.txt"]), "denied");
+      assertEquals(await read(C, ["pub", "page.html"]), page);
+      const held = (await C.shares(owner)).find((s) => s.path === "/pub")!;
+      assertEquals(held.via, "public");
+      await sharing.chmod("/pub", "o-r");
+      await refused(read(C, ["pub", "page.html"]), "revoked");
+      await refused(C.openFolder(owner, held.object, held.key), "revoked");
+      await sharing.share("/team.txt", { group: "team" }, { revoke: true });
+      await refused(read(A, ["team.txt"]), "revoked");
+    });
+    mark("group file and public folder");
+
     await sharing.share("/album", { reader: nodeA!.id });
     await sharing.chmod("/notes.txt", "644");
     await catalog.publishKeepList();
@@ -42,9 +74,6 @@ Deno.test({
     await ownerNode!.stop();
     mark("owner stopped");
 
-    const A = new SharedReader(nodeA!), C = new SharedReader(nodeC!);
-    const read = async (r: SharedReader, path: string[]) =>
-      await collect((await r.get(owner, path)).stream);
     let got: Uint8Array | undefined;
     await waitFor(
       async () => (got = await read(A, ["album", "big.bin"]).catch(() => undefined)) !== undefined,
@@ -54,8 +83,7 @@ Deno.test({
     assertEquals(got, big);
     assertEquals(await read(A, ["notes.txt"]), small);
     assertEquals(await read(C, ["notes.txt"]), small);
-    const e = await assertRejects(() => read(C, ["album", "big.bin"]), SharingError);
-    assertEquals((e as SharingError).reason, "denied");
+    await refused(read(C, ["album", "big.bin"]), "denied");
     mark("read");
   },
 });

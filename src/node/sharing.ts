@@ -30,7 +30,7 @@ import { randomBytes } from "../crypto/hash.ts";
 import { concat, utf8 } from "../encoding/bytes.ts";
 import { encode } from "../encoding/cbor.ts";
 import { isNodeId } from "../identity/node_id.ts";
-import { recordKeyOf } from "../records/record.ts";
+import { formatRecordKey, recordKeyOf } from "../records/record.ts";
 import { createGrant, type GroupKey } from "../sharing/grants.ts";
 import { addMember, createGroup, removeMember, unwrapGroupKey } from "../sharing/group.ts";
 import {
@@ -167,8 +167,10 @@ export class SharingService {
     const catalog = await this.#catalog();
     const bytes = encodeOwnerState(s);
     await catalog.put(STATE_PATH, once(bytes), bytes.length);
-    // Older versions hold keys of shares since rotated: keep only this one.
-    await catalog.prune(STATE_PATH, 1);
+    // Older versions hold keys of shares since rotated. They are as private as the rest of the
+    // catalog (`/.sharing` is never shared), so they are dropped in batches rather than costing a
+    // second folder update on every change.
+    if ((await catalog.versions(STATE_PATH)).length > 8) await catalog.prune(STATE_PATH, 1);
     this.#state = s;
   }
 
@@ -295,9 +297,13 @@ export class SharingService {
   }
 
   async #ownGroup(name: string): Promise<Group> {
-    const r = await this.#node.resolve(recordKeyOf("group", this.#node.id, utf8(name)), {
-      timeout: 10_000,
-    });
+    const key = recordKeyOf("group", this.#node.id, utf8(name));
+    // This node signs its groups and keeps every version it publishes: its kept copy is the
+    // newest (a DHT lookup that finds only this node's own copy waits for its whole timeout).
+    const ks = formatRecordKey(key);
+    const kept = this.#node.keeper.get(ks);
+    if (kept) return decodeGroup(this.#node.validator.check(ks, kept).value);
+    const r = await this.#node.resolve(key, { timeout: 10_000 });
     if (!r) throw new NotFoundError(`The record of group "${name}" could not be found`);
     return decodeGroup(r.record.value);
   }
