@@ -24,6 +24,7 @@ import { createSettingsRoutes, type SettingsBackend } from "./settings.ts";
 import { createScrubRoutes, type ScrubBackend } from "./scrub.ts";
 import { createSiteRoutes, type SiteBackend } from "./site_api.ts";
 import { createSharingRoutes, type SharingBackend } from "./share_api.ts";
+import { createLinkRoutes, type LinkBackend } from "./link_api.ts";
 import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
 import { mountWorlds, type WorldsOptions } from "./worlds.ts";
 
@@ -62,6 +63,8 @@ export interface ApiAppOptions extends GuardOptions {
   sites?: SiteBackend;
   /** Sharing routes: modes, groups, shares, and reading what others share (`share_api.ts`). */
   sharing?: SharingBackend;
+  /** Quick link routes: make, list and delete the owner's links. */
+  links?: LinkBackend;
   /** World routes: create and list the owner's worlds. */
   worlds?: WorldBackend;
   /**
@@ -164,6 +167,7 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   if (opts.scrub) app.route("/", createScrubRoutes(opts.scrub));
   if (opts.sites) app.route("/", createSiteRoutes(opts.sites));
   if (opts.sharing) app.route("/", createSharingRoutes(opts.sharing));
+  if (opts.links) app.route("/", createLinkRoutes(opts.links));
   if (opts.worlds) app.route("/", createWorldRoutes(opts.worlds));
   if (opts.worldPages) {
     mountWorlds(app, {

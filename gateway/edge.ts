@@ -31,6 +31,8 @@ import { createPublicApp, type PublicEnv } from "./public.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 import { RecordWorldSource } from "./world_source.ts";
 import { runtimeUpgradeWebSocket } from "./edge_socket.ts";
+import { EdgeShardSource } from "./edge_shards.ts";
+import type { LinkPageAssets } from "./links.ts";
 
 /** Options of {@linkcode createEdgeApp}. */
 export interface EdgeAppOptions {
@@ -65,6 +67,11 @@ export interface EdgeAppOptions {
   name?: string;
   /** The runtime's WebSocket upgrade (e.g. `hono/cloudflare-workers`'): `/w/<address>/ws`. */
   upgradeWebSocket?: UpgradeWebSocket;
+  /**
+   * The quick link page's built script (`src/node/web_bundle.ts`): `/l/` only when given, with
+   * `/shards/` (verified shards through the seeds) for the page to read from.
+   */
+  linkPage?: LinkPageAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -111,6 +118,9 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
     sites,
     worlds,
     ...(opts.upgradeWebSocket ? { upgradeWebSocket: opts.upgradeWebSocket } : {}),
+    ...(opts.linkPage
+      ? { linkPage: opts.linkPage, shards: new EdgeShardSource({ seeds, shards }) }
+      : {}),
     info: () => ({ id: opts.name ?? "edge", version: meta.version }),
     ...(opts.admit ? { admit: opts.admit } : {}),
     ...(opts.log ? { log: opts.log } : {}),

@@ -21,6 +21,7 @@ import type { UpgradeWebSocket } from "hono/ws";
 import type { WorldSource } from "./world_source.ts";
 import { mountWorlds, type WorldClientAssets } from "./worlds.ts";
 import type { LiveHub } from "./world_live.ts";
+import { type LinkPageAssets, mountLinkPage } from "./links.ts";
 
 /** A source of signed record bytes (a node's DHT view, or an edge cache). */
 export interface RecordSource {
@@ -49,6 +50,8 @@ export interface PublicAppOptions {
   worldClient?: WorldClientAssets;
   /** Live presence and edit notices on world sockets (`world_live.ts`). */
   live?: LiveHub;
+  /** The quick link page's script: `/l/` (links opened in the browser) only when given. */
+  linkPage?: LinkPageAssets;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -75,6 +78,7 @@ export function createPublicApp(opts: PublicAppOptions): Hono<PublicEnv> {
   app.onError((err, c) => errorResponse(err, c, opts.log));
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   if (opts.shards) mountShards(app, { shards: opts.shards });
+  if (opts.linkPage) mountLinkPage(app, { assets: opts.linkPage });
   if (opts.worlds) {
     mountWorlds(app, {
       worlds: opts.worlds,

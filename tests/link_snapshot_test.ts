@@ -2,7 +2,8 @@
  * Quick links' formats: the snapshot object and the ref a capability carries
  * (`src/sharing/link_snapshot.ts`), and the page's reader over a gateway app with no network
  * (`src/sharing/link_reader.ts`): a snapshot stored as a full-copy object opens; a wrong key, a
- * tampered shard and deleted shards each give their own clear failure.
+ * tampered shard and deleted shards each give their own clear failure. And the owner's link book
+ * (`src/node/link_book.ts`): persisted, listed for the keep list, a failed expiry retried.
  */
 import { Hono } from "hono";
 import { encryptBlock, generateDataKey, importDataKey } from "../src/crypto/block.ts";
@@ -29,6 +30,8 @@ import {
 } from "../src/sharing/link_snapshot.ts";
 import { mountShards } from "../gateway/shards.ts";
 import { errorResponse } from "../gateway/errors.ts";
+import { LinkBook, LinkNotFoundError } from "../src/node/link_book.ts";
+import { memoryState } from "../src/node/state.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 
 const id = () => toBase32(randomBytes(32));
@@ -303,4 +306,42 @@ Deno.test("openLink() reads a snapshot over a gateway's /shards/ route, and says
     const e = await assertRejects(() => openLink(cap, opts), LinkOpenError);
     assertEquals((e as LinkOpenError).reason, "missing");
   });
+});
+
+Deno.test("LinkBook persists links, lists their objects to keep, and retries a failed expiry", async () => {
+  const state = memoryState();
+  const deleted: string[][] = [];
+  let failing = true;
+  const book = new LinkBook(state, {
+    deleteShards: (ids) => {
+      if (failing) return Promise.reject(new Error("a supplier is out of reach"));
+      deleted.push(ids);
+      return Promise.resolve();
+    },
+  });
+  const entry = (id: string, expires?: number) => ({
+    id,
+    path: "/a",
+    created: 1,
+    ...(expires !== undefined ? { expires } : {}),
+    files: 1,
+    bytes: 3,
+    size: 100,
+    shards: [OWNER, id.padEnd(52, "a")].slice(0, 2),
+  });
+  await book.add(entry("aaaaaaaaaaaa", 1_000));
+  await book.add(entry("bbbbbbbbbbbb"));
+  assertEquals(book.kept().map((o) => [o.k, o.m, o.blocks[0]!.length]), [[1, 1, 2], [1, 1, 2]]);
+  // The delete fails: the link stays, kept, and is tried again later.
+  assertEquals(await book.expireDue(2_000), 0);
+  const reloaded = new LinkBook(state, { deleteShards: () => Promise.resolve() });
+  await reloaded.load();
+  assertEquals(reloaded.list().map((l) => l.id).sort(), ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]);
+  failing = false;
+  assertEquals(await book.expireDue(2_000), 1);
+  assertEquals(deleted.length, 1);
+  assertEquals(book.list().map((l) => l.id), ["bbbbbbbbbbbb"]);
+  await assertRejects(() => book.remove("cccccccccccc"), LinkNotFoundError);
+  await book.remove("bbbbbbbbbbbb");
+  assertEquals(book.kept(), []);
 });

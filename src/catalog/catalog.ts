@@ -100,6 +100,8 @@ export interface CatalogOptions {
   k: number;
   m: number;
   blockSize?: number;
+  /** Objects kept outside the tree (the owner's quick links), added to every keep list. */
+  kept?: () => readonly KeptObject[];
 }
 
 interface FolderKeys {
@@ -799,6 +801,7 @@ export class Catalog {
         blocks: [...e.placed.values()].map((b) => [...b.shards]),
       });
     }
+    objects.push(...this.options.kept?.() ?? []);
     return { records, objects };
   }
 

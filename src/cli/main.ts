@@ -32,6 +32,7 @@ import {
 import { scrubCommand } from "./scrub_command.ts";
 import { siteCommand } from "./site_command.ts";
 import { chgrpCommand, chmodCommand, groupCommand, shareCommand } from "./share_commands.ts";
+import { linkCommand } from "./link_command.ts";
 import { worldCommand } from "./world_command.ts";
 
 type Command = (args: string[], dataDir: string, out: (line: string) => void) => Promise<number>;
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   chgrp: chgrpCommand,
   group: groupCommand,
   share: shareCommand,
+  link: linkCommand,
   world: worldCommand,
   restore: restoreCommand,
 };

@@ -70,6 +70,13 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<name>",
     about: "Unpublish a site and delete its files",
   },
+  link: {
+    args: "<path> [--expires 7d]",
+    about:
+      "Print a URL that opens a snapshot of a file or folder in any browser (cannot be taken back)",
+  },
+  "link ls": { args: "", about: "Your links: id, path, files, size, created, expires" },
+  "link rm": { args: "<id>", about: "Delete a link's snapshot from your suppliers" },
   chmod: {
     args: "<mode> <remote>",
     about: "Set a file's or folder's mode (750, g+r, o-rwx); o+r makes it public, g+r its group's",

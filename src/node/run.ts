@@ -47,7 +47,8 @@ import { nodeLiveHub } from "./world_gossip.ts";
 import { upgradeWebSocket } from "hono/deno";
 import type { Supplier } from "../suppliers/mod.ts";
 import { exportKeyFile } from "../identity/mod.ts";
-import { webBundle, worldClientBundle } from "./web_bundle.ts";
+import { linkPageBundle, webBundle, worldClientBundle } from "./web_bundle.ts";
+import { linkBackend } from "./link_backend.ts";
 
 /** A running node program. */
 export interface RunningNode {
@@ -216,6 +217,7 @@ export async function runNode(
           scrub: scrubBackend(storage.scrubs, config.scrubbers),
           sites: siteBackend(storage, () => gatewayUrl),
           sharing: sharingBackend(sharing, new SharedReader(node)),
+          links: linkBackend(storage, () => gatewayUrl),
           worlds: worldBackend(
             storage,
             () => gatewayUrl,
@@ -260,6 +262,7 @@ export async function runNode(
           upgradeWebSocket,
           worldClient,
           live,
+          linkPage: linkPageBundle({ cacheDir: `${dataDir}/web`, log: (m, f) => log.info(m, f) }),
         });
         return (req, info) => app.fetch(req, { remoteAddr: hostOf(info) });
       },

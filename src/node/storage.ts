@@ -13,6 +13,8 @@ import { Auditor, type AuditorOptions, type BlockRef, HealthBook } from "../heal
 import type { MoteNode } from "./node.ts";
 import { ScrubManager } from "../scrub/owner.ts";
 import type { NodeState } from "./state.ts";
+import { LinkBook } from "./link_book.ts";
+import { deleteShardsEverywhere } from "./links.ts";
 
 /** Settings of the storage service. */
 export interface StorageOptions {
@@ -76,6 +78,8 @@ export class StorageService {
   #repaired = { shards: 0, last: null as number | null };
   /** The scrubbers this owner hired, with their tickets. */
   readonly scrubs: ScrubManager;
+  /** The owner's quick links: their snapshot objects are kept, and deleted when they expire. */
+  readonly links: LinkBook;
   #adoptedAt = 0;
 
   #state: NodeState;
@@ -88,6 +92,11 @@ export class StorageService {
     this.locator = new ShardLocator(state);
     this.repairs = new RepairQueue(state);
     this.journal = new UploadJournal(state, { log: node.log.child("journal") });
+    this.links = new LinkBook(state, {
+      deleteShards: (ids) =>
+        deleteShardsEverywhere(this.customer, this.locator, this.suppliers(), ids),
+      log: node.log.child("links"),
+    });
     this.scrubs = new ScrubManager(node, state, this.customer, {
       expiry: options.scrubExpiry ?? 90 * 86_400_000,
       // Room to replace every supplier twice over, and renewals.
@@ -154,6 +163,7 @@ export class StorageService {
     await this.repairs.load();
     await this.journal.load();
     await this.scrubs.load();
+    await this.links.load();
     // One upkeep at a time: two hiring at once would both hire the same missing supplier.
     let running: Promise<void> | undefined;
     const tick = () => {
@@ -202,6 +212,7 @@ export class StorageService {
       }
     }
     await this.customer.renewDue();
+    await this.links.expireDue();
     // A cheap liveness probe (an empty `has`) keeps each supplier's last contact current.
     await Promise.allSettled(this.suppliers().map((s) => this.customer.has(s, [])));
     if (this.repairs.pendingShards > 0 && this.#catalog) {
@@ -281,6 +292,7 @@ export class StorageService {
         k,
         m,
         blockSize: this.options.blockSize,
+        kept: () => this.links.kept(),
       });
       // After `key import` a catalog must be found, never created: an empty root published while
       // the network is still out of reach would compete with the real one.

@@ -3,9 +3,10 @@
  * subprocess of the node the first time the bundle is asked for, and cached on disk keyed by a
  * hash of the sources (every file under the bundle's folders), the import map and the lockfile,
  * so a restart (or a second page load) serves the cached bundle at once. Nothing built is
- * committed. Two bundles: the web UI (`web/app.tsx`, {@linkcode webBundle}, under `<data>/web/`)
- * and the world client (`worlds/client/main.ts`, {@linkcode worldClientBundle}, served by the
- * public gateway at `/w/<address>/client.js`).
+ * committed. Three bundles: the web UI (`web/app.tsx`, {@linkcode webBundle}, under
+ * `<data>/web/`), the world client (`worlds/client/main.ts`, {@linkcode worldClientBundle}, served
+ * by the public gateway at `/w/<address>/client.js`) and the quick link page's script
+ * (`web/link/main.ts`, {@linkcode linkPageBundle}, at `/l/link-<hash>.js`).
  *
  * Bundles are built lazily (on the first request) rather than at every start: building takes
  * about a third of a second here, and nodes that never open the UI (tests, servers) pay nothing.
@@ -14,6 +15,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { concat, toHex, utf8 } from "../encoding/bytes.ts";
 import type { UiAssets } from "../../gateway/ui.ts";
 import type { WorldClientAssets } from "../../gateway/worlds.ts";
+import type { LinkPageAssets } from "../../gateway/links.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 /** Bounds on what is hashed and built: a bundle is a few dozen small files. */
@@ -42,6 +44,8 @@ interface BundleSpec {
   entry: string;
   /** The folder whose sources the hash covers. */
   dir: string;
+  /** Further folders the entry imports from, covered by the hash too. */
+  extra?: string[];
   /** Cached files are `<prefix>-<hash>.js`. */
   prefix: string;
   /** A stylesheet under `dir` served beside the bundle. */
@@ -81,6 +85,21 @@ export function worldClientBundle(opts: WebBundleOptions): WorldClientAssets {
     { what: "the world client", entry: "worlds/client/main.ts", dir: "worlds", prefix: "world" },
     opts,
   );
+}
+
+/**
+ * The quick link page's script (`web/link/main.ts`, served by the public gateway at `/l/`); the
+ * hash also covers the shared code it reads and decrypts with, since the page is where a link's
+ * key is used. `cacheDir` is `<data>/web` (the files are `link-<hash>.js`).
+ */
+export function linkPageBundle(opts: WebBundleOptions): LinkPageAssets {
+  return lazyBundle({
+    what: "the link page",
+    entry: "web/link/main.ts",
+    dir: "web/link",
+    extra: ["src/sharing", "src/files", "src/crypto", "src/erasure", "src/encoding"],
+    prefix: "link",
+  }, opts);
 }
 
 async function build(spec: BundleSpec, opts: WebBundleOptions): Promise<Built> {
@@ -157,7 +176,7 @@ async function hashSources(
     }
   };
   try {
-    await walk(spec.dir);
+    for (const dir of [spec.dir, ...spec.extra ?? []]) await walk(dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new WebBuildError(`No sources of ${spec.what} at ${root}${spec.dir}`);

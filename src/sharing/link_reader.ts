@@ -25,6 +25,18 @@ import {
 const MAX_SHARD = (4 << 20) + 4096;
 /** Time for one shard (ms). */
 const SHARD_TIMEOUT = 30_000;
+/**
+ * Answers of 503 (the gateway has its most fetches in flight) waited out per shard, each for its
+ * Retry-After of at most 3 s: a page reading a block asks for k shards at once, which can meet
+ * a node gateway's limit of 8 fetches for everyone.
+ */
+const BUSY_RETRIES = 5;
+/**
+ * Wait on slow data shards before also asking for parity (ms): longer than a node's own 1.5 s,
+ * since through a gateway each shard is a fetch from a supplier first, and parity asked too early
+ * only adds to a busy gateway's load.
+ */
+const HEDGE_MS = 5_000;
 
 /** Why a link could not be opened or read. */
 export type LinkFailure = "expired" | "missing" | "wrong-key" | "damaged";
@@ -123,6 +135,7 @@ function readOptions(owner: string, opts: LinkReaderOptions) {
     locator: NO_HINTS,
     owner,
     fallback: [opts.base],
+    hedge: HEDGE_MS,
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
 }
@@ -163,12 +176,20 @@ function httpShards(doFetch: typeof fetch): ShardFetcher {
     async getShard(base, id, owner, signal, into) {
       if (!owner) throw new TypeError("A shard is fetched with its owner's node id");
       const timeout = AbortSignal.timeout(SHARD_TIMEOUT);
-      const res = await doFetch(`${base}/shards/${id}?owner=${owner}`, {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        // The page's own address (and its fragment) never goes with the request.
-        referrerPolicy: "no-referrer",
-        credentials: "omit",
-      });
+      const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      let res: Response;
+      for (let busy = 0;; busy++) {
+        res = await doFetch(`${base}/shards/${id}?owner=${owner}`, {
+          signal: both,
+          // The page's own address (and its fragment) never goes with the request.
+          referrerPolicy: "no-referrer",
+          credentials: "omit",
+        });
+        if (res.status !== 503 || busy >= BUSY_RETRIES) break;
+        await res.body?.cancel();
+        const after = Number(res.headers.get("retry-after"));
+        await pause(Number.isFinite(after) ? Math.min(Math.max(after, 0.2), 3) * 1000 : 1000, both);
+      }
       if (res.status !== 200) {
         await res.body?.cancel();
         throw new Error(`The gateway answered ${res.status} for shard ${id}`);
@@ -187,6 +208,20 @@ function httpShards(doFetch: typeof fetch): ShardFetcher {
       return into;
     },
   };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {

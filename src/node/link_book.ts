@@ -1,0 +1,141 @@
+/**
+ * The owner's quick links (`mote link`): for each, where its snapshot object is (shard ids and
+ * size; never its key, which only the printed URL carries), what it covers, and when it expires.
+ * Kept in the node state (`links.cbor`), so a restart still deletes an expired link and still
+ * lists the snapshot objects on the keep list (suppliers would otherwise drop them as strays).
+ *
+ * Expiry: {@linkcode LinkBook.expireDue} (called from the storage upkeep) deletes an expired
+ * link's shards with the owner's signed deletes; the entry goes only once every delete went
+ * through, so a supplier unreachable at that moment is asked again at the next upkeep.
+ */
+import { fromBase32 } from "../encoding/base32.ts";
+import { decode, encode } from "../encoding/cbor.ts";
+import type { KeptObject } from "../files/keep_list.ts";
+import type { Logger } from "../log/mod.ts";
+import type { NodeState } from "./state.ts";
+
+const FILE = "links.cbor";
+/** Most links one owner keeps (each costs a few shards and a line of state). */
+export const MAX_LINKS = 10_000;
+
+/** One link as the owner's node remembers it. */
+export interface LinkEntry {
+  /** A short id for `mote link rm` (12 hex characters). */
+  id: string;
+  /** The linked path in the owner's catalog. */
+  path: string;
+  created: number;
+  /** When the node deletes it (ms), if ever. */
+  expires?: number;
+  /** Files and bytes it covers. */
+  files: number;
+  bytes: number;
+  /** The snapshot object: its plaintext size and shard ids (k = 1: each a full copy). */
+  size: number;
+  shards: string[];
+}
+
+/** Raised when `mote link rm` names no link. */
+export class LinkNotFoundError extends Error {
+  override name = "LinkNotFoundError";
+}
+
+/** Options of {@linkcode LinkBook}. */
+export interface LinkBookOptions {
+  /** Deletes shards from every supplier that may hold them; throws when one could not be asked. */
+  deleteShards: (ids: string[]) => Promise<void>;
+  log?: Logger;
+}
+
+/** The owner's links, persisted. */
+export class LinkBook {
+  readonly #state: NodeState;
+  readonly #opts: LinkBookOptions;
+  #links = new Map<string, LinkEntry>();
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(state: NodeState, opts: LinkBookOptions) {
+    this.#state = state;
+    this.#opts = opts;
+  }
+
+  async load(): Promise<void> {
+    const bytes = await this.#state.read(FILE);
+    if (!bytes) return;
+    const f = decode(bytes, { what: "link book", maxBytes: 64 << 20 }) as {
+      v?: number;
+      links?: LinkEntry[];
+    };
+    if (f?.v !== 1 || !Array.isArray(f.links)) throw new Error(`${FILE} is not a link book`);
+    for (const l of f.links) this.#links.set(l.id, l);
+  }
+
+  /** The links, newest first. */
+  list(): LinkEntry[] {
+    return [...this.#links.values()].sort((a, b) => b.created - a.created);
+  }
+
+  /** The snapshot objects, for the keep list (id: the first shard id's bytes). */
+  kept(): KeptObject[] {
+    return [...this.#links.values()].map((l) => ({
+      id: fromBase32(l.shards[0]!),
+      k: 1,
+      m: l.shards.length - 1,
+      blocks: [[...l.shards]],
+    }));
+  }
+
+  /** Records a new link (its shards are already stored). */
+  add(entry: LinkEntry): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#links.size >= MAX_LINKS) {
+        throw new RangeError(`At most ${MAX_LINKS} links; remove some with: mote link rm <id>`);
+      }
+      this.#links.set(entry.id, entry);
+      await this.#save();
+    });
+  }
+
+  /** Deletes a link's snapshot object and forgets it. */
+  remove(id: string): Promise<LinkEntry> {
+    return this.#serial(async () => {
+      const l = this.#links.get(id);
+      if (!l) throw new LinkNotFoundError(`No link ${id.slice(0, 40)}; see: mote link ls`);
+      await this.#opts.deleteShards(l.shards);
+      this.#links.delete(id);
+      await this.#save();
+      return l;
+    });
+  }
+
+  /** Deletes the links expired by `now`; returns how many went. A failed delete is retried later. */
+  expireDue(now = Date.now()): Promise<number> {
+    return this.#serial(async () => {
+      let gone = 0;
+      for (const l of [...this.#links.values()]) {
+        if (l.expires === undefined || l.expires > now) continue;
+        try {
+          await this.#opts.deleteShards(l.shards);
+        } catch (e) {
+          this.#opts.log?.warn("could not delete an expired link yet", { id: l.id, error: e });
+          continue;
+        }
+        this.#links.delete(l.id);
+        gone++;
+        this.#opts.log?.info("deleted an expired link", { id: l.id, path: l.path });
+      }
+      if (gone) await this.#save();
+      return gone;
+    });
+  }
+
+  async #save(): Promise<void> {
+    await this.#state.write(FILE, encode({ v: 1, links: [...this.#links.values()] }));
+  }
+
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(f, f);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+}
