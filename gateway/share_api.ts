@@ -5,8 +5,9 @@
  *   versions, mode (0..0o777), owner, group.
  * - `POST /api/v1/chmod` `{ "path", "mode" }` (octal `"750"` or symbolic `"g+r,o-rwx"`);
  *   `POST /api/v1/chgrp` `{ "path", "group": name | null }`. Both answer `{ path, mode, group }`.
- * - `GET /api/v1/groups`: `{ owned: [{ name, owner, epoch, members }], memberOf: [{ owner, name,
- *   epoch, members }] }` (groups this node found itself in while reading shares).
+ * - `GET /api/v1/groups`: `{ owned: [{ name, owner, epoch, members }] | null (storage not ready),
+ *   memberOf: [{ owner, name, epoch, members }] }` (groups this node found itself in while reading
+ *   shares).
  *   `POST /api/v1/groups` `{ "name" }`; `POST /api/v1/groups/<name>/members` `{ "id" }`;
  *   `DELETE /api/v1/groups/<name>/members/<id>` (a new epoch; what the group read is re-keyed).
  * - `GET /api/v1/shares`: what this node shares (path, kind, readers, groups, public).
@@ -27,7 +28,8 @@ export interface SharingBackend {
   listLong(path: string): Promise<unknown[]>;
   chmod(path: string, mode: string): Promise<unknown>;
   chgrp(path: string, group: string | null): Promise<unknown>;
-  groups(): Promise<{ owned: unknown[]; memberOf: unknown[] }>;
+  /** `owned` is null while the node's storage (where its groups are kept) is not ready. */
+  groups(): Promise<{ owned: unknown[] | null; memberOf: unknown[] }>;
   createGroup(name: string): Promise<unknown>;
   addMember(name: string, id: string): Promise<unknown>;
   removeMember(name: string, id: string): Promise<unknown>;

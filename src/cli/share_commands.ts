@@ -106,12 +106,13 @@ export async function groupCommand(args: string[], dataDir: string, out: Out): P
     case "ls": {
       expectPositionals("group ls", positionals, 0, 0);
       const r = await (await connectToNode(dataDir)).get<{
-        owned: Row[];
+        owned: Row[] | null;
         memberOf: { owner: string; name: string; epoch: number; members: number }[];
       }>("/api/v1/groups");
       if (values.json) return out(json(r)), 0;
+      if (r.owned === null) out("Your own groups show once storage is ready.");
       const rows = [
-        ...r.owned.map((g) => [g.name, "you", g.epoch, g.members.length]),
+        ...(r.owned ?? []).map((g) => [g.name, "you", g.epoch, g.members.length]),
         ...r.memberOf.map((g) => [g.name, g.owner, g.epoch, g.members]),
       ];
       out(rows.length ? table(["GROUP", "OWNER", "EPOCH", "MEMBERS"], rows) : "No groups.");

@@ -5,6 +5,7 @@
 import type { SharingBackend } from "../../gateway/share_api.ts";
 import { splitPath } from "../catalog/folder.ts";
 import type { SharedReader } from "./shared_reader.ts";
+import { NotReadyError } from "./storage.ts";
 import { parseTarget, type SharingService } from "./sharing.ts";
 
 /** Builds the sharing backend. */
@@ -13,7 +14,15 @@ export function sharingBackend(sharing: SharingService, reader: SharedReader): S
     listLong: (path) => sharing.listLong(path),
     chmod: (path, mode) => sharing.chmod(path, mode),
     chgrp: (path, group) => sharing.chgrp(path, group),
-    groups: async () => ({ owned: await sharing.groups(), memberOf: reader.memberships() }),
+    groups: async () => ({
+      // A node whose storage is not ready yet has no catalog to read its groups from, but it
+      // can still say which groups it was found in.
+      owned: await sharing.groups().catch((e) => {
+        if (e instanceof NotReadyError) return null;
+        throw e;
+      }),
+      memberOf: reader.memberships(),
+    }),
     createGroup: (name) => sharing.createGroup(name),
     addMember: (name, id) => sharing.addMember(name, id),
     removeMember: (name, id) => sharing.removeMember(name, id),
