@@ -1,7 +1,7 @@
 /**
  * Live presence and edits in real browsers on two real nodes (`mote start`): V runs the embedded
- * network and is the visitor's gateway; A joins it (`--bootstrap`), creates a world, grants
- * itself region (0, 0) and opens the editing page on its own UI origin. Two pages in Chromium
+ * network, owns a world and grants region (0, 0) to A, which joined it (`--bootstrap`) and opens
+ * the editing page on its own UI origin; V's gateway serves the visitor. Two pages in Chromium
  * (SwiftShader), one on each node, in region (0, 0): each shows the other's avatar and lists it as
  * near; a column raised on A's page is raised on V's page without a reload; with A's node stopped,
  * a fresh page on V still shows the raised column (V's network holds the signed batch).
@@ -75,7 +75,7 @@ Deno.test({
       let address = "";
       for (let i = 0;; i++) {
         const r = await mote(
-          ["world", "create", "--name", "live", "--seed", "31", "--data", da],
+          ["world", "create", "--name", "live", "--seed", "31", "--data", dv],
           30_000,
         );
         if (r.code === 0) {
@@ -94,7 +94,7 @@ Deno.test({
         "--to",
         a.info.id,
         "--data",
-        da,
+        dv,
       ]);
       assertEquals(g.code, 0, g.stderr);
       mark("world created and granted");
@@ -110,6 +110,14 @@ Deno.test({
       };
       // A's page edits (its own node's UI origin); V's page only explores, 20 m away.
       const pa = await open(`${a.info.api}/w/${address}/?r=2&x=100&z=100`);
+      // V would build the same client bundle again: give it A's (it keeps built bundles by hash).
+      await until(() => world(pa.page), 60_000, "A's page running");
+      await Deno.mkdir(`${dv}/web`, { recursive: true });
+      for await (const f of Deno.readDir(`${da}/web`)) {
+        if (/^world-[0-9a-f]+\.js$/.test(f.name)) {
+          await Deno.copyFile(`${da}/web/${f.name}`, `${dv}/web/${f.name}`);
+        }
+      }
       const pv = await open(`${gateway}/w/${address}/?r=2&x=120&z=100`);
 
       await t.step("each page shows the other's avatar and lists it as near", async () => {
