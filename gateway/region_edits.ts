@@ -16,7 +16,12 @@
  */
 import type { SignedRecord } from "../src/records/record.ts";
 import { checkpointKey, type VerifiedCheckpoint, verifyCheckpoint } from "../worlds/checkpoint.ts";
-import { editBatchKey, type VerifiedEditBatch, verifyEditBatch } from "../worlds/edit_record.ts";
+import {
+  checkpointAllows,
+  editBatchKey,
+  type VerifiedEditBatch,
+  verifyEditBatch,
+} from "../worlds/edit_record.ts";
 import { editsDigest, NO_EDITS } from "../worlds/edits.ts";
 import { editPairs } from "../worlds/merge.ts";
 import type { World } from "./world_source.ts";
@@ -179,8 +184,22 @@ export class RegionEditsSource {
         this.#log?.("an edit record lookup failed", { ...where, ns, hash, error });
         return undefined;
       });
+    // The checkpoint and the batches are looked up together (one wait, not two); batches are
+    // verified once the checkpoint is known.
+    const cpLookup = get("wcheck", checkpointKey(world.address, rx, rz, world.owner).hash);
+    const records: (SignedRecord | undefined)[] = [];
+    // Eight lookups at a time: each may wait for the DHT or a seed.
+    for (let i = 0; i < editors.length; i += 8) {
+      records.push(
+        ...await Promise.all(
+          editors.slice(i, i + 8).map((ed) =>
+            get("wedit", editBatchKey(world.address, rx, rz, ed).hash)
+          ),
+        ),
+      );
+    }
+    const cpRecord = await cpLookup;
     let checkpoint: VerifiedCheckpoint | undefined;
-    const cpRecord = await get("wcheck", checkpointKey(world.address, rx, rz, world.owner).hash);
     if (cpRecord) {
       try {
         checkpoint = verifyCheckpoint(cpRecord, world, now);
@@ -188,31 +207,25 @@ export class RegionEditsSource {
         this.#log?.("refused a region checkpoint", { ...where, error });
       }
     }
-    const verify = (r: SignedRecord | undefined, editor: string) => {
-      if (!r) return undefined;
-      try {
-        return verifyEditBatch(r, world, now, checkpoint);
-      } catch (error) {
-        this.#log?.("refused an edit batch", { ...where, editor, error });
-        return undefined;
-      }
-    };
-    const found: VerifiedEditBatch[] = [];
-    // Eight lookups at a time: each may wait for the DHT or a seed.
-    for (let i = 0; i < editors.length; i += 8) {
-      const part = editors.slice(i, i + 8);
-      const got = await Promise.all(
-        part.map(async (ed) =>
-          verify(await get("wedit", editBatchKey(world.address, rx, rz, ed).hash), ed)
-        ),
-      );
-      for (const b of got) if (b) found.push(b);
-    }
-    // Never roll an editor back to an older batch (or to none) because one lookup missed it,
-    // including one merged live (`offer`) while this lookup ran.
+    // A checkpoint once found is not forgotten because a lookup missed it (a newer one wins).
     const latest = this.#cache.get(key);
+    const seen = latest?.checkpoint;
+    if (seen && (!checkpoint || checkpoint.ts < seen.ts)) checkpoint = seen;
+    const found: VerifiedEditBatch[] = [];
+    records.forEach((r, i) => {
+      if (!r) return;
+      try {
+        found.push(verifyEditBatch(r, world, now, checkpoint));
+      } catch (error) {
+        this.#log?.("refused an edit batch", { ...where, editor: editors[i], error });
+      }
+    });
+    // Never roll an editor back to an older batch (or to none) because one lookup missed it,
+    // including one merged live (`offer`) while this lookup ran; but a batch the region's
+    // checkpoint does not accept goes, whenever it was verified.
     const merged = latest && latest.seq === world.seq ? latest.edits.batches : known?.batches;
     for (const old of merged ?? []) {
+      if (checkpoint && !checkpointAllows(checkpoint, world, old)) continue;
       const i = found.findIndex((b) => b.editor === old.editor);
       if (i < 0) found.push(old);
       else if (found[i]!.seq < old.seq) found[i] = old;

@@ -10,6 +10,10 @@
  *   (a node id) edit region (`rx`, `rz`) for `expires` ms (default 30 days): the owner's node
  *   republishes the world record with the grant (a higher sequence); an existing grant of that
  *   region to that node is replaced. 404 for a world the owner does not have.
+ * - `DELETE /api/v1/worlds/<name>/grants/<rx>/<rz>/<grantee>`: ends that grant now (its expiry
+ *   becomes now; the grant stays listed, ended, so the grantee's earlier edits stay merged) and
+ *   republishes the record; the owner's node then signs the region's checkpoint. 404 when the
+ *   world lists no such grant; a grant already ended is answered as it is.
  * - `POST /api/v1/worlds/<address>/edits` `{ "region": [rx, rz], "edits": [...] }`: this node
  *   adds the edits (without counters: `{ op, x, z, h | d | m | kind, rotation, scale }`,
  *   region-local) to its batch for the region, signs it with its own key and publishes it (at
@@ -29,9 +33,22 @@ export interface WorldRow {
   region: number;
   title: string | null;
   created: number;
-  grants: { rx: number; rz: number; grantee: string; expiry: number }[];
+  grants: GrantRow[];
   /** Where this node's gateway serves it (the client page). */
   urls: string[];
+}
+
+/** A grant as the routes list it. */
+export interface GrantRow {
+  rx: number;
+  rz: number;
+  grantee: string;
+  /** When it ends (or ended), ms. */
+  expiry: number;
+  /** Its expiry has passed (on this node's clock): expired or revoked. */
+  ended: boolean;
+  /** Ended, and the region's checkpoint this node signed since holds the grantee to its edits. */
+  checkpointed: boolean;
 }
 
 /** What a new world may set; the rest is chosen by the node. */
@@ -131,6 +148,8 @@ export interface WorldBackend {
   create(init: WorldInit): Promise<WorldRow>;
   /** Adds (or replaces) a grant in the owner's world `name` and republishes it. */
   grant(name: string, grant: GrantInit): Promise<WorldRow>;
+  /** Ends the grants of region (`rx`, `rz`) of world `name` to `grantee` now, and republishes. */
+  revoke?(name: string, rx: number, rz: number, grantee: string): Promise<WorldRow>;
   /** Signs and publishes this node's edits to one region of world `address`. */
   edit?(address: string, rx: number, rz: number, edits: NewEditInput[]): Promise<EditResult>;
 }
@@ -239,6 +258,25 @@ export function createWorldRoutes(b: WorldBackend): Hono {
       throw new HttpError(400, 'Body must be JSON {"rx", "rz", "grantee", "expires"?}');
     }
     return c.json(await b.grant(name, parseGrantInit(body)));
+  });
+  app.delete("/api/v1/worlds/:name/grants/:rx/:rz/:grantee", async (c) => {
+    const { name, grantee } = c.req.param();
+    if (!NAME_RE.test(name)) throw new HttpError(400, `"${name.slice(0, 70)}" is not a world name`);
+    const [rx, rz] = [c.req.param("rx"), c.req.param("rz")].map((v, i) => {
+      const n = /^(0|-?[1-9][0-9]{0,9})$/.test(v) ? Number(v) : NaN;
+      if (!(n >= -0x80000000 && n <= 0x7fffffff)) {
+        throw new HttpError(
+          400,
+          `"${i ? "rz" : "rx"}" must be a signed 32-bit integer, got "${v.slice(0, 20)}"`,
+        );
+      }
+      return n;
+    }) as [number, number];
+    if (!/^[a-z2-7]{52}$/.test(grantee)) {
+      throw new HttpError(400, `"${grantee.slice(0, 60)}" is not a node id`);
+    }
+    if (!b.revoke) throw new HttpError(501, "This node does not revoke grants");
+    return c.json(await b.revoke(name, rx, rz, grantee));
   });
   app.post("/api/v1/worlds/:address/edits", async (c) => {
     const address = c.req.param("address");

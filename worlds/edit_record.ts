@@ -220,24 +220,56 @@ function checkAgainst(
         `of ${world.address}`,
     );
   }
-  if (b.seq > cp.maxSeq + MAX_SEQ_LEAD) {
-    throw new EditRefusedError(
+  const refusal = heldRefusal(cp, b.editor, b.seq, hash, end);
+  if (refusal) throw refusal;
+}
+
+/** Why `cp` refuses `editor`'s batch `seq` (SHA-256 `hash`) whose grant ends at `end`, if it does. */
+function heldRefusal(
+  cp: VerifiedCheckpoint,
+  editor: string,
+  seq: number,
+  hash: Uint8Array,
+  end: number,
+): EditRefusedError | undefined {
+  if (seq > cp.maxSeq + MAX_SEQ_LEAD) {
+    return new EditRefusedError(
       "far-ahead",
-      `Edit batch refused: counter ${b.seq} is more than ${MAX_SEQ_LEAD} above the checkpoint's ` +
+      `Edit batch refused: counter ${seq} is more than ${MAX_SEQ_LEAD} above the checkpoint's ` +
         `maximum ${cp.maxSeq}`,
     );
   }
-  if (cp.ts < end) return; // the editor's grant outlived the checkpoint: not held to it
-  const listed = cp.accepted.find((a) => a.editor === b.editor);
-  if (!listed || listed.seq !== b.seq || !equals(listed.hash, hash)) {
-    throw new EditRefusedError(
-      "not-accepted",
-      `Edit batch refused: editor ${b.editor}'s grant ended at ${iso(end)} and the region's ` +
-        `checkpoint ` + (listed
-          ? `accepted its batch ${listed.seq}, not this one (seq ${b.seq})`
-          : `accepted no batch of it`),
-    );
-  }
+  if (cp.ts < end) return undefined; // the editor's grant outlived the checkpoint: not held to it
+  const listed = cp.accepted.find((a) => a.editor === editor);
+  if (listed && listed.seq === seq && equals(listed.hash, hash)) return undefined;
+  return new EditRefusedError(
+    "not-accepted",
+    `Edit batch refused: editor ${editor}'s grant ended at ${iso(end)} and the region's ` +
+      `checkpoint ` +
+      (listed
+        ? `accepted its batch ${listed.seq}, not this one (seq ${seq})`
+        : `accepted no batch of it`),
+  );
+}
+
+/**
+ * Whether a batch verified before `cp` was found still stands with it (the same rules as
+ * {@linkcode verifyEditBatch} given the checkpoint): a gateway that holds a batch re-checks it
+ * when the region's checkpoint appears, rather than keep serving what the owner did not accept.
+ */
+export function checkpointAllows(
+  cp: VerifiedCheckpoint,
+  world: EditWorld,
+  b: Pick<VerifiedEditBatch, "editor" | "seq" | "hash" | "batch">,
+): boolean {
+  const [rx, rz] = b.batch.region;
+  if (cp.world !== world.address || cp.region[0] !== rx || cp.region[1] !== rz) return true;
+  const grants = world.value.grants.filter((g) =>
+    g.rx === rx && g.rz === rz && g.grantee === b.editor
+  );
+  if (grants.length === 0) return false;
+  const end = Math.max(...grants.map((g) => g.expiry));
+  return heldRefusal(cp, b.editor, b.seq, b.hash, end) === undefined;
 }
 
 function iso(ms: number): string {

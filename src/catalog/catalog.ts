@@ -730,8 +730,9 @@ export class Catalog {
 
   /**
    * The record keys of the owner's hosted sites and worlds (one per folder under `/.sites` and
-   * `/.worlds`) and of its world edit batches (`/.worlds/.edits/<key hash>`), so suppliers and
-   * scrubbers keep them alive with the rest.
+   * `/.worlds`), of its world edit batches (`/.worlds/.edits/<key hash>`) and of its worlds'
+   * region checkpoints (`/.worlds/.checks/<key hash>`), so suppliers and scrubbers keep them
+   * alive with the rest.
    */
   async #siteRecords(): Promise<string[]> {
     const keys = async (ns: "site" | "world", folder: string) =>
@@ -739,14 +740,17 @@ export class Catalog {
         // Names never contain a dot; `.enc` (compressed copies of sites) is not a site.
         .filter((e) => e.type === "folder" && !e.name.includes("."))
         .map((e) => formatRecordKey(recordKeyOf(ns, this.options.node.id, utf8(e.name))));
-    // The node's edit batches: `/.worlds/.edits/<hash>` names `/mote/wedit/<hash>`.
-    const edits = (await this.list(`/${WORLDS_FOLDER}/.edits`).catch(() => []))
-      .filter((e) => e.type === "folder" && /^[a-z2-7]{52}$/.test(e.name))
-      .map((e) => formatRecordKey({ ns: "wedit", hash: e.name }));
+    // The node's edit batches and region checkpoints: `/.worlds/.edits/<hash>` names
+    // `/mote/wedit/<hash>`, `/.worlds/.checks/<hash>` names `/mote/wcheck/<hash>`.
+    const hashes = async (ns: "wedit" | "wcheck", folder: string) =>
+      (await this.list(`/${WORLDS_FOLDER}/${folder}`).catch(() => []))
+        .filter((e) => e.type === "folder" && /^[a-z2-7]{52}$/.test(e.name))
+        .map((e) => formatRecordKey({ ns, hash: e.name }));
     return [
       ...await keys("site", SITES_FOLDER),
       ...await keys("world", WORLDS_FOLDER),
-      ...edits,
+      ...await hashes("wedit", ".edits"),
+      ...await hashes("wcheck", ".checks"),
     ];
   }
 

@@ -89,9 +89,11 @@ export function decodeKeepList(bytes: Uint8Array): { v: 1; records: string[] } {
     );
   }
   const records = m.records.map((r) => {
-    if (typeof r !== "string" || !/^\/mote\/(folder|site|world|wedit)\/[a-z2-7]{52}$/.test(r)) {
+    if (
+      typeof r !== "string" || !/^\/mote\/(folder|site|world|wedit|wcheck)\/[a-z2-7]{52}$/.test(r)
+    ) {
       throw new DecodeError(
-        "Invalid keep list: entries must be folder, site, world or wedit record keys",
+        "Invalid keep list: entries must be folder, site, world, wedit or wcheck record keys",
       );
     }
     return r;

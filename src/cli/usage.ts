@@ -106,6 +106,10 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
     args: "<name> --region <rx>,<rz> --to <node id> [--expires 30d]",
     about: "Let a node edit one region of your world (republishes the world record)",
   },
+  "world revoke": {
+    args: "<name> --region <rx>,<rz> --from <node id>",
+    about: "End a grant now; its edits stay, and your node signs the region's checkpoint",
+  },
   restore: {
     args: "--key F [--passphrase-file P] [--to DIR] [--bootstrap A]",
     about: "Bring all your files back on a new machine from the key file alone",

@@ -1,7 +1,7 @@
 /**
- * `mote world create --name <name> [--seed N] [--region 8] [--title T]`, `mote world ls` and
- * `mote world grant <name> --region <rx>,<rz> --to <node id> [--expires 30d]`:
- * endless worlds. Creating one signs the owner's world record through the running node (which
+ * `mote world create --name <name> [--seed N] [--region 8] [--title T]`, `mote world ls`,
+ * `mote world grant <name> --region <rx>,<rz> --to <node id> [--expires 30d]` and
+ * `mote world revoke <name> --region <rx>,<rz> --from <node id>`: endless worlds. Creating one signs the owner's world record through the running node (which
  * lists it on the keep record, so it stays reachable with the owner offline) and prints where the
  * node's gateway serves it; any node's gateway serves it at `/w/<address>/`.
  */
@@ -25,9 +25,11 @@ export async function worldCommand(args: string[], dataDir: string, out: Out): P
       return await list(rest, dataDir, out);
     case "grant":
       return await grant(rest, dataDir, out);
+    case "revoke":
+      return await revoke(rest, dataDir, out);
     default:
       throw new UsageError(
-        `"world" needs "create", "ls" or "grant" first, got ${
+        `"world" needs "create", "ls", "grant" or "revoke" first, got ${
           sub ? `"${sub.slice(0, 40)}"` : "nothing"
         }`,
         "world",
@@ -94,23 +96,7 @@ async function grant(args: string[], dataDir: string, out: Out): Promise<number>
     to: { type: "string" },
     expires: { type: "string" },
   });
-  expectPositionals(cmd, positionals, 1, 1);
-  const name = positionals[0]!;
-  if (!NAME_RE.test(name)) {
-    throw new UsageError(`${JSON.stringify(name).slice(0, 60)} is not a world name`, cmd);
-  }
-  const region = /^(-?[0-9]{1,10}),(-?[0-9]{1,10})$/.exec(String(values.region ?? ""));
-  const [rx, rz] = region ? [Number(region[1]), Number(region[2])] : [NaN, NaN];
-  if (![rx, rz].every((v) => v >= -0x80000000 && v <= 0x7fffffff)) {
-    throw new UsageError(
-      `--region is <rx>,<rz> (region indices), not ${JSON.stringify(values.region ?? "")}`,
-      cmd,
-    );
-  }
-  const to = values.to;
-  if (typeof to !== "string" || !/^[a-z2-7]{52}$/.test(to)) {
-    throw new UsageError(`--to is the grantee's node id (52 base32 characters)`, cmd);
-  }
+  const { name, rx, rz, node: to } = grantArgs(cmd, positionals, values.region, values.to, "to");
   let expires: number | undefined;
   if (values.expires !== undefined) {
     try {
@@ -131,6 +117,57 @@ async function grant(args: string[], dataDir: string, out: Out): Promise<number>
     }.`,
   );
   out(`World record version ${w.seq}; gateways see it within 15 s.`);
+  return 0;
+}
+
+/** The world name, region and node id of `grant` and `revoke`; throws a UsageError. */
+function grantArgs(
+  cmd: string,
+  positionals: string[],
+  regionArg: unknown,
+  nodeArg: unknown,
+  flag: "to" | "from",
+): { name: string; rx: number; rz: number; node: string } {
+  expectPositionals(cmd, positionals, 1, 1);
+  const name = positionals[0]!;
+  if (!NAME_RE.test(name)) {
+    throw new UsageError(`${JSON.stringify(name).slice(0, 60)} is not a world name`, cmd);
+  }
+  const region = /^(-?[0-9]{1,10}),(-?[0-9]{1,10})$/.exec(String(regionArg ?? ""));
+  const [rx, rz] = region ? [Number(region[1]), Number(region[2])] : [NaN, NaN];
+  if (![rx, rz].every((v) => v >= -0x80000000 && v <= 0x7fffffff)) {
+    throw new UsageError(
+      `--region is <rx>,<rz> (region indices), not ${JSON.stringify(regionArg ?? "")}`,
+      cmd,
+    );
+  }
+  if (typeof nodeArg !== "string" || !/^[a-z2-7]{52}$/.test(nodeArg)) {
+    throw new UsageError(`--${flag} is the grantee's node id (52 base32 characters)`, cmd);
+  }
+  return { name, rx, rz, node: nodeArg };
+}
+
+async function revoke(args: string[], dataDir: string, out: Out): Promise<number> {
+  const cmd = "world revoke";
+  const { values, positionals } = parseArgs(cmd, args, {
+    region: { type: "string" },
+    from: { type: "string" },
+  });
+  const { name, rx, rz, node } = grantArgs(cmd, positionals, values.region, values.from, "from");
+  const w = await (await connectToNode(dataDir)).delete<WorldRow>(
+    `/api/v1/worlds/${name}/grants/${rx}/${rz}/${node}`,
+  );
+  if (values.json) return out(json(w)), 0;
+  const g = w.grants.find((g) => g.rx === rx && g.rz === rz && g.grantee === node)!;
+  out(
+    `Ended the grant of region (${rx}, ${rz}) of ${w.name} to ${node} at ${
+      new Date(g.expiry).toISOString()
+    }.`,
+  );
+  out(
+    `World record version ${w.seq}; gateways refuse its batches signed later within 15 s. ` +
+      "Its edits stay; this node signs the region's checkpoint within a minute.",
+  );
   return 0;
 }
 
@@ -162,8 +199,12 @@ async function list(args: string[], dataDir: string, out: Out): Promise<number> 
       `${g.rx},${g.rz}`,
       g.grantee,
       new Date(g.expiry).toISOString().slice(0, 19).replace("T", " "),
+      g.ended ? (g.checkpointed ? "ended, checkpointed" : "ended") : "active",
     ])
   );
-  if (grants.length > 0) out(""), out(table(["WORLD", "REGION", "GRANTEE", "EXPIRES"], grants));
+  if (grants.length > 0) {
+    out("");
+    out(table(["WORLD", "REGION", "GRANTEE", "EXPIRES", "STATE"], grants));
+  }
   return 0;
 }

@@ -42,6 +42,7 @@ import { sharingBackend } from "./sharing_backend.ts";
 import { NodeSiteSource } from "../sites/mod.ts";
 import { NodeShardSource } from "./shard_source.ts";
 import { worldBackend } from "./world_backend.ts";
+import { WorldCheckpointer } from "./world_checkpoints.ts";
 import { nodeWorldSource } from "./world_source.ts";
 import { nodeLiveHub } from "./world_gossip.ts";
 import { upgradeWebSocket } from "hono/deno";
@@ -196,6 +197,10 @@ export async function runNode(
     // One live hub for both origins' world sockets: presence and edits over gossip.
     const live = nodeLiveHub(node, worlds, log.child("live"));
     cleanups.push(() => live.close());
+    // The owner's region checkpoints, signed when its worlds' grants end.
+    const checkpoints = new WorldCheckpointer({ node, catalog: () => storage.catalog() });
+    checkpoints.start();
+    cleanups.push(() => checkpoints.stop());
     const worldClient = worldClientBundle({
       cacheDir: `${dataDir}/web`,
       log: (m, f) => log.info(m, f),
@@ -223,6 +228,7 @@ export async function runNode(
             () => gatewayUrl,
             worlds,
             (...a) => live.announceEdit(...a),
+            checkpoints,
           ),
           // The world page with editing, on the UI's origin (the token stays on it).
           worldPages: { worlds, client: worldClient, upgradeWebSocket, live },

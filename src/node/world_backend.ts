@@ -24,6 +24,7 @@ import {
 } from "../../worlds/record.ts";
 import type { MoteNode } from "./node.ts";
 import type { WorldSource } from "../../gateway/world_source.ts";
+import { keptCheckpointTime, type WorldCheckpointer } from "./world_checkpoints.ts";
 import { WorldEditor, type WorldEditorOptions } from "./world_editor.ts";
 import { nodeWorldSource } from "./world_source.ts";
 import type { StorageService } from "./storage.ts";
@@ -36,17 +37,29 @@ export class WorldExistsError extends Error {
   override name = "WorldExistsError";
 }
 
-function summary(name: string, seq: number, v: WorldRecordValue, owner: string): WorldSummary {
+function summary(
+  name: string,
+  seq: number,
+  v: WorldRecordValue,
+  node: MoteNode,
+  now = Date.now(),
+): WorldSummary {
+  const owner = node.id;
+  const address = worldAddress(owner, name);
   return {
     name,
-    address: worldAddress(owner, name),
+    address,
     seq,
     seed: v.seed,
     generator: v.generator,
     region: v.region,
     title: v.title ?? null,
     created: v.created,
-    grants: v.grants.map((g) => ({ ...g })),
+    grants: v.grants.map((g) => {
+      const ended = g.expiry <= now;
+      const cp = ended ? keptCheckpointTime(node, address, g.rx, g.rz) : undefined;
+      return { ...g, ended, checkpointed: cp !== undefined && cp >= g.expiry };
+    }),
   };
 }
 
@@ -74,7 +87,7 @@ export async function createWorld(
   const bytes = encodeWorldRecord(value);
   await o.catalog.mkdir(`/${WORLDS_FOLDER}/${name}`);
   const { record } = await o.node.publish("world", utf8(name), bytes, { looked: true });
-  return summary(name, record.seq, value, o.node.id);
+  return summary(name, record.seq, value, o.node);
 }
 
 /** Raised when the owner has no world of that name. */
@@ -85,7 +98,9 @@ export class NoSuchWorldError extends Error {
 /**
  * Adds a grant to the owner's world `name` (replacing one of the same region and grantee) and
  * republishes the record with the next sequence number, so every gateway sees it within its
- * cache time (15 s). Grants past their expiry are dropped to make room.
+ * cache time (15 s). Ended grants stay listed (gateways merge a grantee's batches only while the
+ * world lists its grant, so dropping one would drop the edits made under it); when the record is
+ * full the ones that ended longest ago make room.
  */
 export async function grantWorld(
   o: { node: MoteNode; name: string; grant: GrantInit; now?: number },
@@ -97,23 +112,77 @@ export async function grantWorld(
   const old = decodeWorldRecord(found.record.value);
   const now = o.now ?? Date.now();
   const { rx, rz, grantee } = o.grant;
-  const grants = old.grants.filter((g) =>
-    g.expiry > now && !(g.rx === rx && g.rz === rz && g.grantee === grantee)
-  );
+  const grants = old.grants.filter((g) => !(g.rx === rx && g.rz === rz && g.grantee === grantee));
+  // Room: drop the grants that ended longest ago (their grantees' edits go with them).
+  const ended = grants.filter((g) => g.expiry <= now).sort((a, b) => a.expiry - b.expiry);
+  while (grants.length >= MAX_GRANTS && ended.length > 0) {
+    grants.splice(grants.indexOf(ended.shift()!), 1);
+  }
   if (grants.length >= MAX_GRANTS) {
     throw new RangeError(`World ${name} already has ${grants.length} grants (the most one lists)`);
   }
   grants.push({ rx, rz, grantee, expiry: now + o.grant.expires });
   const value: WorldRecordValue = { ...old, grants };
-  const seq = Math.max(found.record.seq, o.node.memory.get(formatRecordKey(key))?.seq ?? -1) + 1;
-  const record = createRecord(o.node.keys.signSecret, o.node.keys.signPublic, {
+  const seq = await republish(o.node, name, found.record.seq, value);
+  return summary(name, seq, value, o.node, now);
+}
+
+/** Signs and publishes `value` as world `name`'s record after `seq`; answers the new sequence. */
+async function republish(
+  node: MoteNode,
+  name: string,
+  seq: number,
+  value: WorldRecordValue,
+): Promise<number> {
+  const key = recordKeyOf("world", node.id, utf8(name));
+  const next = Math.max(seq, node.memory.get(formatRecordKey(key))?.seq ?? -1) + 1;
+  const record = createRecord(node.keys.signSecret, node.keys.signPublic, {
     ns: "world",
     name: utf8(name),
-    seq,
+    seq: next,
     value: encodeWorldRecord(value),
   });
-  await o.node.publishRecord(record);
-  return summary(name, seq, value, o.node.id);
+  await node.publishRecord(record);
+  return next;
+}
+
+/** Raised when the world lists no grant of that region to that node. */
+export class NoSuchGrantError extends Error {
+  override name = "NoSuchGrantError";
+}
+
+/**
+ * Ends the grants of region (`rx`, `rz`) of the owner's world `name` to `grantee` now: their
+ * expiry becomes `now` and the record is republished (gateways see it within 15 s and refuse the
+ * grantee's batches signed after it; the owner's checkpointer then holds the grantee to the batch
+ * it had published). The grant stays listed, ended, so the edits made under it stay merged. A
+ * grant already ended is left as it is (the record is not republished).
+ */
+export async function revokeGrant(
+  o: { node: MoteNode; name: string; rx: number; rz: number; grantee: string; now?: number },
+): Promise<WorldSummary> {
+  const name = checkWorldName(o.name);
+  const key = recordKeyOf("world", o.node.id, utf8(name));
+  const found = await o.node.resolve(key, { timeout: 5_000 });
+  if (!found) throw new NoSuchWorldError(`You have no world named ${name}`);
+  const old = decodeWorldRecord(found.record.value);
+  const now = o.now ?? Date.now();
+  const mine = (g: WorldRecordValue["grants"][number]) =>
+    g.rx === o.rx && g.rz === o.rz && g.grantee === o.grantee;
+  if (!old.grants.some(mine)) {
+    throw new NoSuchGrantError(
+      `World ${name} has no grant of region (${o.rx}, ${o.rz}) to ${o.grantee}`,
+    );
+  }
+  if (!old.grants.some((g) => mine(g) && g.expiry > now)) {
+    return summary(name, found.record.seq, old, o.node, now);
+  }
+  const value: WorldRecordValue = {
+    ...old,
+    grants: old.grants.map((g) => mine(g) && g.expiry > now ? { ...g, expiry: now } : g),
+  };
+  const seq = await republish(o.node, name, found.record.seq, value);
+  return summary(name, seq, value, o.node, now);
 }
 
 /** The owner's worlds (those listed under `/.worlds` whose record is found), by name. */
@@ -129,7 +198,7 @@ export async function listWorlds(o: { node: MoteNode; catalog: Catalog }): Promi
         const r = await o.node.resolve(recordKeyOf("world", o.node.id, utf8(name)), {
           timeout: 5_000,
         }).catch(() => undefined);
-        return r && summary(name, r.record.seq, decodeWorldRecord(r.record.value), o.node.id);
+        return r && summary(name, r.record.seq, decodeWorldRecord(r.record.value), o.node);
       }),
     );
     for (const w of found) if (w) out.push(w);
@@ -140,13 +209,15 @@ export async function listWorlds(o: { node: MoteNode; catalog: Catalog }): Promi
 /**
  * Builds the world backend; `gateway()` is the public gateway's base URL (http://host:port),
  * `worlds` the node's world source (for edits: grants and other editors' counters) and
- * `announce` tells players in a region about a batch just published (the live hub).
+ * `announce` tells players in a region about a batch just published (the live hub);
+ * `checkpoints` is the owner's checkpointer, told to look soon after a revocation.
  */
 export function worldBackend(
   storage: StorageService,
   gateway: () => string,
   worlds: WorldSource = nodeWorldSource(storage.node),
   announce?: WorldEditorOptions["announce"],
+  checkpoints?: WorldCheckpointer,
 ): WorldBackend {
   const urls = (address: string) => [`${gateway()}/w/${address}/`];
   const editor = new WorldEditor({
@@ -172,6 +243,18 @@ export function worldBackend(
       } catch (e) {
         if (e instanceof WorldExistsError) throw new HttpError(409, e.message);
         if (e instanceof RangeError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    },
+    async revoke(name, rx, rz, grantee) {
+      try {
+        const w = await revokeGrant({ node: storage.node, name, rx, rz, grantee });
+        checkpoints?.soon();
+        return { ...w, urls: urls(w.address) };
+      } catch (e) {
+        if (e instanceof NoSuchWorldError || e instanceof NoSuchGrantError) {
+          throw new HttpError(404, e.message);
+        }
         throw e;
       }
     },
