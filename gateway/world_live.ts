@@ -20,6 +20,10 @@
  * checks the region's checkpoint), and the sessions that see the region are told its new digest
  * and which chunks changed, so they fetch them again. An edit that fails verification is never
  * shown.
+ *
+ * Players are anonymous (a random id per session), except a node's own: a session attached with
+ * `own` (the page on the node's UI origin) carries the node's id, and a gateway that hears one
+ * shows the id only once `vouch` confirmed that the node's identity lists the publishing peer.
  * @module
  */
 import { CHUNK_SIZE, OBJECT_STEPS_PER_COLUMN } from "../worlds/chunk.ts";
@@ -91,6 +95,13 @@ export const LIVE_LIMITS: LiveLimits = {
 /** Options of {@linkcode LiveHub}. */
 export interface LiveHubOptions {
   bus?: LiveBus;
+  /** This node's id: players on its own UI origin (`attach(…, { own: true })`) carry it. */
+  self?: string;
+  /**
+   * Whether libp2p peer `peer` speaks for node `node` (its signed identity document lists the
+   * peer as a device): only then is a heard player shown as that node's own.
+   */
+  vouch?: (node: string, peer: string) => Promise<boolean>;
   /** Resolves a world (for edits announced by this node). */
   world?: (address: string) => Promise<World | undefined>;
   /** Merges a verified-on-receipt batch into the region's edits (checkpoint included). */
@@ -105,8 +116,11 @@ export interface LiveHubOptions {
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-/** One player as a session sees it: `[id, x, y, z, heading]` (metres, radians). */
-export type PlayerRow = [string, number, number, number, number];
+/**
+ * One player as a session sees it: `[id, x, y, z, heading, node]` (metres, radians; `node` the id
+ * of the node whose own player it is, checked, or null).
+ */
+export type PlayerRow = [string, number, number, number, number, string | null];
 
 /** What the hub sends a session (JSON text on the socket). */
 export type LiveNotice =
@@ -118,6 +132,8 @@ interface Player {
   /** Unique in the room: `local/<id>` or `<peer>/<id>`. */
   key: string;
   id: string;
+  /** The node whose own player this is (checked), if any. */
+  node?: string;
   x: number;
   y: number;
   z: number;
@@ -146,6 +162,7 @@ export interface LiveSession {
 
 interface Session {
   id: string;
+  node?: string;
   world: World;
   send: (n: LiveNotice) => void;
   region?: { rx: number; rz: number };
@@ -169,6 +186,8 @@ export class LiveHub {
   readonly #peerEdits: RateLimiter;
   #topics = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #vouches = new Map<string, { ok: boolean; at: number; pending: boolean }>();
+  #checking = 0;
   #worldsAt = 0;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { relayed: 0, heard: 0, rejected: 0, ignored: 0, edits: 0, refusedEdits: 0 };
@@ -205,11 +224,16 @@ export class LiveHub {
   }
 
   /** Connects a player to `world`; `send` delivers notices to its socket (it may drop them). */
-  attach(world: World, send: (n: LiveNotice) => void): LiveSession {
+  attach(
+    world: World,
+    send: (n: LiveNotice) => void,
+    opts: { own?: boolean } = {},
+  ): LiveSession {
     const id = randomId();
     this.#remember(world);
     const s: Session = {
       id,
+      ...(opts.own && this.#o.self ? { node: this.#o.self } : {}),
       world,
       send,
       lastRelay: -Infinity,
@@ -286,7 +310,16 @@ export class LiveHub {
       s.seen = "";
     }
     const now = this.#now();
-    const p: Player = { key: `local/${s.id}`, id: s.id, x: wx, y, z: wz, h: heading, at: now };
+    const p: Player = {
+      key: `local/${s.id}`,
+      id: s.id,
+      ...(s.node ? { node: s.node } : {}),
+      x: wx,
+      y,
+      z: wz,
+      h: heading,
+      at: now,
+    };
     s.player = p;
     const room = this.#room(s.world, at.rx, at.rz)!;
     room.players.set(p.key, p);
@@ -322,6 +355,7 @@ export class LiveHub {
         z: p.z,
         heading: p.h,
         ts: this.#now(),
+        ...(p.node ? { node: p.node } : {}),
       });
     } catch {
       return; // out of range (a position far under the ground): not worth telling anyone
@@ -351,7 +385,10 @@ export class LiveHub {
       for (const p of room.players.values()) {
         if (p.key === me?.key) continue;
         const d = me ? Math.hypot(p.x - me.x, p.z - me.z) : 0;
-        rows.push({ d, row: [p.id, round2(p.x), round2(p.y), round2(p.z), round3(p.h)] });
+        rows.push({
+          d,
+          row: [p.id, round2(p.x), round2(p.y), round2(p.z), round3(p.h), p.node ?? null],
+        });
       }
     }
     rows.sort((a, b) => a.d - b.d);
@@ -430,9 +467,11 @@ export class LiveHub {
       if (!room.players.has(key) && room.players.size >= this.#limits.maxPlayersPerRegion) {
         return this.#count("ignore");
       }
+      const node = msg.node && this.#vouched(msg.node, from) ? msg.node : undefined;
       room.players.set(key, {
         key,
         id: msg.id,
+        ...(node ? { node } : {}),
         x: msg.x,
         y: msg.y,
         z: msg.z,
@@ -481,6 +520,32 @@ export class LiveHub {
       if (s.world.address !== world.address || !s.region) continue;
       if (Math.abs(s.region.rx - rx) <= 1 && Math.abs(s.region.rz - rz) <= 1) s.send(notice);
     }
+  }
+
+  /**
+   * Whether `peer` speaks for node `node`, as last checked (10 min); an unknown pair is checked in
+   * the background (at most 16 at a time, 4096 remembered) and is not vouched for meanwhile.
+   */
+  #vouched(node: string, peer: string): boolean {
+    const key = `${node}/${peer}`, now = this.#now();
+    const known = this.#vouches.get(key);
+    if (known && (known.pending || now - known.at < 600_000)) return known.ok;
+    const vouch = this.#o.vouch;
+    if (!vouch || this.#checking >= 16) return known?.ok ?? false;
+    const entry = { ok: known?.ok ?? false, at: now, pending: true };
+    this.#vouches.delete(key);
+    this.#vouches.set(key, entry);
+    if (this.#vouches.size > 4096) this.#vouches.delete(this.#vouches.keys().next().value!);
+    this.#checking++;
+    vouch(node, peer).then(
+      (ok) => (entry.ok = ok),
+      () => (entry.ok = false),
+    ).finally(() => {
+      entry.pending = false;
+      entry.at = this.#now();
+      this.#checking--;
+    });
+    return entry.ok;
   }
 
   /** Keeps the newest record seen of a world sessions are on (at most 1024 worlds). */

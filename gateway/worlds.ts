@@ -246,7 +246,10 @@ export function mountWorlds<E extends Env>(app: Hono<E>, opts: WorldsOptions): H
             onClose: done,
             onDrop: (code, reason) =>
               opts.log?.("dropped a world socket", { address: w.address, code, reason }),
-            ...(opts.live ? { live: (send) => opts.live!.attach(w, send) } : {}),
+            // On the node's own UI origin the player is the node's owner: its presence says so.
+            ...(opts.live
+              ? { live: (send) => opts.live!.attach(w, send, { own: opts.editable === true }) }
+              : {}),
           },
         ),
       );

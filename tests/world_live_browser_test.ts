@@ -21,7 +21,7 @@ interface Hook {
   presence(): {
     state: string;
     id?: string;
-    players: { id: string; x: number; z: number }[];
+    players: { id: string; x: number; z: number; node?: string }[];
     avatars: number;
     near: string[];
   };
@@ -36,9 +36,10 @@ const world = (page: Page) =>
 
 const groundAt = (page: Page, x: number, z: number) =>
   page.evaluate(
-    ([x, z]) => (globalThis as unknown as { __moteWorld: Hook }).__moteWorld.groundAt(x!, z!),
+    ([x, z]) =>
+      (globalThis as unknown as { __moteWorld?: Hook }).__moteWorld?.groundAt(x!, z!) ?? null,
     [x, z],
-  );
+  ).then((h) => h ?? undefined);
 
 /** Polls `cond` every 250 ms until it holds (bounded). */
 async function until<T>(cond: () => Promise<T | undefined | false>, ms: number, what: string) {
@@ -141,7 +142,23 @@ Deno.test({
           Math.abs(seen.x - 100) < 5 && Math.abs(seen.z - 100) < 5,
           `A at ${seen.x}, ${seen.z}`,
         );
-        assert(both.wv.presence.near[0]!.startsWith("player "), both.wv.presence.near[0]);
+        // A's page is its node's own: V's gateway shows A's node id once A's identity vouches for
+        // the peer that relayed it; V's visitor stays an anonymous player on A's page.
+        const vouched = await until(
+          async () => {
+            const wv = (await world(pv.page))!;
+            const seenA = wv.presence.players.find((p) => p.id === both.wa.presence.id);
+            return seenA?.node === a!.info.id &&
+              wv.presence.near.some((n) => n.startsWith("node "));
+          },
+          20_000,
+          "A's player shown as node A's own on V's page",
+        );
+        assert(vouched);
+        const onA = (await world(pa.page))!.presence.players.find((p) =>
+          p.id === both.wv.presence.id
+        );
+        assertEquals(onA?.node, undefined, "V's visitor is anonymous");
       });
 
       let raised = 0;

@@ -320,3 +320,46 @@ Deno.test("a player who moves out of sight leaves the other's list at once", () 
     hub.close();
   }
 });
+
+Deno.test("a node's own player carries its id, and a heard one only once its identity vouches", async () => {
+  const NODE = "n".repeat(52), OTHER = "m".repeat(52);
+  const b = fakeBus();
+  const asked: string[] = [];
+  const hub = new LiveHub({
+    bus: b.bus,
+    self: NODE,
+    vouch: (node, peer) => {
+      asked.push(`${node}/${peer}`);
+      return Promise.resolve(peer === "good");
+    },
+  });
+  const seen: LiveNotice[] = [];
+  try {
+    const own = hub.attach(world, () => {}, { own: true });
+    const visitor = hub.attach(world, (n) => seen.push(n));
+    own.move(10, 70, 10, 0);
+    visitor.move(20, 70, 10, 0);
+    hub.tick();
+    const last = () => (seen.filter((n) => n.t === "players").at(-1) as { p: unknown[][] }).p;
+    assertEquals(last().map((r) => [r[0], r[5]]), [[own.id, NODE]], "this node's own player");
+    const relayed = b.published.map((m) => decodeLiveMessage(m.data, HERE, Date.now()))
+      .map((m) => m.type === "presence" ? [m.id, m.node] : []);
+    assertEquals(relayed.sort(), [[own.id, NODE], [visitor.id, undefined]].sort(), "relayed");
+    const receive = b.joined.get(regionTopic(ADDRESS, 0, 0))!;
+    const heard = (peer: string, id: string) =>
+      receive(peer, presence({ id, node: OTHER, ts: Date.now() }));
+    assertEquals(heard("good", "00000000000000aa"), "accept");
+    assertEquals(heard("bad", "00000000000000bb"), "accept");
+    await new Promise((r) => setTimeout(r, 10)); // the identity checks answer
+    heard("good", "00000000000000aa");
+    heard("bad", "00000000000000bb");
+    await new Promise((r) => setTimeout(r, 250));
+    hub.tick();
+    const rows = Object.fromEntries(last().map((r) => [r[0], r[5]]));
+    assertEquals(rows["00000000000000aa"], OTHER, "vouched for by its identity");
+    assertEquals(rows["00000000000000bb"], null, "a peer its identity does not list");
+    assertEquals(asked.sort(), [`${OTHER}/bad`, `${OTHER}/good`], "each pair checked once");
+  } finally {
+    hub.close();
+  }
+});

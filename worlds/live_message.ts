@@ -3,10 +3,13 @@
  * What gateways tell each other about a region, live, over publish/subscribe: one topic per
  * (world, region), `mote/w/<world address>/r/<rx>,<rz>/v1`, carrying canonical CBOR messages:
  *
- * - **presence** `{ v: 1, t: 0, w, r: [rx, rz], id, p: [x, y, z], h, ts }`: a player (`id`, 8
- *   random bytes for one page session, chosen by the gateway it is connected to) stands at
+ * - **presence** `{ v: 1, t: 0, w, r: [rx, rz], id, p: [x, y, z], h, ts, n? }`: a player (`id`,
+ *   8 random bytes for one page session, chosen by the gateway it is connected to) stands at
  *   (x, y, z), in centimetres (x and z wrapped to the world's 2^37 m), looking at heading `h`
- *   (1/65536 turn), at time `ts` (ms). At most {@linkcode MAX_PRESENCE_BYTES}.
+ *   (1/65536 turn), at time `ts` (ms). `n`, when present, is the node id of the publishing node,
+ *   saying the player is that node's own (its page on the node's UI origin); a receiver believes
+ *   it only if the node's signed identity document lists the publishing peer as its device. At
+ *   most {@linkcode MAX_PRESENCE_BYTES}.
  * - **edit** `{ v: 1, t: 1, rec }`: a signed `wedit` record (an editor's whole batch for the
  *   region, as published to the DHT). At most {@linkcode MAX_LIVE_BYTES}.
  *
@@ -27,8 +30,8 @@ import { equals } from "../src/encoding/bytes.ts";
 
 export { wrapMetres };
 
-/** The largest presence message (bytes): the canonical form is about 110. */
-export const MAX_PRESENCE_BYTES = 192;
+/** The largest presence message (bytes): the canonical form is about 110, 165 with a node id. */
+export const MAX_PRESENCE_BYTES = 224;
 /** The largest live message: an edit's record (64 KiB at most) and its envelope. */
 export const MAX_LIVE_BYTES = MAX_RECORD_BYTES + 64;
 /** Bytes of a player id. */
@@ -36,6 +39,7 @@ export const PLAYER_ID_BYTES = 8;
 /** Heights a player may stand at, in centimetres (−1 km to 10 km). */
 export const MIN_Y_CM = -100_000, MAX_Y_CM = 1_000_000;
 
+/** World addresses and node ids alike: 52 lower-case base32 characters. */
 const WORLD_RE = /^[a-z2-7]{52}$/;
 const I32_MIN = -0x80000000, I32_MAX = 0x7fffffff;
 const MAX_XZ_CM = HALF_WORLD_METRES * 100;
@@ -63,6 +67,8 @@ export interface Presence {
   /** Radians, 0..2π. */
   readonly heading: number;
   readonly ts: number;
+  /** The publishing node's id, when the player is that node's own (to be checked by the receiver). */
+  readonly node?: string;
 }
 
 /** A signed edit batch announced on its region's topic. */
@@ -93,6 +99,9 @@ export function encodePresence(p: Omit<Presence, "type">): Uint8Array {
   if (!/^[0-9a-f]{16}$/.test(p.id)) {
     throw new RangeError(`Player id "${p.id}" is not 16 hex digits`);
   }
+  if (p.node !== undefined && !WORLD_RE.test(p.node)) {
+    throw new RangeError(`"${p.node}" is not a node id`);
+  }
   const turn = 2 * Math.PI;
   const h = Math.round(((p.heading % turn + turn) % turn) / turn * 65536) % 65536;
   const bytes = encode({
@@ -108,6 +117,7 @@ export function encodePresence(p: Omit<Presence, "type">): Uint8Array {
     ],
     h,
     ts: p.ts,
+    ...(p.node !== undefined ? { n: p.node } : {}),
   });
   if (bytes.length > MAX_PRESENCE_BYTES) {
     throw new RangeError(
@@ -150,7 +160,7 @@ function decodePresence(bytes: Uint8Array, raw: unknown, where: RegionRef): Pres
     );
   }
   const what = "presence";
-  const m = readMap(raw, what, ["v", "t", "w", "r", "id", "p", "h", "ts"]);
+  const m = readMap(raw, what, ["v", "t", "w", "r", "id", "p", "h", "ts"], ["n"]);
   const world = readString(m, "w", what, 52);
   const r = ints(m.r, 2, "r");
   const [rx, rz] = r as [number, number];
@@ -168,6 +178,10 @@ function decodePresence(bytes: Uint8Array, raw: unknown, where: RegionRef): Pres
   const h = readUint(m, "h", what);
   if (h > 65535) throw new RangeError(`Presence heading ${h} is over 65535`);
   const ts = readUint(m, "ts", what);
+  const node = m.n === undefined ? undefined : readString(m, "n", what, 52);
+  if (node !== undefined && !WORLD_RE.test(node)) {
+    throw new DecodeError(`Invalid presence: "n" is not a node id, got ${describe(node)}`);
+  }
   // Whether (x, z) lies in the region needs the world's region side: assertInRegion.
   return {
     type: "presence",
@@ -180,6 +194,7 @@ function decodePresence(bytes: Uint8Array, raw: unknown, where: RegionRef): Pres
     z: z / 100,
     heading: h / 65536 * 2 * Math.PI,
     ts,
+    ...(node !== undefined ? { node } : {}),
   };
 }
 

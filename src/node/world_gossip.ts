@@ -45,10 +45,20 @@ export function gossipBus(p2p: P2P): LiveBus {
   };
 }
 
-/** The node's live hub: gossip between gateways, edits verified and merged by `worlds`. */
+/**
+ * The node's live hub: gossip between gateways, edits verified and merged by `worlds`, the node's
+ * own players labelled with its id (and others' believed after a look at their identity).
+ */
 export function nodeLiveHub(node: MoteNode, worlds: RecordWorldSource, log?: Logger): LiveHub {
   return new LiveHub({
     bus: gossipBus(node.p2p),
+    self: node.id,
+    // A player is shown as a node's own only if that node's signed identity document lists the
+    // peer that published it.
+    vouch: async (id, peer) =>
+      (await node.resolveIdentity(id, { timeout: 5_000 }))?.doc.devices.some((d) =>
+        d.peer === peer
+      ) ?? false,
     world: (address) => worlds.world(address),
     offerEdit: (world, rx, rz, record) => worlds.offerEdit(world, rx, rz, record),
     ...(log ? { log: (msg, fields) => log.debug(msg, fields) } : {}),

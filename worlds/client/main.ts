@@ -278,7 +278,12 @@ async function start(): Promise<void> {
         d: Math.hypot(wrapMetres(o.x - px), wrapMetres(o.z - pz)),
       })).sort((a, b) => a.d - b.d);
       hud.setNear(
-        near.slice(0, 8).map(({ o, d }) => `player ${o.id.slice(0, 6)} · ${d.toFixed(0)} m`),
+        // A node's own player (checked by the gateway) by its node id; others by session id.
+        near.slice(0, 8).map(({ o, d }) =>
+          `${o.node ? `node ${o.node.slice(0, 8)}` : `player ${o.id.slice(0, 6)}`} · ${
+            d.toFixed(0)
+          } m`
+        ),
       );
     }
     hud.update(now, {

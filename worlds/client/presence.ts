@@ -21,6 +21,8 @@ export interface ShownPlayer {
   readonly y: number;
   readonly z: number;
   readonly heading: number;
+  /** The node whose own player this is (checked by the gateway), if any. */
+  readonly node?: string;
 }
 
 interface Track {
@@ -40,18 +42,25 @@ export class Presence {
   }
 
   /**
-   * Takes a `players` list (`[id, x, y, z, heading]` rows) received at `now` (ms). Malformed rows
-   * are skipped; players not listed are removed.
+   * Takes a `players` list (`[id, x, y, z, heading, node]` rows) received at `now` (ms). Malformed
+   * rows are skipped; players not listed are removed.
    */
   update(rows: unknown, now: number): void {
     if (!Array.isArray(rows)) return;
     const seen = new Set<string>();
     for (const row of rows.slice(0, MAX_PLAYERS)) {
-      if (!Array.isArray(row) || row.length !== 5 || typeof row[0] !== "string") continue;
-      const [id, x, y, z, heading] = row as [string, number, number, number, number];
+      if (!Array.isArray(row) || row.length < 5 || typeof row[0] !== "string") continue;
+      const [id, x, y, z, heading, node] = row as [string, number, number, number, number, unknown];
       if (![x, y, z, heading].every(Number.isFinite) || id.length > 32) continue;
       seen.add(id);
-      const to = { id, x, y, z, heading };
+      const to = {
+        id,
+        x,
+        y,
+        z,
+        heading,
+        ...(typeof node === "string" && /^[a-z2-7]{52}$/.test(node) ? { node } : {}),
+      };
       const t = this.#tracks.get(id);
       if (t) this.#tracks.set(id, { id, from: this.#at(t, now), to, at: now });
       else this.#tracks.set(id, { id, from: to, to, at: now });
@@ -77,6 +86,7 @@ export class Presence {
     if (dh < -Math.PI) dh += 2 * Math.PI;
     return {
       id: t.id,
+      ...(to.node ? { node: to.node } : {}),
       x: from.x + (to.x - from.x) * a,
       y: from.y + (to.y - from.y) * a,
       z: from.z + (to.z - from.z) * a,
