@@ -1,8 +1,9 @@
 /**
  * Worlds as a user meets them: a real `mote start` (embedded network), `mote world create`
- * printing the world's URL, `mote world ls`, and the node's gateway serving that URL: the meta,
- * a chunk, the client page (strict CSP, no inline script) and its bundle; then the web UI's
- * Worlds page in Chromium lists it and creates another.
+ * printing the world's URL, `mote world ls`, `mote world grant` and `revoke`, and the node's
+ * gateway serving that URL: the meta, a chunk, the client page (strict CSP, no inline script) and
+ * its bundle; then the web UI's Worlds page in Chromium lists it, creates another, and grants a
+ * region and ends the grant.
  */
 import { assert, assertEquals, assertNotEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -99,6 +100,56 @@ Deno.test({
         assert(g!.expiry >= before + week && g!.expiry <= Date.now() + week, "replaced: 7 days");
       });
 
+      await t.step("mote world revoke ends a grant now and keeps it listed, ended", async () => {
+        const grantee = "a".repeat(52);
+        const bad = await cli("world", "revoke", "valley", "--region", "1,-2", "--from", "me");
+        assertEquals(bad.code, 2, bad.stderr);
+        assert(bad.stderr.includes("--from"), bad.stderr);
+        const none = await cli("world", "revoke", "valley", "--region", "5,5", "--from", grantee);
+        assertEquals(none.code, 1);
+        assert(none.stderr.includes("has no grant of region (5, 5)"), none.stderr);
+        const before = Date.now();
+        const r = await cli("world", "revoke", "valley", "--region", "1,-2", "--from", grantee);
+        assertEquals(r.code, 0, r.stderr);
+        assert(
+          r.stdout.includes(`Ended the grant of region (1, -2) of valley to ${grantee}`),
+          r.stdout,
+        );
+        const rows = JSON.parse((await cli("world", "ls", "--json")).stdout) as {
+          grants: { grantee: string; expiry: number; ended: boolean }[];
+        }[];
+        const [g] = rows[0]!.grants;
+        assertEquals([rows[0]!.grants.length, g!.grantee, g!.ended], [1, grantee, true]);
+        assert(g!.expiry >= before && g!.expiry <= Date.now(), "its expiry is now");
+        const ls = await cli("world", "ls");
+        assert(
+          new RegExp(`valley\\s+1,-2\\s+${grantee}\\s+\\S+ \\S+\\s+ended`).test(ls.stdout),
+          ls.stdout,
+        );
+        // Again: nothing to end, answered as it is.
+        const again = await cli("world", "revoke", "valley", "--region", "1,-2", "--from", grantee);
+        assertEquals(again.code, 0, again.stderr);
+        const token = (await Deno.readTextFile(`${data}/api-token`)).trim();
+        const del = (path: string) =>
+          fetch(`${node.info.api}/api/v1/worlds/${path}`, {
+            method: "DELETE",
+            headers: { authorization: `Bearer ${token}` },
+          });
+        for (
+          const [path, status, message] of [
+            [`valley/grants/1.5/0/${grantee}`, 400, '"rx" must be a signed 32-bit integer'],
+            [`valley/grants/0/-0/${grantee}`, 400, '"rz" must be a signed 32-bit integer'],
+            ["valley/grants/0/0/nobody", 400, "is not a node id"],
+            [`nowhere/grants/0/0/${grantee}`, 404, "no world named nowhere"],
+          ] as const
+        ) {
+          const res = await del(path);
+          const e = (await res.json()).error as string;
+          assertEquals(res.status, status, e);
+          assert(e.includes(message), `${e} mentions ${message}`);
+        }
+      });
+
       await t.step("the printed URL serves meta, chunks, the page and its bundle", async () => {
         const meta = await fetch(`${url}meta`);
         assertEquals(meta.status, 200);
@@ -161,7 +212,7 @@ Deno.test({
         await noToken.body?.cancel();
       });
 
-      await t.step("the web UI's Worlds page lists worlds and creates one", async () => {
+      await t.step("the web UI's Worlds page lists, creates, grants and ends grants", async () => {
         const browser = await launchBrowser();
         try {
           const page = await browser.newPage();
@@ -177,14 +228,58 @@ Deno.test({
           await page.getByRole("button", { name: "Create world" }).click();
           await page.locator('[data-testid="world-created"]').waitFor({ timeout: 20_000 });
           await page.locator('[data-testid="worlds"] tbody tr', { hasText: "hills" }).waitFor();
+
+          // Grants: valley's ended grant is listed; grant a region, see it, end it.
+          await page.selectOption("#grants-world", "valley");
+          const grants = page.getByTestId("grants");
+          const old = grants.locator(`tr[data-grantee="${"a".repeat(52)}"]`);
+          await old.getByText("ended", { exact: true }).waitFor();
+          assertEquals(await old.getByRole("button").count(), 0, "an ended grant cannot be ended");
+          const form = page.getByTestId("grant-region");
+          const grantee = "b".repeat(52);
+          await page.fill("#grant-rx", "2");
+          await page.fill("#grant-rz", "-3");
+          await page.fill("#grant-grantee", "not-a-node");
+          await form.getByRole("button", { name: /Grant region/ }).click();
+          await form.getByText("only the letters a–z and the digits 2–7").waitFor();
+          await page.fill("#grant-expires", "yesterday");
+          await form.getByText("Say how long").waitFor();
+          await page.fill("#grant-expires", "7d");
+          await page.fill("#grant-grantee", grantee.toUpperCase()); // ids are lower-cased
+          // The node's own refusals are shown as it said them.
+          await page.route(
+            "**/api/v1/worlds/valley/grants",
+            (route) =>
+              route.fulfill({
+                status: 400,
+                json: { error: "World valley already has 256 grants" },
+              }),
+          );
+          await form.getByRole("button", { name: /Grant region/ }).click();
+          await form.getByRole("alert").getByText("World valley already has 256 grants").waitFor();
+          await page.unroute("**/api/v1/worlds/valley/grants");
+          await form.getByRole("button", { name: /Grant region/ }).click();
+          await page.getByTestId("granted").waitFor({ timeout: 20_000 });
+          const made = grants.locator(`tr[data-grantee="${grantee}"]`);
+          await made.getByText("active", { exact: true }).waitFor();
+          assert((await made.textContent())!.includes("(2, -3)"), "the region is listed");
+          page.once("dialog", (d) => void d.accept());
+          await made.getByRole("button", { name: /End now/ }).click();
+          await page.getByTestId("grant-ended").waitFor({ timeout: 20_000 });
+          await made.getByText("ended", { exact: true }).waitFor();
+          assertEquals(await made.getByRole("button").count(), 0);
         } finally {
           await browser.close();
         }
         const r = await cli("world", "ls", "--json");
-        const names = (JSON.parse(r.stdout) as { name: string; seed: number }[]).map((w) =>
-          `${w.name}:${w.seed}`
-        );
-        assertEquals(names, ["hills:5", "valley:77"]);
+        const worlds = JSON.parse(r.stdout) as {
+          name: string;
+          seed: number;
+          grants: { rx: number; rz: number; grantee: string; ended: boolean }[];
+        }[];
+        assertEquals(worlds.map((w) => `${w.name}:${w.seed}`), ["hills:5", "valley:77"]);
+        const made = worlds[1]!.grants.find((g) => g.grantee === "b".repeat(52));
+        assertEquals([made?.rx, made?.rz, made?.ended], [2, -3, true], "granted, then ended");
       });
 
       await t.step(

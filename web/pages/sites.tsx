@@ -8,9 +8,9 @@
  */
 import { useRef, useState } from "preact/hooks";
 import { send, type SiteRow } from "../api.ts";
-import { bytes, short, when } from "../format.ts";
+import { bytes, when } from "../format.ts";
 import { usePoll } from "../live.ts";
-import { Card, Empty, ErrorNote, Loading } from "../ui.tsx";
+import { Card, Empty, ErrorNote, Loading, NameCell, NameField, nameProblem } from "../ui.tsx";
 import {
   DropZone,
   type Picked,
@@ -19,16 +19,6 @@ import {
   UploadList,
   useUploads,
 } from "../uploads.tsx";
-
-const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** Why a site name is refused, or nothing when it is fine. */
-export function nameProblem(name: string): string | undefined {
-  if (name === "") return "Give the site a name.";
-  if (NAME_RE.test(name)) return undefined;
-  return `“${name.slice(0, 70)}” cannot be a site name: use 1 to 63 lower-case letters (a–z), ` +
-    "digits and hyphens, with no hyphen first or last.";
-}
 
 /** A site name made from a folder's name ("My Blog" → "my-blog"), or "" if nothing fits. */
 function suggestName(folder: string): string {
@@ -96,7 +86,7 @@ export function SitesPage() {
   const folderPicker = useRef<HTMLInputElement>(null);
   const nameInput = useRef<HTMLInputElement>(null);
 
-  const problem = nameProblem(name);
+  const problem = nameProblem("site", name);
   const showProblem = problem && (checked || name !== "");
   const sites = list.data?.sites;
   const existing = sites?.find((s) => s.name === name && s.seq !== null && !s.removed);
@@ -225,9 +215,7 @@ export function SitesPage() {
                     return (
                       <tr key={s.name}>
                         <td>
-                          <strong>{s.name}</strong>
-                          <br />
-                          <code class="muted" title={s.address}>{short(s.address, 16)}</code>
+                          <NameCell name={s.name} address={s.address} />
                         </td>
                         <td>
                           <span class={`badge ${st.badge}`}>{st.label}</span>
@@ -266,26 +254,17 @@ export function SitesPage() {
       <Card title="Publish a site" id="h-publish">
         <form onSubmit={publish} noValidate data-testid="publish-site">
           <div class="stack">
-            <label for="site-name">Name</label>
-            <input
+            <NameField
               id="site-name"
-              ref={nameInput}
+              inputRef={nameInput}
               value={name}
-              maxLength={63}
-              autoComplete="off"
-              spellcheck={false}
               placeholder="my-site"
-              aria-invalid={showProblem ? true : undefined}
-              aria-describedby="site-name-note"
-              onInput={(e) => setName((e.currentTarget as HTMLInputElement).value.trim())}
-            />
-            <span id="site-name-note" class={showProblem ? "error-text" : "muted"}>
-              {showProblem
-                ? problem
-                : existing
+              problem={showProblem ? problem : undefined}
+              hint={existing
                 ? `${name} is live: publishing replaces it at once (visitors see the old version or the new, never a mix).`
                 : "Lower-case letters, digits and hyphens. A name keeps its address across updates."}
-            </span>
+              onInput={setName}
+            />
           </div>
           <DropZone testid="site-drop" onDrop={onDrop}>
             <p>
