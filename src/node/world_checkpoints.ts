@@ -20,7 +20,7 @@
  */
 import { WORLDS_FOLDER } from "../catalog/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
-import { utf8 } from "../encoding/bytes.ts";
+import { equals, utf8 } from "../encoding/bytes.ts";
 import {
   decodeRecord,
   formatRecordKey,
@@ -224,7 +224,7 @@ export class WorldCheckpointer {
     const out: SignedCheckpoint[] = [];
     for (const name of names) {
       if (this.#stopped) break;
-      const record = await this.#own(recordKeyOf("world", node.id, utf8(name)));
+      const record = await this.#newest(recordKeyOf("world", node.id, utf8(name)));
       if (!record) continue;
       const world: EditWorld = {
         address: worldAddress(node.id, name),
@@ -263,13 +263,23 @@ export class WorldCheckpointer {
     this.#listed.add(ks);
   }
 
-  /** The newest copy of one of this node's own records: its kept copy, else the network's. */
-  async #own(key: ReturnType<typeof recordKeyOf>): Promise<SignedRecord | undefined> {
+  /**
+   * The newest copy of one of this node's own records: the better of its kept copy and the
+   * network's (another device of the same identity may have signed a newer one), which it then
+   * keeps (a node whose state was lost finds its checkpoints once, not every pass).
+   */
+  async #newest(key: ReturnType<typeof recordKeyOf>): Promise<SignedRecord | undefined> {
     const { node } = this.#o;
+    const found = await node.resolve(key, { timeout: this.#o.lookupTimeout ?? 6_000 })
+      .catch(() => undefined);
     const kept = node.keeper.get(formatRecordKey(key));
-    if (kept) return decodeRecord(kept, { namespaces: node.namespaces });
-    return (await node.resolve(key, { timeout: this.#o.lookupTimeout ?? 6_000 })
-      .catch(() => undefined))?.record;
+    if (found) {
+      if (!kept || !equals(kept, found.bytes)) {
+        await node.keeper.keep(key, found.bytes, true).catch(() => false);
+      }
+      return found.record;
+    }
+    return kept ? decodeRecord(kept, { namespaces: node.namespaces }) : undefined;
   }
 
   async #region(
@@ -294,7 +304,7 @@ export class WorldCheckpointer {
       return undefined;
     }
     let previous: (VerifiedCheckpoint & { seq: number }) | undefined;
-    const prevRecord = await this.#own(key);
+    const prevRecord = await this.#newest(key);
     if (prevRecord) {
       try {
         previous = { ...verifyCheckpoint(prevRecord, world, now), seq: prevRecord.seq };
