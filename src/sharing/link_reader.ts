@@ -26,11 +26,12 @@ const MAX_SHARD = (4 << 20) + 4096;
 /** Time for one shard (ms). */
 const SHARD_TIMEOUT = 30_000;
 /**
- * Answers of 503 (the gateway has its most fetches in flight) waited out per shard, each for its
- * Retry-After of at most 3 s: a page reading a block asks for k shards at once, which can meet
- * a node gateway's limit of 8 fetches for everyone.
+ * Answers of 503 (the gateway has its most fetches in flight) are waited out, each for its
+ * Retry-After (at most 3 s), until the shard's time is up: a page reading a block asks for k
+ * shards at once (and a block ahead), which can meet a node gateway's limit of 8 fetches for
+ * everyone.
  */
-const BUSY_RETRIES = 5;
+const MAX_RETRY_AFTER = 3_000;
 /**
  * Wait on slow data shards before also asking for parity (ms): longer than a node's own 1.5 s,
  * since through a gateway each shard is a fetch from a supplier first, and parity asked too early
@@ -178,17 +179,21 @@ function httpShards(doFetch: typeof fetch): ShardFetcher {
       const timeout = AbortSignal.timeout(SHARD_TIMEOUT);
       const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
       let res: Response;
-      for (let busy = 0;; busy++) {
+      for (;;) {
         res = await doFetch(`${base}/shards/${id}?owner=${owner}`, {
           signal: both,
           // The page's own address (and its fragment) never goes with the request.
           referrerPolicy: "no-referrer",
           credentials: "omit",
         });
-        if (res.status !== 503 || busy >= BUSY_RETRIES) break;
+        if (res.status !== 503) break;
         await res.body?.cancel();
         const after = Number(res.headers.get("retry-after"));
-        await pause(Number.isFinite(after) ? Math.min(Math.max(after, 0.2), 3) * 1000 : 1000, both);
+        // The pause ends early, with an abort, when the shard's time is up.
+        await pause(
+          Number.isFinite(after) ? Math.min(Math.max(after * 1000, 200), MAX_RETRY_AFTER) : 1000,
+          both,
+        );
       }
       if (res.status !== 200) {
         await res.body?.cancel();
