@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * The Mote web UI: a layout with navigation and the pages of what exists today (Home, Files,
- * Sites, Worlds, Network, Settings), plus the slots of the pages that come with later
+ * Sites, Worlds, Sharing, Network, Settings), plus the slots of the pages that come with later
  * capabilities.
  */
 import { render } from "preact";
@@ -16,6 +16,7 @@ import { NetworkPage } from "./pages/network.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
 import { SitesPage } from "./pages/sites.tsx";
 import { WorldsPage } from "./pages/worlds.tsx";
+import { SharingPage } from "./pages/sharing.tsx";
 import { ComingPage, LATER } from "./pages/coming.tsx";
 
 const PAGES = [
@@ -23,6 +24,7 @@ const PAGES = [
   { href: "/files", label: "Files" },
   { href: "/sites", label: "Sites" },
   { href: "/worlds", label: "Worlds" },
+  { href: "/sharing", label: "Sharing" },
   { href: "/network", label: "Network" },
   { href: "/settings", label: "Settings" },
 ];
@@ -82,6 +84,7 @@ function App() {
         {here === "/files" && <FilesPage path={path} />}
         {here === "/sites" && <SitesPage />}
         {here === "/worlds" && <WorldsPage />}
+        {here === "/sharing" && <SharingPage />}
         {here === "/network" && <NetworkPage status={status} />}
         {here === "/settings" && <SettingsPage status={status} />}
         {later && <ComingPage page={later} />}

@@ -8,9 +8,8 @@ export interface LaterPage {
   comes: string;
 }
 
-/** Sharing, Messages and Search: each gets its page with its issue. */
+/** Messages and Search: each gets its page with its issue. */
 export const LATER: LaterPage[] = [
-  { href: "/sharing", label: "Sharing", comes: "sharing" },
   { href: "/messages", label: "Messages", comes: "messages" },
   { href: "/search", label: "Search", comes: "search" },
 ];

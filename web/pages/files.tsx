@@ -2,8 +2,8 @@
 /**
  * Files: browse folders, create folders, upload files or whole folders by drag and drop or a
  * picker with live progress (bytes sent by the browser, then bytes encrypted and placed as the
- * node reports on the event stream), download, delete, versions (restore one as the newest) and
- * pruning.
+ * node reports on the event stream), download, delete, versions (restore one as the newest),
+ * pruning, and each entry's mode and group (`/api/v1/perms`) with chmod and chgrp.
  */
 import { useRef, useState } from "preact/hooks";
 import { encodePath, type Entry, fileUrl, send, type Version } from "../api.ts";
@@ -20,11 +20,18 @@ import {
   useUploads,
 } from "../uploads.tsx";
 import { PruneForm } from "./prune.tsx";
+import type { PermEntry } from "../perms.ts";
+import { longMode, PermsCard } from "./perms_card.tsx";
 
 /** The root folder that holds hosted sites' files (managed on the Sites page, not listed here). */
 const SITES_FOLDER = ".sites";
 /** The root folder listing the owner's worlds (one empty folder each; see the Worlds page). */
 const WORLDS_FOLDER = ".worlds";
+/**
+ * The root folder of the node's sharing state (groups, readers, keys; see the Sharing page):
+ * never shared, and deleting it would lose who reads what.
+ */
+const SHARING_FOLDER = ".sharing";
 
 /** The folder a `/files/...` URL shows. */
 export function folderOf(urlPath: string): string {
@@ -57,6 +64,17 @@ export function FilesPage(props: { path: string }) {
       on: ["put:done"],
     },
   );
+  // Modes and groups come from the long listing, a second call, so the plain listing (and the
+  // page) never waits for it; a row shows "…" until it answers.
+  const perms = usePoll<{ entries: PermEntry[] }>(
+    dir === "/" ? "/api/v1/perms" : `/api/v1/perms/${encodePath(dir)}`,
+    { on: ["put:done"] },
+  );
+  const permOf = new Map(perms.data?.entries.map((e) => [e.name, e]));
+  const [permsFor, setPermsFor] = useState<string | undefined>(undefined);
+  // The open permissions card (a path), shown only while its folder is the one listed.
+  const permsName = permsFor?.slice(permsFor.lastIndexOf("/") + 1) ?? "";
+  const permsEntry = permsFor === join(dir, permsName) ? permOf.get(permsName) : undefined;
   const uploads = useUploads();
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
@@ -123,9 +141,10 @@ export function FilesPage(props: { path: string }) {
   const all = list.data?.entries;
   // Sites' files live under /.sites; the Sites page manages them, so the root does not list them.
   const hidden = dir === "/" && all?.some((e) => e.type === "folder" && e.name === SITES_FOLDER);
-  // Likewise /.worlds, which only lists the worlds the Worlds page shows.
+  // Likewise /.worlds, which only lists the worlds the Worlds page shows, and /.sharing.
+  const managed = [SITES_FOLDER, WORLDS_FOLDER, SHARING_FOLDER];
   const entries = dir === "/" && all
-    ? all.filter((e) => !(e.type === "folder" && [SITES_FOLDER, WORLDS_FOLDER].includes(e.name)))
+    ? all.filter((e) => !(e.type === "folder" && managed.includes(e.name)))
     : all;
   return (
     <>
@@ -171,6 +190,7 @@ export function FilesPage(props: { path: string }) {
       <UploadList uploads={uploads} />
       <ErrorNote error={error} />
       <ErrorNote error={list.error} onRetry={list.reload} />
+      <ErrorNote error={perms.error} onRetry={perms.reload} />
       <Card title={dir === "/" ? "All files" : dir} id="h-listing">
         {!entries ? (list.error ? null : <Loading />) : entries.length === 0
           ? (
@@ -188,12 +208,14 @@ export function FilesPage(props: { path: string }) {
                     <th scope="col">Name</th>
                     <th scope="col">Size</th>
                     <th scope="col" class="wide">Modified</th>
+                    <th scope="col" class="wide">Mode</th>
                     <th scope="col">Actions</th>
                   </tr>
                 </thead>
                 <tbody>
                   {entries.map((e) => {
                     const path = join(dir, e.name);
+                    const perm = permOf.get(e.name);
                     return (
                       <tr key={e.name} class={selected === path ? "selected" : undefined}>
                         <td>
@@ -203,6 +225,15 @@ export function FilesPage(props: { path: string }) {
                         </td>
                         <td>{e.type === "folder" ? "—" : bytes(e.size)}</td>
                         <td class="wide">{e.type === "folder" ? "" : when(e.mtime)}</td>
+                        <td class="wide" data-testid="mode">
+                          {perm
+                            ? (
+                              <>
+                                <code>{longMode(perm)}</code> {perm.group ?? ""}
+                              </>
+                            )
+                            : "…"}
+                        </td>
                         <td class="actions">
                           {e.type === "file" && (
                             <>
@@ -229,6 +260,16 @@ export function FilesPage(props: { path: string }) {
                               Open
                             </button>
                           )}
+                          {perm && (
+                            <button
+                              type="button"
+                              aria-expanded={permsFor === path}
+                              aria-label={`Permissions of ${e.name}`}
+                              onClick={() => setPermsFor(permsFor === path ? undefined : path)}
+                            >
+                              Permissions
+                            </button>
+                          )}
                         </td>
                       </tr>
                     );
@@ -244,6 +285,7 @@ export function FilesPage(props: { path: string }) {
           </p>
         )}
       </Card>
+      {permsEntry && <PermsCard path={permsFor!} entry={permsEntry} onChange={perms.reload} />}
       {selected && <VersionsCard path={selected} onChange={list.reload} />}
       {entries && entries.length > 0 && (
         <Card title="Prune old versions in this folder">
