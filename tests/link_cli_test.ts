@@ -90,6 +90,8 @@ Deno.test({
       await t.step("bad input is refused with a clear message", async () => {
         const missing = await cli("link", "/nothing/here");
         assert(missing.code !== 0 && missing.stderr.includes("No file or folder"), missing.stderr);
+        const keys = await cli("link", "/.sharing");
+        assert(keys.code !== 0 && keys.stderr.includes("never linked"), keys.stderr);
         const bad = await cli("link", "/music", "--expires", "soon");
         assert(bad.code !== 0 && bad.stderr.includes("--expires"), bad.stderr);
       });

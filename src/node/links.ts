@@ -12,7 +12,7 @@
 import { generateDataKey } from "../crypto/block.ts";
 import { randomBytes } from "../crypto/hash.ts";
 import { toHex } from "../encoding/bytes.ts";
-import { type FileVersion, NotFoundError } from "../catalog/mod.ts";
+import { type FileVersion, NotFoundError, splitPath } from "../catalog/mod.ts";
 import { putFile } from "../files/put.ts";
 import { type Capability, formatLink } from "../sharing/link.ts";
 import {
@@ -27,6 +27,7 @@ import { type Customer, SupplierError } from "../suppliers/customer.ts";
 import type { ShardLocator } from "../files/locator.ts";
 import type { LinkEntry } from "./link_book.ts";
 import type { StorageService } from "./storage.ts";
+import { SHARING_FOLDER } from "./sharing.ts";
 
 /** What {@linkcode createLink} answers. */
 export interface CreatedLink {
@@ -115,7 +116,11 @@ async function filesAt(
   path: string,
 ): Promise<{ rel: string; full: string; v: FileVersion }[]> {
   const catalog = await storage.catalog();
-  const clean = "/" + path.split("/").filter((p) => p !== "").join("/");
+  const parts = splitPath(path);
+  if (parts[0] === SHARING_FOLDER) {
+    throw new RangeError(`/${SHARING_FOLDER} holds the sharing keys: it is never linked`);
+  }
+  const clean = "/" + parts.join("/");
   try {
     const v = (await catalog.versions(clean))[0]!;
     return [{ rel: clean.split("/").pop()!, full: clean, v }];
@@ -129,8 +134,12 @@ async function filesAt(
     if (e instanceof NotFoundError) throw new NotFoundError(`No file or folder at ${path}`);
     throw e;
   }
-  if (tree.size === 0) throw new RangeError(`${path} holds no files to link`);
-  return [...tree].map(([rel, versions]) => ({
+  // Linking the whole tree leaves out the sharing keys.
+  const files = [...tree].filter(([rel]) =>
+    !(clean === "/" && rel.startsWith(`/${SHARING_FOLDER}/`))
+  );
+  if (files.length === 0) throw new RangeError(`${path} holds no files to link`);
+  return files.map(([rel, versions]) => ({
     rel: rel.slice(1),
     full: `${clean === "/" ? "" : clean}${rel}`,
     v: versions[0]!,
