@@ -190,6 +190,12 @@ Deno.test({
         await t.step("removing a member says it re-keys, and the group moves on", async () => {
           await page.getByRole("navigation", { name: "Main" })
             .getByRole("link", { name: "Sharing" }).click();
+          // The group reads /photos through its mode now: revoking it here is refused with the
+          // node's own advice.
+          await page.locator('[data-testid="shares"] tbody tr', { hasText: "/photos" })
+            .getByRole("button", { name: "Revoke group family on /photos" }).click();
+          await page.getByRole("alert").getByText("through its mode: use chmod g-r or chgrp")
+            .waitFor();
           const group = page.locator('[data-group="family"]');
           await group.getByText("epoch 0").waitFor();
           await group.getByRole("button", { name: `Remove ${member} from family` }).click();
