@@ -54,9 +54,15 @@ export interface PutProgress {
   blockCount: number;
 }
 
+/**
+ * Where shards go: the owner's own customer, or a writer placing shards in an owner's space under
+ * a folder's write key (`node/shared_writer.ts`).
+ */
+export type ShardPlacer = Pick<Customer, "putShard" | "contactOf" | "has">;
+
 /** Options of {@linkcode putFile}. */
 export interface PutFileOptions {
-  customer: Customer;
+  customer: ShardPlacer;
   locator: ShardLocator;
   /** Hired suppliers: the first k + m take shard 0 … k+m−1; the rest are spares. */
   suppliers: readonly string[];

@@ -46,7 +46,7 @@ export class ResumeMismatchError extends Error {
 export async function confirmPlaced(
   placed: ReadonlyMap<number, BlockRef>,
   opts: {
-    customer: Customer;
+    customer: Pick<Customer, "has">;
     locator: ShardLocator;
     suppliers: readonly string[];
     n: number;

@@ -49,6 +49,7 @@ import {
   type OwnerShare,
   type OwnerState,
   type Reader,
+  type WriteShare,
 } from "../sharing/owner_state.ts";
 import {
   encodeShareList,
@@ -58,10 +59,13 @@ import {
 } from "../sharing/share_record.ts";
 import { SharingError } from "../sharing/errors.ts";
 import type { StorageService } from "./storage.ts";
+import { mergeWrites, nextWriteKey, publishPolicy } from "./write_sharing.ts";
 
 /** Where the owner's sharing state lives in its catalog. */
 export const SHARING_FOLDER = ".sharing";
 const STATE_PATH = `/${SHARING_FOLDER}/state`;
+/** How often the owner's node merges writers' files into folders shared for writing (ms). */
+const MERGE_EVERY = 30_000;
 
 /** Whom a share names: a node, or one of the owner's groups. */
 export type ShareTarget = { reader: string } | { group: string };
@@ -86,6 +90,9 @@ export interface ShareRow {
   readers: string[];
   groups: string[];
   public: boolean;
+  /** Who may write (folders shared with `--write`): node ids and group names. */
+  writers?: string[];
+  writeGroups?: string[];
 }
 
 /** A group as `mote group ls` shows it. */
@@ -103,6 +110,7 @@ export class SharingService {
   #state?: OwnerState;
   #stop = new AbortController();
   #refreshDue?: ReturnType<typeof setTimeout>;
+  #mergeTimer?: ReturnType<typeof setInterval>;
 
   constructor(storage: StorageService) {
     this.#storage = storage;
@@ -118,6 +126,11 @@ export class SharingService {
    * new version, and a removed path is no longer listed.
    */
   start(): void {
+    // Writers' files come in through their addenda: merged a while after start, then every
+    // `MERGE_EVERY` (and before any write key is rotated).
+    const merge = () =>
+      this.mergeWrites().catch((e) => this.#node.log.warn("could not merge writes", { error: e }));
+    this.#mergeTimer = setInterval(merge, MERGE_EVERY);
     const sub = this.#node.events.subscribe({ maxQueue: 1024, signal: this.#stop.signal });
     (async () => {
       for await (const e of sub) {
@@ -137,6 +150,7 @@ export class SharingService {
   /** Stops watching uploads. */
   stop(): void {
     this.#stop.abort();
+    clearInterval(this.#mergeTimer);
     clearTimeout(this.#refreshDue);
   }
 
@@ -282,6 +296,11 @@ export class SharingService {
         if (info && this.#recipients(s, info).has(`g:${name}`)) {
           shares[i] = await this.#rotate(s, parts);
         }
+        if (info?.folder && s.write?.groups.includes(name)) {
+          // The removed member held the write key through the group: a new key, whose grant
+          // goes to the group's new epoch only.
+          shares[i] = await this.#rotateWrite(shares[i]!, parts, info.folder);
+        }
       }
       const after = { ...state, shares };
       await this.#save(after);
@@ -344,13 +363,24 @@ export class SharingService {
         readers: [...r].filter((x) => x.startsWith("r:")).map((x) => x.slice(2)),
         groups: [...r].filter((x) => x.startsWith("g:")).map((x) => x.slice(2)),
         public: r.has("public"),
+        ...(s.write
+          ? { writers: s.write.writers.map((w) => w.id), writeGroups: [...s.write.groups] }
+          : {}),
       });
     }
     return rows;
   }
 
-  /** `share <path> --with <id|group:name> --read [--revoke]`. */
-  share(path: string, target: ShareTarget, opts: { revoke?: boolean } = {}): Promise<ShareRow> {
+  /**
+   * `share <path> --with <id|group:name> --read|--write [--revoke]`. `--write` (folders only)
+   * also gives read; revoking write keeps read and rotates the folder's write key; revoking read
+   * takes write too. `cap`: bytes each supplier accepts under the write key.
+   */
+  share(
+    path: string,
+    target: ShareTarget,
+    opts: { revoke?: boolean; write?: boolean; cap?: number } = {},
+  ): Promise<ShareRow> {
     const parts = checkPath(path, false);
     return this.#serial(async () => {
       const state = await this.#load();
@@ -362,6 +392,128 @@ export class SharingService {
       const p = "/" + parts.join("/");
       const before = await this.#effective(parts);
       const cur = state.shares.find((s) => s.path === p) ?? newShare(p, info);
+      if (opts.write || cur.write) {
+        if (!info.folder) {
+          throw new RangeError(`Write sharing is for folders: share the folder ${p} is in`);
+        }
+        const w = await this.#writeChange(cur, target, opts, parts, info.folder);
+        if (w) {
+          const others = state.shares.filter((s) => s.path !== p);
+          const s2 = { ...state, shares: [...others, w] };
+          if (opts.write) {
+            await this.#reconcile(parts, before, s2);
+            return (await this.shares()).find((r) => r.path === p)!;
+          }
+          return await this.#readChange(s2, parts, p, info, w, target, opts, before);
+        }
+      }
+      return await this.#readChange(state, parts, p, info, cur, target, opts, before);
+    });
+  }
+
+  /**
+   * The write side of a `share` change. Returns the share's next state, or undefined when the
+   * write side does not change (a read change on a folder nobody writes to).
+   */
+  async #writeChange(
+    cur: OwnerShare,
+    target: ShareTarget,
+    opts: { revoke?: boolean; write?: boolean; cap?: number },
+    parts: string[],
+    folder: FolderEntry,
+  ): Promise<OwnerShare | undefined> {
+    const w = cur.write;
+    const writes = (x: WriteShare | undefined) =>
+      "reader" in target
+        ? !!x?.writers.some((r) => r.id === target.reader)
+        : !!x?.groups.includes(target.group);
+    if (opts.revoke) {
+      if (!writes(w)) {
+        if (opts.write) throw new RangeError(`${cur.path} is not writable by that id or group`);
+        return undefined;
+      }
+      const left: WriteShare = "reader" in target
+        ? { ...w!, writers: w!.writers.filter((r) => r.id !== target.reader) }
+        : { ...w!, groups: w!.groups.filter((g) => g !== target.group) };
+      return await this.#rotateWrite({ ...cur, write: left }, parts, folder);
+    }
+    if (!opts.write) return undefined;
+    let next: WriteShare = w ?? nextWriteKey(undefined, opts.cap);
+    if ("reader" in target) {
+      if (target.reader === this.#node.id) throw new RangeError("You can always write your own");
+      const r: Reader = { id: target.reader, agree: await this.#agreeKey(target.reader) };
+      next = { ...next, writers: [...next.writers.filter((x) => x.id !== r.id), r] };
+    } else next = { ...next, groups: [...new Set([...next.groups, target.group])].sort() };
+    if (opts.cap !== undefined && w && opts.cap !== w.cap) {
+      next = { ...nextWriteKey(next, opts.cap), writers: next.writers, groups: next.groups };
+    }
+    if (!w || next.seq !== w.seq) {
+      await publishPolicy(this.#node, folder.writePub, next, this.#storage);
+    }
+    // A write grant implies read: the writer is added to the folder's readers too.
+    const withRead = "reader" in target
+      ? {
+        ...cur,
+        readers: [
+          ...cur.readers.filter((r) => r.id !== target.reader),
+          next.writers.find((r) => r.id === target.reader)!,
+        ],
+      }
+      : { ...cur, groups: [...new Set([...cur.groups, target.group])].sort() };
+    return { ...withRead, write: next };
+  }
+
+  /**
+   * A new write key for a share (its writers revoked or changed): writes made under the old one
+   * are merged first, then the policy goes to `seq + 1` and is published.
+   */
+  async #rotateWrite(s: OwnerShare, parts: string[], folder: FolderEntry): Promise<OwnerShare> {
+    if (!s.write) return s;
+    await this.#mergeOne(s, parts, folder).catch((e) =>
+      this.#node.log.warn("could not merge writes before rotating", { path: s.path, error: e })
+    );
+    const next = nextWriteKey(s.write);
+    await publishPolicy(this.#node, folder.writePub, next, this.#storage);
+    return { ...s, write: next };
+  }
+
+  /** Merges writers' files into every folder shared for writing; returns versions added. */
+  mergeWrites(): Promise<number> {
+    return this.#serial(async () => {
+      let added = 0;
+      for (const s of (await this.#load()).shares) {
+        if (!s.write) continue;
+        const parts = splitPath(s.path);
+        const info = await this.#stat(parts);
+        if (info?.folder) added += await this.#mergeOne(s, parts, info.folder);
+      }
+      return added;
+    });
+  }
+
+  async #mergeOne(s: OwnerShare, parts: string[], folder: FolderEntry): Promise<number> {
+    const w = s.write!;
+    const writers = w.writers.map((r) => r.id);
+    for (const g of w.groups) {
+      const group = await this.#ownGroup(g).catch(() => undefined);
+      if (group) writers.push(...group.members);
+    }
+    const host = (await this.#catalog()).permissionHost();
+    return await mergeWrites(this.#node, host, parts, folder, w, writers);
+  }
+
+  /** The read side of a `share` change (as before write sharing). */
+  async #readChange(
+    state: OwnerState,
+    parts: string[],
+    p: string,
+    info: PathInfo,
+    cur: OwnerShare,
+    target: ShareTarget,
+    opts: { revoke?: boolean },
+    before: Set<string>,
+  ): Promise<ShareRow> {
+    {
       let next: OwnerShare;
       if (opts.revoke) {
         const has = "reader" in target
@@ -388,7 +540,7 @@ export class SharingService {
       await this.#reconcile(parts, before, { ...state, shares: [...others, next] });
       return (await this.shares()).find((r) => r.path === p) ??
         { path: p, kind: info.type, readers: [], groups: [], public: false };
-    });
+    }
   }
 
   /**
@@ -453,7 +605,8 @@ export class SharingService {
       let cur = shares.find((s) => s.path === p) ?? newShare(p, info);
       const after = this.#recipients(cur, info);
       if ([...before].some((x) => !after.has(x))) cur = await this.#rotate(cur, parts);
-      const explicit = cur.readers.length + cur.groups.length > 0;
+      // A folder once shared for writing keeps its entry: its write key's sequence must only grow.
+      const explicit = cur.readers.length + cur.groups.length > 0 || !!cur.write;
       shares = shares.filter((s) => s.path !== p);
       if (explicit || after.size > 0) shares.push(cur);
     }
@@ -517,11 +670,22 @@ export class SharingService {
         groups,
         public: who.has("public"),
       });
+      const w = s.kind === "d" ? s.write : undefined;
+      const write = w && w.writers.length + w.groups.length > 0
+        ? await createGrant({
+          purpose: "write",
+          object,
+          key: w.secret,
+          readers: w.writers.map((r) => ({ id: r.id, agreePublic: r.agree })),
+          groups: await Promise.all(w.groups.map(groupKey)),
+        })
+        : undefined;
       entries.push({
         kind: s.kind,
         grant,
         label: await seal(key, LABEL_PURPOSE, utf8(s.path)),
         ...(box ? { box } : {}),
+        ...(write ? { write } : {}),
       });
     }
     const groups = state.groups.map((n) => groupRef(me.id, n));

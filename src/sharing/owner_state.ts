@@ -13,7 +13,7 @@
  */
 import { decodeCanonical, encode } from "../encoding/cbor.ts";
 import { DecodeError } from "../encoding/errors.ts";
-import { readBytes, readMap, readString } from "../encoding/shape.ts";
+import { readBytes, readMap, readString, readUint } from "../encoding/shape.ts";
 import { assertNodeId } from "../identity/node_id.ts";
 import { MAX_GRANT_GROUPS, MAX_GRANT_READERS } from "./grants.ts";
 import { assertGroupName } from "./group_record.ts";
@@ -35,6 +35,19 @@ export interface OwnerShare {
   readonly id: Uint8Array;
   /** A file share's key (absent for folders). */
   readonly key?: Uint8Array;
+  /** A folder's write sharing: its writers, write groups and current write key (docs/sharing.md). */
+  readonly write?: WriteShare;
+}
+
+/** A shared folder's write side: who may write, and the key they get. */
+export interface WriteShare {
+  readonly writers: readonly Reader[];
+  readonly groups: readonly string[];
+  /** The write secret of policy `seq` (its public key is in the `wpolicy` record). */
+  readonly secret: Uint8Array;
+  readonly seq: number;
+  /** Bytes each supplier accepts under one write key. */
+  readonly cap: number;
 }
 
 /** The owner's sharing state. */
@@ -64,6 +77,17 @@ export function encodeOwnerState(s: OwnerState): Uint8Array {
       groups: [...x.groups],
       id: x.id,
       ...(x.key ? { key: x.key } : {}),
+      ...(x.write
+        ? {
+          write: {
+            writers: x.write.writers.map((r) => ({ id: r.id, agree: r.agree })),
+            groups: [...x.write.groups],
+            secret: x.write.secret,
+            seq: x.write.seq,
+            cap: x.write.cap,
+          },
+        }
+        : {}),
     })),
     ...(s.known?.length ? { known: s.known.map((r) => ({ id: r.id, agree: r.agree })) } : {}),
   });
@@ -102,8 +126,18 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
     }
     return { id, agree: readBytes(rm, "agree", what, { exact: 32 }) };
   };
+  const writeShare = (v: unknown): WriteShare => {
+    const w = readMap(v, what, ["writers", "groups", "secret", "seq", "cap"]);
+    return {
+      writers: list(w.writers, MAX_GRANT_READERS, "writers").map(reader),
+      groups: names(w.groups, MAX_GRANT_GROUPS, "groups"),
+      secret: readBytes(w, "secret", what, { exact: 32 }),
+      seq: readUint(w, "seq", what),
+      cap: readUint(w, "cap", what),
+    };
+  };
   const shares = list(m.shares, MAX_SHARE_ENTRIES, "shares").map((x) => {
-    const s = readMap(x, what, ["path", "kind", "readers", "groups", "id"], ["key"]);
+    const s = readMap(x, what, ["path", "kind", "readers", "groups", "id"], ["key", "write"]);
     if (s.kind !== "d" && s.kind !== "f") throw new DecodeError(`Invalid ${what}: bad kind`);
     const readers = list(s.readers, MAX_GRANT_READERS, "readers").map(reader);
     return {
@@ -113,6 +147,7 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
       groups: names(s.groups, MAX_GRANT_GROUPS, "groups"),
       id: readBytes(s, "id", what, { exact: 32 }),
       ...("key" in s ? { key: readBytes(s, "key", what, { exact: 32 }) } : {}),
+      ...("write" in s ? { write: writeShare(s.write) } : {}),
     } as OwnerShare;
   });
   const known = "known" in m ? list(m.known, MAX_KNOWN, "known").map(reader) : undefined;

@@ -5,7 +5,7 @@
  * owner's suppliers while the owner is away.
  *
  * Value (canonical CBOR):
- * `{ v: 1, groups: [group ref…], entries: [{ kind: "d" | "f", grant, label, box? }] }`
+ * `{ v: 1, groups: [group ref…], entries: [{ kind: "d" | "f", grant, label, box?, write? }] }`
  *
  * - `grant`: an encoded read grant (`grants.ts`). For a folder its object id is the folder's
  *   write public key (which names its `folder` record) and its key the folder's read key: it
@@ -45,6 +45,11 @@ export interface ShareEntry {
   readonly grant: Grant;
   readonly label: Uint8Array;
   readonly box?: Uint8Array;
+  /**
+   * Folders only: a `"write"` grant of the folder's write secret (object id: the folder's record
+   * address, as in the read grant), wrapped to its writers and write groups.
+   */
+  readonly write?: Grant;
 }
 
 /** A `share` record value. */
@@ -71,6 +76,7 @@ export function encodeShareList(s: ShareList): Uint8Array {
       grant: encodeGrant(e.grant),
       label: e.label,
       ...(e.box ? { box: e.box } : {}),
+      ...(e.write ? { write: encodeGrant(e.write) } : {}),
     })),
   });
   if (bytes.length > MAX_SHARE_VALUE) {
@@ -103,7 +109,7 @@ export function decodeShareList(bytes: Uint8Array): ShareList {
     return g;
   });
   const entries = m.entries.map((x) => {
-    const e = readMap(x, "share entry", ["kind", "grant", "label"], ["box"]);
+    const e = readMap(x, "share entry", ["kind", "grant", "label"], ["box", "write"]);
     if (e.kind !== "d" && e.kind !== "f") {
       throw new DecodeError(`Invalid share entry: kind must be "d" or "f"`);
     }
@@ -111,11 +117,18 @@ export function decodeShareList(bytes: Uint8Array): ShareList {
     if (grant.purpose !== "read") throw new DecodeError("Invalid share entry: not a read grant");
     if (e.kind === "d" && "box" in e) throw new DecodeError("Invalid share entry: a folder box");
     if (e.kind === "f" && !("box" in e)) throw new DecodeError("Invalid share entry: no file box");
+    const write = "write" in e
+      ? decodeGrant(readBytes(e, "write", what, { max: MAX_SHARE_VALUE }))
+      : undefined;
+    if (write && (e.kind !== "d" || write.purpose !== "write" || write.public)) {
+      throw new DecodeError("Invalid share entry: a write grant is a folder's, and never public");
+    }
     return {
       kind: e.kind,
       grant,
       label: readBytes(e, "label", what, { max: 4200 }),
       ...("box" in e ? { box: readBytes(e, "box", what, { max: MAX_SHARE_VALUE }) } : {}),
+      ...(write ? { write } : {}),
     } as ShareEntry;
   });
   return { v: 1, groups, entries };

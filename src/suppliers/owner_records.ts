@@ -1,7 +1,8 @@
 /**
  * Keeping an owner's signed records alive for it: its identity document, catalog root, keep
  * record, revocation set, every folder record the keep record names, its `share` record and the
- * group records that one names (so readers find what it shares while it is away). Suppliers do this for
+ * group records and write policies that one names (so readers find what it shares, and writers'
+ * suppliers check writes, while it is away). Suppliers do this for
  * each customer they serve and scrubbers for each owner they work for, so the records outlive
  * the owner's absence (the node's record keeper republishes them).
  */
@@ -9,6 +10,9 @@ import { decodeKeepList } from "../catalog/records.ts";
 import { decodeShareList } from "../sharing/share_record.ts";
 import { parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.ts";
 import type { MoteNode } from "../node/node.ts";
+import { utf8 } from "../encoding/bytes.ts";
+import { nodeIdOf } from "../identity/node_id.ts";
+import { WPOLICY_NS } from "../sharing/write_records.ts";
 
 /** Looks up and keeps `owner`'s records; returns how many were newly kept or updated. */
 export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<number> {
@@ -29,9 +33,21 @@ export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<n
   ]);
   if (shares) {
     try {
-      const refs = decodeShareList(shares.record.value).groups;
-      for (let i = 0; i < refs.length; i += 16) {
-        await Promise.all(refs.slice(i, i + 16).map((hash) => keep({ ns: "group", hash })));
+      const list = decodeShareList(shares.record.value);
+      // Group records, and the write policies of folders shared for writing (a writer's
+      // suppliers check against them while the owner is away).
+      const keys: RecordKey[] = [
+        ...list.groups.map((hash) => ({ ns: "group", hash })),
+        ...list.entries.filter((e) => e.write).map((e) =>
+          recordKeyOf(
+            WPOLICY_NS,
+            owner,
+            utf8(recordKeyOf("folder", nodeIdOf(e.grant.object)).hash),
+          )
+        ),
+      ];
+      for (let i = 0; i < keys.length; i += 16) {
+        await Promise.all(keys.slice(i, i + 16).map((k) => keep(k)));
       }
     } catch (e) {
       node.log.debug("unreadable share record", { owner, error: e });

@@ -36,6 +36,7 @@ import {
 } from "./contract.ts";
 import { ContractBook } from "./contract_book.ts";
 import { KeepBook } from "./keep_book.ts";
+import { WriteBook } from "./write_book.ts";
 import { Tombstones } from "./tombstones.ts";
 import {
   decodeRequest,
@@ -109,6 +110,8 @@ export class Supplier {
   readonly revocations: RevocationBook;
   /** Shards customers deleted lately, for their scrubbers. */
   readonly tombstones: Tombstones;
+  /** Shards written by holders of an owner's folder write keys (`write_book.ts`). */
+  readonly writes: WriteBook;
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(node: MoteNode, store: ShardStore, state: NodeState, options: SupplierOptions) {
@@ -119,6 +122,7 @@ export class Supplier {
     this.keeps = new KeepBook(state);
     this.revocations = new RevocationBook(node, state);
     this.tombstones = new Tombstones(state);
+    this.writes = new WriteBook(state);
   }
 
   /** Bytes promised under live contracts. */
@@ -271,6 +275,7 @@ export class Supplier {
       }
       await this.contracts.remove(c.terms.customer);
       await this.keeps.forget(c.terms.customer);
+      await this.writes.forget(c.terms.customer);
       this.node.log.info("contract ended; shards deleted", { customer: c.terms.customer, removed });
     }
     return removed;
@@ -295,9 +300,11 @@ export class Supplier {
       });
       if (!list) continue;
       const cutoff = list.created - this.options.strayGrace;
+      // Writers' shards under a folder's current write key are kept until the owner merges them.
+      const written = await this.writes.kept(this.node, customer);
       const strays: string[] = [];
       for await (const s of this.store.list(customer)) {
-        if (s.storedAt < cutoff && !list.ids.has(s.id)) strays.push(s.id);
+        if (s.storedAt < cutoff && !list.ids.has(s.id) && !written.has(s.id)) strays.push(s.id);
       }
       for (const id of strays) if (await this.store.delete(customer, id)) removed++;
       if (strays.length) {
@@ -442,6 +449,19 @@ export class Supplier {
           this.node.log.warn("replaced a corrupt shard", { customer: auth.customer, id: auth.id });
         }
         return encode({ v: 1, result: r });
+      }
+      case "wput": {
+        // A writer's shard for an owner's shared folder, signed with the folder's write key.
+        const result = await this.writes.put(this, req, this.options.maxShard);
+        return encode({ v: 1, result });
+      }
+      case "wpolicy": {
+        // An owner's rotated write policy (a signed record; anyone may relay it).
+        const learned = this.writes.learn(
+          this.node,
+          readBytes(req, "record", "wpolicy", { max: 1024 }),
+        );
+        return encode({ v: 1, learned });
       }
       case "get": {
         const customer = readString(req, "customer", "get", 52);

@@ -1,0 +1,341 @@
+/**
+ * Writing into folders other owners share for writing: `mote put <local> <owner-id>:/folder/`
+ * (docs/sharing.md, "Write sharing").
+ *
+ * The writer's node opens the folder's `"write"` grant in the owner's `share` record (as a named
+ * writer or a group member), checks the secret against the folder's `wpolicy` record, encrypts
+ * the file under a fresh data key and places its shards on the **owner's** suppliers (found in
+ * the DHT, as readers find them), each with a write request signed by the write key for that
+ * supplier and shard (`wput`): they land in the owner's space, under the owner's contract and
+ * the policy's byte cap. Files of at most 1 KiB go inline, with no shards. The file's version is
+ * then listed in the writer's addendum (`wadd` record) to that folder, sealed and signed with the
+ * write key; the owner's node merges it into its catalog (`write_sharing.ts`), after which
+ * readers see the file. Writes go directly into a folder shared for writing, not into its
+ * subfolders.
+ */
+import { INLINE_MAX, splitPath } from "../catalog/folder.ts";
+import { seal, unseal } from "../catalog/seal.ts";
+import { randomBytes } from "../crypto/hash.ts";
+import { shardId } from "../crypto/merkle.ts";
+import { signPublicKey } from "../crypto/sign.ts";
+import { fromBase32 } from "../encoding/base32.ts";
+import { concat, equals, fromUtf8, utf8 } from "../encoding/bytes.ts";
+import { decode } from "../encoding/cbor.ts";
+import { encodeWithTail } from "../encoding/cbor_tail.ts";
+import { eccForSuppliers } from "../erasure/ecc_maps.ts";
+import { encodeManifest, putFile, ShardLocator } from "../files/mod.ts";
+import { assertNodeId, nodeIdOf } from "../identity/node_id.ts";
+import { recordKeyOf } from "../records/record.ts";
+import { type Grant, openAsGroupMember, openAsReader } from "../sharing/grants.ts";
+import { unwrapGroupKey } from "../sharing/group.ts";
+import { decodeGroup } from "../sharing/group_record.ts";
+import { SharingError, type SharingRefusal } from "../sharing/errors.ts";
+import { decodeShareList, LABEL_PURPOSE } from "../sharing/share_record.ts";
+import type { WritePolicy } from "../sharing/write_key.ts";
+import {
+  ADDENDUM_PURPOSE,
+  addendumMatches,
+  decodeAddendum,
+  decodeWrittenFiles,
+  encodeAddendum,
+  encodeWrittenFiles,
+  MAX_ADDENDUM_FILES,
+  policyOfRecord,
+  signAddendum,
+  WADD_NS,
+  WPOLICY_NS,
+  type WrittenFile,
+} from "../sharing/write_records.ts";
+import {
+  encodeWriteRequest,
+  signWriteRequest,
+  type WriteRequest,
+} from "../sharing/write_request.ts";
+import { Customer, MAX_SHARD, SHARD_PROTOCOL } from "../suppliers/mod.ts";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { MoteNode } from "./node.ts";
+import type { SharedReader } from "./shared_reader.ts";
+import { memoryState } from "./state.ts";
+import { addendumKey, folderHash } from "./write_sharing.ts";
+
+/** How long a write request lives (the suppliers' limit is 10 minutes). */
+const REQUEST_TTL_MS = 5 * 60_000;
+
+/** A folder this node may write to. */
+export interface WritableFolder {
+  path: string;
+  parts: string[];
+  writePub: Uint8Array;
+  readKey: Uint8Array;
+  secret: Uint8Array;
+  policy: WritePolicy;
+}
+
+/** What a write did. */
+export interface WriteResult {
+  path: string;
+  size: number;
+  /** Shards placed on the owner's suppliers (0 for an inline file). */
+  shards: number;
+}
+
+/**
+ * Sends one writer's shard to one supplier (`wput`). A refusal comes back as a `SharingError`
+ * with the supplier's reason.
+ */
+export async function sendWrite(
+  node: MoteNode,
+  peer: string,
+  request: WriteRequest,
+  data: Uint8Array,
+  signal?: AbortSignal,
+): Promise<"stored" | "exists"> {
+  const body = encodeWithTail(
+    { v: 1, op: "wput", req: encodeWriteRequest(request) },
+    "data",
+    data,
+  );
+  let res: Uint8Array[];
+  try {
+    res = await node.rpc.requestChunks(peerIdFromString(peer), SHARD_PROTOCOL, body, {
+      maxResponse: 1024,
+      timeout: 30_000,
+      signal,
+    });
+  } catch (e) {
+    const m = /^([a-z-]+): /.exec((e as Error).message ?? "");
+    if (m && (e as Error).name === "RpcError") {
+      throw new SharingError(m[1] as SharingRefusal, (e as Error).message);
+    }
+    throw e;
+  }
+  return (decode(concat(...res)) as { result: "stored" | "exists" }).result;
+}
+
+/** Writes into other owners' folders through this node. */
+export class SharedWriter {
+  readonly #node: MoteNode;
+  readonly #reader: SharedReader;
+  readonly #customer: Customer;
+
+  constructor(node: MoteNode, reader: SharedReader) {
+    this.#node = node;
+    this.#reader = reader;
+    this.#customer = new Customer(node, memoryState(), {
+      shardId,
+      maxShard: MAX_SHARD,
+      timeout: 15_000,
+    });
+  }
+
+  /** The owner's suppliers as this node finds them (id and peer). */
+  async suppliersOf(owner: string): Promise<{ id: string; peer: string }[]> {
+    const found = await this.#customer.findServing(owner, { timeout: 10_000 });
+    return found.filter((s) => s.id !== this.#node.id).map((s) => ({ id: s.id, peer: s.peer }));
+  }
+
+  /** Every folder of `owner` this node may write to, with its current policy. */
+  async writable(owner: string, signal?: AbortSignal): Promise<WritableFolder[]> {
+    assertNodeId(owner);
+    const r = await this.#node.resolve(recordKeyOf("share", owner), { timeout: 10_000, signal });
+    if (!r) throw new SharingError("nothing-shared", `${owner} shares nothing with you`);
+    const list = decodeShareList(r.record.value);
+    const groups = new Map<string, Promise<GroupOpen | undefined>>();
+    const out: WritableFolder[] = [];
+    for (const e of list.entries) {
+      if (!e.write) continue;
+      const secret = await this.#openKey(owner, e.write, groups);
+      const readKey = secret && await this.#openKey(owner, e.grant, groups);
+      if (!secret || !readKey) continue;
+      let path: string;
+      try {
+        path = fromUtf8(await unseal(readKey, LABEL_PURPOSE, e.label));
+      } catch {
+        continue;
+      }
+      const writePub = e.grant.object;
+      const policy = await this.#policy(owner, writePub);
+      if (!policy || !equals(policy.writePub, signPublicKey(secret))) continue;
+      const parts = splitPath(path);
+      out.push({ path: "/" + parts.join("/"), parts, writePub, readKey, secret, policy });
+    }
+    return out;
+  }
+
+  /** The newest write policy of `owner`'s folder `writePub`. */
+  async #policy(owner: string, writePub: Uint8Array): Promise<WritePolicy | undefined> {
+    const key = recordKeyOf(WPOLICY_NS, owner, utf8(folderHash(writePub)));
+    const r = await this.#node.resolve(key, { timeout: 10_000 }).catch(() => undefined);
+    return r ? policyOfRecord(r.record) : undefined;
+  }
+
+  /**
+   * Writes `size` bytes from `source` as `owner:/parts` (the last part the file's name; the rest
+   * a folder shared with this node for writing).
+   */
+  async put(
+    owner: string,
+    parts: string[],
+    source: AsyncIterable<Uint8Array>,
+    size: number,
+    opts: { mtime?: number; signal?: AbortSignal } = {},
+  ): Promise<WriteResult> {
+    if (parts.length < 2) {
+      throw new RangeError("Name a file inside a shared folder: <owner-id>:/folder/name");
+    }
+    const name = parts.at(-1)!, dir = parts.slice(0, -1);
+    const text = `${owner}:/${parts.join("/")}`;
+    const folders = await this.writable(owner, opts.signal);
+    const f = folders.find((x) =>
+      x.parts.length === dir.length && x.parts.every((p, i) => p === dir[i])
+    );
+    if (!f) {
+      throw new SharingError(
+        "denied",
+        `Permission denied: ${owner} does not let you write to /${dir.join("/")}` +
+          (folders.length ? ` (you may write to ${folders.map((x) => x.path).join(", ")})` : ""),
+      );
+    }
+    // The version newest now under that name: a merge tells an update of it from a concurrent
+    // change by this.
+    const current = await this.#reader.openFolder(owner, f.writePub, f.readKey, opts.signal);
+    const prev = current.entries[name];
+    if (prev?.t === "d") throw new RangeError(`${text} is a folder`);
+    const replaces = prev?.t === "f" ? prev.versions[0]!.key : undefined;
+    const key = randomBytes(32);
+    const now = Date.now();
+    const base = {
+      size,
+      mtime: opts.mtime ?? now,
+      added: now,
+      // The owner's content hash is keyed with a key only the owner holds: a random one never
+      // matches, so the owner never skips a later upload as unchanged because of it.
+      hash: randomBytes(32),
+      key,
+    };
+    let version: Record<string, unknown>, shards = 0;
+    if (size <= INLINE_MAX) {
+      const bytes = concat(...await collect(source, size));
+      if (bytes.length !== size) throw new RangeError(`The source gave ${bytes.length} bytes`);
+      version = { ...base, inline: bytes };
+    } else {
+      const suppliers = await this.suppliersOf(owner);
+      if (suppliers.length < 2) {
+        throw new SharingError(
+          "no-owner",
+          `Only ${suppliers.length} supplier of ${owner} could be found: writing needs 2`,
+        );
+      }
+      const { k, m } = eccForSuppliers(suppliers.length);
+      const placer = {
+        putShard: (supplier: string, id: string, data: Uint8Array, signal?: AbortSignal) => {
+          const peer = suppliers.find((s) => s.id === supplier)!.peer;
+          const req = signWriteRequest(f.secret, {
+            owner,
+            folder: f.policy.folder,
+            seq: f.policy.seq,
+            supplier,
+            shard: fromBase32(id),
+            size: data.length,
+            expires: Date.now() + REQUEST_TTL_MS,
+          });
+          return sendWrite(this.#node, peer, req, data, signal);
+        },
+        contactOf: (s: string) => this.#customer.contactOf(s),
+        has: (s: string, ids: string[]) => this.#customer.has(s, ids),
+      };
+      const { manifest, pending } = await putFile(source, size, {
+        customer: placer,
+        locator: new ShardLocator(),
+        suppliers: suppliers.map((s) => s.id),
+        k,
+        m,
+        key,
+        signal: opts.signal,
+      });
+      shards = manifest.blocks.reduce((n, b) => n + b.shards.length, 0) - pending.length;
+      version = { ...base, manifest: encodeManifest(manifest) };
+    }
+    await this.#publishAddendum(owner, f, { name, version, ...(replaces ? { replaces } : {}) });
+    return { path: text, size, shards };
+  }
+
+  /** Adds `file` to this node's addendum to the folder and publishes it. */
+  async #publishAddendum(owner: string, f: WritableFolder, file: WrittenFile): Promise<void> {
+    const me = this.#node.id;
+    const key = addendumKey(f.secret);
+    let files: WrittenFile[] = [];
+    const r = await this.#node.resolve(recordKeyOf(WADD_NS, me, utf8(f.policy.folder)), {
+      timeout: 5_000,
+    }).catch(() => undefined);
+    if (r) {
+      // Files listed before (under this same write key) stay listed until they drop off the end:
+      // the owner's node may not have merged them yet.
+      const a = decodeAddendum(r.record.value);
+      if (addendumMatches(a, f.policy)) {
+        files = await unseal(key, ADDENDUM_PURPOSE, a.box).then(decodeWrittenFiles, () => []);
+      }
+    }
+    files = [...files.filter((x) => x.name !== file.name), file].slice(-MAX_ADDENDUM_FILES);
+    // Shrink from the oldest until it fits one record (a file with a large manifest is big).
+    for (;;) {
+      const box = await seal(key, ADDENDUM_PURPOSE, encodeWrittenFiles(files));
+      const a = signAddendum(f.secret, { owner, folder: f.policy.folder, seq: f.policy.seq, box });
+      try {
+        await this.#node.publish(WADD_NS, utf8(f.policy.folder), encodeAddendum(a));
+        return;
+      } catch (e) {
+        if (!(e instanceof RangeError) || files.length <= 1) throw e;
+        files = files.slice(1);
+      }
+    }
+  }
+
+  async #openKey(
+    owner: string,
+    g: Grant,
+    groups: Map<string, Promise<GroupOpen | undefined>>,
+  ): Promise<Uint8Array | undefined> {
+    const me = this.#node.keys;
+    if (g.readers.some((r) => r.id === me.id)) {
+      const k = await openAsReader(g, me.id, me.agreeSecret).catch(() => undefined);
+      if (k) return k;
+    }
+    for (const x of g.groups.slice(0, 64)) {
+      let p = groups.get(x.group);
+      if (!p) groups.set(x.group, p = this.#group(owner, x.group));
+      const gk = await p;
+      const k = gk && await openAsGroupMember(g, gk).catch(() => undefined);
+      if (k) return k;
+    }
+    return undefined;
+  }
+
+  async #group(owner: string, ref: string): Promise<GroupOpen | undefined> {
+    const r = await this.#node.resolve({ ns: "group", hash: ref }, { timeout: 10_000 })
+      .catch(() => undefined);
+    if (!r || nodeIdOf(r.record.signer) !== owner) return undefined;
+    const g = decodeGroup(r.record.value);
+    const me = this.#node.keys;
+    if (!g.members.includes(me.id)) return undefined;
+    const key = await unwrapGroupKey(g, me.id, me.agreeSecret).catch(() => undefined);
+    return key && { group: ref, epoch: g.epoch, key };
+  }
+}
+
+interface GroupOpen {
+  group: string;
+  epoch: number;
+  key: Uint8Array;
+}
+
+async function collect(source: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of source) {
+    n += c.length;
+    if (n > max) throw new RangeError(`The source grew past ${max} bytes`);
+    out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,190 @@
+/**
+ * Write sharing on real nodes (issue 8, docs/sharing.md "Write sharing"). The owner shares
+ * `/drop` for writing with W (a byte cap of 300 000 per supplier) and with its group "fam" (D and
+ * E: private group storage), and for reading only with R. W and D write through the owner's
+ * suppliers; the owner's node merges their addenda and the owner and R read the files byte for
+ * byte. A non-writer's request (a reader's, signed with a key of its own) is refused by every
+ * supplier and nothing is stored; a replayed request and one over the cap are refused. After W
+ * is revoked its old key is refused (stale policy) while D still writes; after E leaves the group
+ * E cannot write either. A concurrent change is kept as `name.conflict-<id>`.
+ */
+import { shardId } from "../src/crypto/merkle.ts";
+import { randomBytes } from "../src/crypto/hash.ts";
+import { fromBase32 } from "../src/encoding/base32.ts";
+import type { MoteNode } from "../src/node/node.ts";
+import { SharedReader } from "../src/node/shared_reader.ts";
+import { sendWrite, SharedWriter } from "../src/node/shared_writer.ts";
+import { SharingService } from "../src/node/sharing.ts";
+import { SharingError } from "../src/sharing/errors.ts";
+import { generateWriteKey } from "../src/sharing/write_key.ts";
+import { signWriteRequest } from "../src/sharing/write_request.ts";
+import { decodeManifest } from "../src/files/mod.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { startCluster } from "./_harness.ts";
+import { chunks, collect, startOwner, startSupplier } from "./_storage_net.ts";
+
+Deno.test({
+  name: "writers write into an owner's folder through its suppliers; others are refused",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const started = performance.now();
+    const mark = (what: string) =>
+      console.log(`  [${((performance.now() - started) / 1000).toFixed(1)} s] ${what}`);
+    await using cluster = await startCluster(10);
+    const [ownerNode, nW, nD, nE, nR, ...rest] = cluster.nodes as MoteNode[];
+    const suppliers = await Promise.all(rest.map((n) => startSupplier(n)));
+    await Promise.all(suppliers.map((s) => s.announce()));
+    await Promise.all(cluster.nodes.map((n) => n.publishIdentity()));
+    const { storage, catalog } = await startOwner(ownerNode!, {
+      supplierCount: 4,
+      quota: 64 << 20,
+    });
+    const sharing = new SharingService(storage);
+    const owner = ownerNode!.id;
+    mark("storage ready");
+    await catalog.put("/drop/readme.txt", chunks(randomBytes(2000)), 2000);
+    await sharing.createGroup("fam");
+    await sharing.addMember("fam", nD!.id);
+    await sharing.addMember("fam", nE!.id);
+    await sharing.share("/drop", { reader: nW!.id }, { write: true, cap: 300_000 });
+    await sharing.share("/drop", { group: "fam" }, { write: true });
+    await sharing.share("/drop", { reader: nR!.id });
+    mark("shared");
+    const reader = (n: MoteNode) => new SharedReader(n);
+    const writer = (n: MoteNode) => new SharedWriter(n, reader(n));
+    const W = writer(nW!), D = writer(nD!), E = writer(nE!), Rw = writer(nR!);
+    const R = reader(nR!);
+    const read = async (parts: string[]) => await collect((await R.get(owner, parts)).stream);
+    const own = async (path: string) => await collect((await catalog.get(path)).stream);
+    const refused = async (p: Promise<unknown>, reason: string) => {
+      const e = await assertRejects(() => p, SharingError);
+      assertEquals((e as SharingError).reason, reason, e.message);
+    };
+    const stored = (id: string) =>
+      Promise.all(suppliers.map((s) => s.store.has(owner, id))).then((l) => l.some(Boolean));
+    const peers = await W.suppliersOf(owner);
+    assertEquals(peers.length, 4);
+
+    const big = randomBytes(100_000), small = randomBytes(500);
+    await t.step("a writer's file and a group member's are merged and read back", async () => {
+      const r = await W.put(owner, ["drop", "w.bin"], chunks(big), big.length);
+      assert(r.shards >= 3, `only ${r.shards} shards placed`);
+      await D.put(owner, ["drop", "d.txt"], chunks(small), small.length);
+      assertEquals(await sharing.mergeWrites(), 2);
+      assertEquals(await sharing.mergeWrites(), 0); // merging again changes nothing
+      assertEquals(await own("/drop/w.bin"), big);
+      assertEquals(await own("/drop/d.txt"), small);
+      assertEquals(await read(["drop", "w.bin"]), big);
+      assertEquals(await read(["drop", "d.txt"]), small);
+      // The writer's shards are in the owner's space, and the owner's next keep list names them.
+      const v = (await catalog.versions("/drop/w.bin"))[0]!;
+      const ids = decodeManifest(v.manifest!).blocks.flatMap((b) => b.shards);
+      for (const id of ids) assert(await stored(id), `shard ${id} is not stored`);
+      await catalog.publishKeepList();
+    });
+    mark("written, merged, read");
+
+    await t.step("a reader without the write key is refused everywhere", async () => {
+      await refused(Rw.put(owner, ["drop", "x.bin"], chunks(big), big.length), "denied");
+      const { policy } = (await W.writable(owner))[0]!;
+      const forged = generateWriteKey();
+      const data = randomBytes(20_000), id = await shardId(data);
+      for (const s of peers) {
+        const req = signWriteRequest(forged.secret, {
+          owner,
+          folder: policy.folder,
+          seq: policy.seq,
+          supplier: s.id,
+          shard: fromBase32(id),
+          size: data.length,
+          expires: Date.now() + 60_000,
+        });
+        await refused(sendWrite(nR!, s.peer, req, data), "bad-signature");
+      }
+      assertEquals(await stored(id), false);
+    });
+
+    await t.step("a replayed request and one over the cap are refused", async () => {
+      const [f] = await W.writable(owner);
+      const s = peers[0]!;
+      const sign = (data: Uint8Array, id: string) =>
+        signWriteRequest(f!.secret, {
+          owner,
+          folder: f!.policy.folder,
+          seq: f!.policy.seq,
+          supplier: s.id,
+          shard: fromBase32(id),
+          size: data.length,
+          expires: Date.now() + 60_000,
+        });
+      const data = randomBytes(10_000), id = await shardId(data);
+      const req = sign(data, id);
+      assertEquals(await sendWrite(nW!, s.peer, req, data), "stored");
+      await refused(sendWrite(nW!, s.peer, req, data), "replayed");
+      const huge = randomBytes(290_000), hid = await shardId(huge);
+      await refused(sendWrite(nW!, s.peer, sign(huge, hid), huge), "over-cap");
+      assertEquals(await stored(hid), false);
+    });
+    mark("refusals");
+
+    await t.step("a revoked writer's old key is refused; the group still writes", async () => {
+      const [old] = await W.writable(owner);
+      await sharing.share("/drop", { reader: nW!.id }, { write: true, revoke: true });
+      await refused(W.put(owner, ["drop", "late.bin"], chunks(big), big.length), "denied");
+      const data = randomBytes(5_000), id = await shardId(data);
+      for (const s of peers) {
+        const req = signWriteRequest(old!.secret, {
+          owner,
+          folder: old!.policy.folder,
+          seq: old!.policy.seq,
+          supplier: s.id,
+          shard: fromBase32(id),
+          size: data.length,
+          expires: Date.now() + 60_000,
+        });
+        await refused(sendWrite(nW!, s.peer, req, data), "stale-policy");
+      }
+      assertEquals(await stored(id), false);
+      // W still reads: revoking write keeps read.
+      assertEquals(await collect((await reader(nW!).get(owner, ["drop", "w.bin"])).stream), big);
+      const more = randomBytes(70_000);
+      await D.put(owner, ["drop", "more.bin"], chunks(more), more.length);
+      assertEquals(await sharing.mergeWrites(), 1);
+      assertEquals(await read(["drop", "more.bin"]), more);
+    });
+    mark("revoked");
+
+    await t.step("a member removed from the group cannot write", async () => {
+      const [old] = await E.writable(owner);
+      await sharing.removeMember("fam", nE!.id);
+      await refused(E.put(owner, ["drop", "e.txt"], chunks(small), small.length), "denied");
+      const data = randomBytes(5_000), id = await shardId(data);
+      const s = peers[1]!;
+      const req = signWriteRequest(old!.secret, {
+        owner,
+        folder: old!.policy.folder,
+        seq: old!.policy.seq,
+        supplier: s.id,
+        shard: fromBase32(id),
+        size: data.length,
+        expires: Date.now() + 60_000,
+      });
+      await refused(sendWrite(nE!, s.peer, req, data), "stale-policy");
+      assertEquals(await stored(id), false);
+    });
+    mark("member removed");
+
+    await t.step("a concurrent change is kept as a conflict copy", async () => {
+      const mine = randomBytes(800), theirs = randomBytes(900);
+      await D.put(owner, ["drop", "d.txt"], chunks(theirs), theirs.length);
+      await catalog.put("/drop/d.txt", chunks(mine), mine.length);
+      assertEquals(await sharing.mergeWrites(), 1);
+      assertEquals(await own("/drop/d.txt"), mine);
+      assertEquals(await own(`/drop/d.txt.conflict-${nD!.id.slice(0, 8)}`), theirs);
+    });
+    mark("conflict");
+    sharing.stop();
+    await storage.stop();
+  },
+});
