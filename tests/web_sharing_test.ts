@@ -188,8 +188,11 @@ Deno.test({
         });
 
         await t.step("removing a member says it re-keys, and the group moves on", async () => {
-          await page.getByRole("navigation", { name: "Main" })
-            .getByRole("link", { name: "Sharing" }).click();
+          // The permissions card links to Sharing with the path filled in.
+          await page.getByRole("link", { name: "Share it or make a quick link" }).click();
+          assertEquals(new URL(page.url()).searchParams.get("path"), "/photos");
+          assertEquals(await page.locator("#share-path").inputValue(), "/photos");
+          assertEquals(await page.locator("#link-path").inputValue(), "/photos");
           // The group reads /photos through its mode now: revoking it here is refused with the
           // node's own advice.
           await page.locator('[data-testid="shares"] tbody tr', { hasText: "/photos" })

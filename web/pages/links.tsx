@@ -11,8 +11,8 @@ import { usePoll } from "../live.ts";
 import { type LinkRow, parseExpiry } from "../perms.ts";
 import { Card, Empty, ErrorNote, Loading } from "../ui.tsx";
 
-/** The quick links card. */
-export function LinksCard() {
+/** The quick links card; `path` fills the form's path (a link from the Files page). */
+export function LinksCard(props: { path: string }) {
   const links = usePoll<{ links: LinkRow[] }>("/api/v1/links", { every: 60_000 });
   const list = useAction();
   const remove = (l: LinkRow) => {
@@ -82,13 +82,13 @@ export function LinksCard() {
           </div>
         )}
       <OutcomeNote outcome={list.outcome} />
-      <MakeLink onDone={links.reload} />
+      <MakeLink path={props.path} onDone={links.reload} />
     </Card>
   );
 }
 
-function MakeLink(props: { onDone: () => void }) {
-  const [path, setPath] = useState("");
+function MakeLink(props: { path: string; onDone: () => void }) {
+  const [path, setPath] = useState(props.path);
   const [expires, setExpires] = useState("");
   const [made, setMade] = useState<{ path: string; url: string } | undefined>(undefined);
   const act = useAction();

@@ -9,7 +9,7 @@ import { send } from "../api.ts";
 import { OutcomeNote, useAction } from "../action.tsx";
 import { usePoll } from "../live.ts";
 import { type Groups, modeText, type PermEntry } from "../perms.ts";
-import { Card, ErrorNote } from "../ui.tsx";
+import { Card, ErrorNote, Link } from "../ui.tsx";
 
 /** `drwxr-x---` for a folder, `-rw-r-----` for a file. */
 export function longMode(e: Pick<PermEntry, "type" | "mode">): string {
@@ -52,7 +52,10 @@ export function PermsCard(props: { path: string; entry: PermEntry; onChange: () 
         Mode <code data-testid="perms-mode">{longMode(entry)}</code>, group{" "}
         <strong>{entry.group ?? "none"}</strong>. Read by the group needs{" "}
         <code>g+r</code>, by everyone{" "}
-        <code>o+r</code>; on a folder, its key opens everything under it.
+        <code>o+r</code>; on a folder, its key opens everything under it.{" "}
+        <Link href={`/sharing?path=${encodeURIComponent(path)}`}>
+          Share it or make a quick link
+        </Link>.
       </p>
       <form class="row" onSubmit={chmod} noValidate data-testid="chmod">
         <label for="chmod-mode">New mode</label>

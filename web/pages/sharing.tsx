@@ -15,8 +15,14 @@ import { GroupsCard } from "./groups.tsx";
 import { LinksCard } from "./links.tsx";
 import { SharedWithMeCard } from "./shared_with_me.tsx";
 
+/** The path a link from the Files page asked to share (`/sharing?path=/photos`), or "". */
+function askedPath(): string {
+  return new URLSearchParams(location.search).get("path") ?? "";
+}
+
 /** The Sharing page. */
 export function SharingPage() {
+  const asked = askedPath();
   const groups = usePoll<Groups>("/api/v1/groups", { every: 30_000 });
   const shares = usePoll<{ shares: ShareRow[] }>("/api/v1/shares", { every: 30_000 });
   return (
@@ -27,10 +33,10 @@ export function SharingPage() {
         gives the path a fresh key that only the remaining readers get. From a terminal:{" "}
         <code>mote share &lt;path&gt; --with &lt;id|group:name&gt; --read</code>.
       </p>
-      <SharesCard shares={shares} groups={groups.data?.owned ?? []} />
+      <SharesCard shares={shares} groups={groups.data?.owned ?? []} path={asked} />
       <GroupsCard groups={groups} onChange={shares.reload} />
       <SharedWithMeCard />
-      <LinksCard />
+      <LinksCard path={asked} />
     </>
   );
 }
@@ -59,7 +65,9 @@ function recipients(s: ShareRow): Recipient[] {
   ];
 }
 
-function SharesCard(props: { shares: Poll<{ shares: ShareRow[] }>; groups: { name: string }[] }) {
+function SharesCard(
+  props: { shares: Poll<{ shares: ShareRow[] }>; groups: { name: string }[]; path: string },
+) {
   const { shares } = props;
   const list = useAction();
   const revoke = (s: ShareRow, r: Recipient) => {
@@ -132,7 +140,7 @@ function SharesCard(props: { shares: Poll<{ shares: ShareRow[] }>; groups: { nam
           </div>
         )}
       <OutcomeNote outcome={list.outcome} />
-      <ShareForm groups={props.groups} onDone={shares.reload} />
+      <ShareForm groups={props.groups} path={props.path} onDone={shares.reload} />
     </Card>
   );
 }
@@ -146,8 +154,8 @@ function targetProblem(target: string): string | undefined {
   return idProblem(target);
 }
 
-function ShareForm(props: { groups: { name: string }[]; onDone: () => void }) {
-  const [path, setPath] = useState("");
+function ShareForm(props: { groups: { name: string }[]; path: string; onDone: () => void }) {
+  const [path, setPath] = useState(props.path);
   const [target, setTarget] = useState("");
   const act = useAction();
   const submit = (e: Event) => {
