@@ -1,13 +1,13 @@
 /**
  * Quick links end to end on real nodes: an owner with 6 suppliers links a file and a folder
- * (stored, inline and packed files), makes a link that expires and one it removes, changes the
- * linked file afterwards, and switches off. Another node's public gateway, served over real
- * HTTP with every request logged, and an edge gateway (`createEdgeApp`, seeded with node
- * gateways) serve `/l/`; Chromium opens the links there and downloads the exact bytes (the
- * snapshot's, not the later version). A wrong key, a damaged fragment, an expired link and a
- * removed one each show their own message; the owner's node deleted the expired link's shards
- * itself; every supplier's keep list names the live links' snapshot objects; and no request the
- * gateway saw carries the fragment.
+ * (stored, inline and packed files), makes a link that expires and one it removes, then stores a
+ * new version of the linked file, prunes the linked one (the link pins its shards) and switches
+ * off. Another node's public gateway, served over real HTTP with every request logged, and an
+ * edge gateway (`createEdgeApp`, seeded with node gateways) serve `/l/`; Chromium opens the links
+ * there and downloads the exact bytes (the snapshot's, not the later version). A wrong key, a
+ * damaged fragment, an expired link and a removed one each show their own message; the owner's
+ * node deleted the expired link's shards itself; every supplier's keep list names the live
+ * links' snapshot objects; and no request the gateway saw carries the fragment.
  */
 import { createEdgeApp } from "../gateway/edge.ts";
 import { LINK_PAGE_CSP } from "../gateway/links.ts";
@@ -129,6 +129,8 @@ Deno.test({
       // A later version of the linked file: links are snapshots, it must not show through.
       const photo2 = randomBytes(150_000);
       await catalog.put("/photo.jpg", chunks(photo2), photo2.length);
+      // Pruning the linked version leaves its shards: the link pins them.
+      assertEquals(await catalog.prune("/photo.jpg", 1), 1);
       await t.step("every supplier's keep list names the snapshot objects", async () => {
         await catalog.publishKeepList();
         for (const s of suppliers) {

@@ -327,7 +327,7 @@ Deno.test("LinkBook persists links, lists their objects to keep, and retries a f
     files: 1,
     bytes: 3,
     size: 100,
-    shards: [OWNER, id.padEnd(52, "a")].slice(0, 2),
+    shards: [id.padEnd(52, "a"), OWNER],
   });
   await book.add(entry("aaaaaaaaaaaa", 1_000));
   await book.add(entry("bbbbbbbbbbbb"));
@@ -344,4 +344,39 @@ Deno.test("LinkBook persists links, lists their objects to keep, and retries a f
   await assertRejects(() => book.remove("cccccccccccc"), LinkNotFoundError);
   await book.remove("bbbbbbbbbbbb");
   assertEquals(book.kept(), []);
+});
+
+Deno.test("LinkBook pins the versions a link shows until the last link showing them ends", async () => {
+  const deleted: string[] = [];
+  const used = new Set<string>();
+  const book = new LinkBook(memoryState(), {
+    deleteShards: (ids) => (deleted.push(...ids), Promise.resolve()),
+    inUse: () => Promise.resolve(used),
+  });
+  const [a, b, c] = [id(), id(), id()];
+  const pins = [{ k: 1, m: 1, blocks: [[a, b]] }];
+  const entry = (lid: string, snapshot: string) => ({
+    id: lid,
+    path: "/f",
+    created: 1,
+    files: 1,
+    bytes: 1,
+    size: 10,
+    shards: [snapshot, snapshot],
+    pins,
+  });
+  const s1 = id(), s2 = id();
+  await book.add(entry("111111111111", s1));
+  await book.add(entry("222222222222", s2));
+  assert(book.isPinned(a) && book.isPinned(b) && !book.isPinned(c));
+  // Listed once for the keep list, beside the two snapshot objects.
+  assertEquals(book.kept().length, 3);
+  await book.remove("111111111111");
+  assertEquals(deleted, [s1, s1], "another link still shows the version");
+  assert(book.isPinned(a));
+  used.add(b); // the catalog still holds b (say, another version shares it)
+  deleted.length = 0;
+  await book.remove("222222222222");
+  assertEquals(deleted, [s2, s2, a]);
+  assert(!book.isPinned(a) && !book.isPinned(b));
 });

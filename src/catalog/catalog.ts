@@ -102,6 +102,11 @@ export interface CatalogOptions {
   blockSize?: number;
   /** Objects kept outside the tree (the owner's quick links), added to every keep list. */
   kept?: () => readonly KeptObject[];
+  /**
+   * Shards the catalog must not delete (versions a quick link still shows): its deletes (remove,
+   * prune, migration) skip them, and the link's owner deletes them when the link ends.
+   */
+  pinned?: (id: string) => boolean;
 }
 
 interface FolderKeys {
@@ -891,7 +896,9 @@ export class Catalog {
     await this.#deleteShards(ids);
   }
 
-  async #deleteShards(ids: string[]) {
+  async #deleteShards(all: string[]) {
+    const pinned = this.options.pinned;
+    const ids = pinned ? all.filter((id) => !pinned(id)) : all;
     const bySupplier = new Map<string, string[]>();
     for (const id of ids) {
       for (const s of this.options.locator.suppliersFor(id)) {

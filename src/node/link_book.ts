@@ -4,11 +4,16 @@
  * Kept in the node state (`links.cbor`), so a restart still deletes an expired link and still
  * lists the snapshot objects on the keep list (suppliers would otherwise drop them as strays).
  *
+ * A link also pins the stored file versions it shows: they stay on the keep list and the catalog
+ * does not delete their shards (`CatalogOptions.pinned`) when the owner removes, prunes or
+ * migrates them, so the link keeps showing its snapshot.
+ *
  * Expiry: {@linkcode LinkBook.expireDue} (called from the storage upkeep) deletes an expired
- * link's shards with the owner's signed deletes; the entry goes only once every delete went
- * through, so a supplier unreachable at that moment is asked again at the next upkeep.
+ * link's shards with the owner's signed deletes (its snapshot object, and the pinned versions
+ * that neither the catalog nor another link still uses); the entry goes only once every delete
+ * went through, so a supplier unreachable at that moment is asked again at the next upkeep.
  */
-import { fromBase32 } from "../encoding/base32.ts";
+import { fromBase32, toBase32 } from "../encoding/base32.ts";
 import { decode, encode } from "../encoding/cbor.ts";
 import type { KeptObject } from "../files/keep_list.ts";
 import type { Logger } from "../log/mod.ts";
@@ -33,6 +38,15 @@ export interface LinkEntry {
   /** The snapshot object: its plaintext size and shard ids (k = 1: each a full copy). */
   size: number;
   shards: string[];
+  /** The stored file versions it shows (their codes and shard ids per block), kept while it lives. */
+  pins?: Pin[];
+}
+
+/** A pinned stored object: its code and shard ids per block. */
+export interface Pin {
+  k: number;
+  m: number;
+  blocks: string[][];
 }
 
 /** Raised when `mote link rm` names no link. */
@@ -44,6 +58,11 @@ export class LinkNotFoundError extends Error {
 export interface LinkBookOptions {
   /** Deletes shards from every supplier that may hold them; throws when one could not be asked. */
   deleteShards: (ids: string[]) => Promise<void>;
+  /**
+   * The shard ids the catalog still uses (objects other than the links' own), asked when a link
+   * with pins ends: pinned shards still in use stay.
+   */
+  inUse?: () => Promise<Set<string>>;
   log?: Logger;
 }
 
@@ -52,6 +71,8 @@ export class LinkBook {
   readonly #state: NodeState;
   readonly #opts: LinkBookOptions;
   #links = new Map<string, LinkEntry>();
+  /** Pinned shard ids, with how many links pin each. */
+  #pinned = new Map<string, number>();
   #lock: Promise<unknown> = Promise.resolve();
 
   constructor(state: NodeState, opts: LinkBookOptions) {
@@ -67,7 +88,35 @@ export class LinkBook {
       links?: LinkEntry[];
     };
     if (f?.v !== 1 || !Array.isArray(f.links)) throw new Error(`${FILE} is not a link book`);
-    for (const l of f.links) this.#links.set(l.id, l);
+    for (const l of f.links) this.#put(l);
+  }
+
+  /** Whether a link pins this shard (the catalog must not delete it). */
+  isPinned(id: string): boolean {
+    return this.#pinned.has(id);
+  }
+
+  #put(l: LinkEntry): void {
+    this.#links.set(l.id, l);
+    for (const id of pinnedIds(l)) this.#pinned.set(id, (this.#pinned.get(id) ?? 0) + 1);
+  }
+
+  #drop(l: LinkEntry): void {
+    this.#links.delete(l.id);
+    for (const id of pinnedIds(l)) {
+      const n = (this.#pinned.get(id) ?? 1) - 1;
+      if (n > 0) this.#pinned.set(id, n);
+      else this.#pinned.delete(id);
+    }
+  }
+
+  /** The shards to delete when `l` ends: its snapshot, and its pins nobody else uses. */
+  async #toDelete(l: LinkEntry): Promise<string[]> {
+    const pins = pinnedIds(l).filter((id) => this.#pinned.get(id) === 1);
+    if (pins.length === 0) return [...l.shards];
+    const used = await (this.#opts.inUse?.() ?? Promise.resolve(null));
+    // Without a way to ask the catalog, pinned shards are left: a stray is better than a hole.
+    return [...l.shards, ...(used ? pins.filter((id) => !used.has(id)) : [])];
   }
 
   /** The links, newest first. */
@@ -77,12 +126,33 @@ export class LinkBook {
 
   /** The snapshot objects, for the keep list (id: the first shard id's bytes). */
   kept(): KeptObject[] {
-    return [...this.#links.values()].map((l) => ({
-      id: fromBase32(l.shards[0]!),
-      k: 1,
-      m: l.shards.length - 1,
-      blocks: [[...l.shards]],
-    }));
+    const out = new Map<string, KeptObject>();
+    for (const l of this.#links.values()) {
+      out.set(l.shards[0]!, {
+        id: fromBase32(l.shards[0]!),
+        k: 1,
+        m: l.shards.length - 1,
+        blocks: [[...l.shards]],
+      });
+      // A version two links show is listed once.
+      for (const p of l.pins ?? []) {
+        const first = p.blocks[0]![0]!;
+        if (!out.has(first)) {
+          out.set(first, {
+            id: fromBase32(first),
+            k: p.k,
+            m: p.m,
+            blocks: p.blocks.map((b) => [...b]),
+          });
+        }
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** The ids {@linkcode kept} gives its objects (to tell them from the catalog's own). */
+  keptIds(): Set<string> {
+    return new Set(this.kept().map((o) => toBase32(o.id)));
   }
 
   /** Records a new link (its shards are already stored). */
@@ -91,7 +161,7 @@ export class LinkBook {
       if (this.#links.size >= MAX_LINKS) {
         throw new RangeError(`At most ${MAX_LINKS} links; remove some with: mote link rm <id>`);
       }
-      this.#links.set(entry.id, entry);
+      this.#put(entry);
       await this.#save();
     });
   }
@@ -101,8 +171,8 @@ export class LinkBook {
     return this.#serial(async () => {
       const l = this.#links.get(id);
       if (!l) throw new LinkNotFoundError(`No link ${id.slice(0, 40)}; see: mote link ls`);
-      await this.#opts.deleteShards(l.shards);
-      this.#links.delete(id);
+      await this.#opts.deleteShards(await this.#toDelete(l));
+      this.#drop(l);
       await this.#save();
       return l;
     });
@@ -115,12 +185,12 @@ export class LinkBook {
       for (const l of [...this.#links.values()]) {
         if (l.expires === undefined || l.expires > now) continue;
         try {
-          await this.#opts.deleteShards(l.shards);
+          await this.#opts.deleteShards(await this.#toDelete(l));
         } catch (e) {
           this.#opts.log?.warn("could not delete an expired link yet", { id: l.id, error: e });
           continue;
         }
-        this.#links.delete(l.id);
+        this.#drop(l);
         gone++;
         this.#opts.log?.info("deleted an expired link", { id: l.id, path: l.path });
       }
@@ -138,4 +208,8 @@ export class LinkBook {
     this.#lock = run.catch(() => {});
     return run;
   }
+}
+
+function pinnedIds(l: LinkEntry): string[] {
+  return [...new Set((l.pins ?? []).flatMap((p) => p.blocks.flat()))];
 }

@@ -6,7 +6,8 @@
  * carries the key; the URL goes to the owner once and the key is never kept on the node.
  *
  * Each linked file's version is named by its data key and manifest (its shards stay where they
- * are); inline and packed files are copied into the snapshot (a pack's key is never shared).
+ * are, pinned by the link so the catalog does not delete them while it lives); inline and packed
+ * files are copied into the snapshot (a pack's key is never shared).
  * Later versions of the files are not in the snapshot, so they never leak through the link.
  */
 import { generateDataKey } from "../crypto/block.ts";
@@ -25,7 +26,8 @@ import {
 } from "../sharing/link_snapshot.ts";
 import { type Customer, SupplierError } from "../suppliers/customer.ts";
 import type { ShardLocator } from "../files/locator.ts";
-import type { LinkEntry } from "./link_book.ts";
+import type { LinkEntry, Pin } from "./link_book.ts";
+import { decodeManifest } from "../files/manifest.ts";
 import type { StorageService } from "./storage.ts";
 import { SHARING_FOLDER } from "./sharing.ts";
 
@@ -58,10 +60,14 @@ export async function createLink(
     );
   }
   const files: SnapshotFile[] = [];
+  const pins: Pin[] = [];
   for (const { rel, full, v } of found) {
     opts.signal?.throwIfAborted();
-    if (v.manifest) files.push({ path: rel, size: v.size, key: v.key, manifest: v.manifest });
-    else if (v.inline) files.push({ path: rel, size: v.size, inline: v.inline });
+    if (v.manifest) {
+      files.push({ path: rel, size: v.size, key: v.key, manifest: v.manifest });
+      const m = decodeManifest(v.manifest);
+      pins.push({ k: m.k, m: m.m, blocks: m.blocks.map((b) => [...b.shards]) });
+    } else if (v.inline) files.push({ path: rel, size: v.size, inline: v.inline });
     else {
       // Packed: copy the bytes (a pack's key would also open its neighbours' ciphertext).
       const { stream } = await catalog.get(full, { signal: opts.signal });
@@ -99,6 +105,7 @@ export async function createLink(
     bytes: files.reduce((s, f) => s + f.size, 0),
     size: bytes.length,
     shards,
+    ...(pins.length ? { pins } : {}),
   };
   await storage.links.add(link);
   const cap: Capability = {

@@ -14,6 +14,7 @@ import type { MoteNode } from "./node.ts";
 import { ScrubManager } from "../scrub/owner.ts";
 import type { NodeState } from "./state.ts";
 import { LinkBook } from "./link_book.ts";
+import { toBase32 } from "../encoding/base32.ts";
 import { deleteShardsEverywhere } from "./links.ts";
 
 /** Settings of the storage service. */
@@ -95,6 +96,13 @@ export class StorageService {
     this.links = new LinkBook(state, {
       deleteShards: (ids) =>
         deleteShardsEverywhere(this.customer, this.locator, this.suppliers(), ids),
+      inUse: async () => {
+        const own = this.links.keptIds();
+        const objects = await (await this.catalog()).keptObjects();
+        return new Set(
+          objects.filter((o) => !own.has(toBase32(o.id))).flatMap((o) => o.blocks.flat()),
+        );
+      },
       log: node.log.child("links"),
     });
     this.scrubs = new ScrubManager(node, state, this.customer, {
@@ -293,6 +301,7 @@ export class StorageService {
         m,
         blockSize: this.options.blockSize,
         kept: () => this.links.kept(),
+        pinned: (id) => this.links.isPinned(id),
       });
       // After `key import` a catalog must be found, never created: an empty root published while
       // the network is still out of reach would compete with the real one.
