@@ -22,6 +22,8 @@ import type { NodeState } from "./state.ts";
 const FILE = "links.cbor";
 /** Most links one owner keeps (each costs a few shards and a line of state). */
 export const MAX_LINKS = 10_000;
+/** Largest link book (its pins list shard ids; a link's pins are at most its snapshot's size). */
+const MAX_BOOK_BYTES = 64 << 20;
 
 /** One link as the owner's node remembers it. */
 export interface LinkEntry {
@@ -83,7 +85,7 @@ export class LinkBook {
   async load(): Promise<void> {
     const bytes = await this.#state.read(FILE);
     if (!bytes) return;
-    const f = decode(bytes, { what: "link book", maxBytes: 64 << 20 }) as {
+    const f = decode(bytes, { what: "link book", maxBytes: MAX_BOOK_BYTES }) as {
       v?: number;
       links?: LinkEntry[];
     };
@@ -162,7 +164,12 @@ export class LinkBook {
         throw new RangeError(`At most ${MAX_LINKS} links; remove some with: mote link rm <id>`);
       }
       this.#put(entry);
-      await this.#save();
+      try {
+        await this.#save();
+      } catch (e) {
+        this.#drop(entry);
+        throw e;
+      }
     });
   }
 
@@ -200,7 +207,12 @@ export class LinkBook {
   }
 
   async #save(): Promise<void> {
-    await this.#state.write(FILE, encode({ v: 1, links: [...this.#links.values()] }));
+    const bytes = encode({ v: 1, links: [...this.#links.values()] });
+    // A book too large to load again would lose every link's expiry: refuse the change instead.
+    if (bytes.length > MAX_BOOK_BYTES) {
+      throw new RangeError("The link book is full: remove some links with: mote link rm <id>");
+    }
+    await this.#state.write(FILE, bytes);
   }
 
   #serial<T>(f: () => Promise<T>): Promise<T> {

@@ -107,7 +107,15 @@ export async function createLink(
     shards,
     ...(pins.length ? { pins } : {}),
   };
-  await storage.links.add(link);
+  try {
+    await storage.links.add(link);
+  } catch (e) {
+    // Not in the book, the object would be kept by nobody: delete it now (best effort; a
+    // supplier missed here drops it as a stray after the next keep list).
+    await deleteShardsEverywhere(storage.customer, storage.locator, suppliers, shards)
+      .catch(() => {});
+    throw e;
+  }
   const cap: Capability = {
     v: 1,
     ref: encodeLinkRef({ v: 1, owner: storage.node.id, size: bytes.length, shards }),
