@@ -28,6 +28,9 @@ import { createLinkRoutes, type LinkBackend } from "./link_api.ts";
 import { createWorldRoutes, type WorldBackend } from "./world_api.ts";
 import { mountWorlds, type WorldsOptions } from "./worlds.ts";
 
+/** `PUT /api/v1/shared/<owner>/files/…`: a file written into another owner's shared folder. */
+const SHARED_PUT = /^\/api\/v1\/shared\/[a-z2-7]{52}\/files\//;
+
 /** A subscription to node events. */
 export interface EventSource
   extends AsyncIterable<{ type: string; at: number; data: Record<string, unknown> }> {
@@ -112,6 +115,8 @@ export function createApiApp(opts: ApiAppOptions): Hono {
   });
   app.use((c, next) => {
     if (c.req.method === "PUT" && c.req.path.startsWith("/api/v1/files/")) return next();
+    // Writing into another owner's shared folder streams too (its size is checked by the put).
+    if (c.req.method === "PUT" && SHARED_PUT.test(c.req.path)) return next();
     if (c.req.method === "POST" && c.req.path.startsWith("/api/v1/batch")) {
       return batchLimit(c, next);
     }

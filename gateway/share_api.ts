@@ -10,8 +10,14 @@
  *   shares).
  *   `POST /api/v1/groups` `{ "name" }`; `POST /api/v1/groups/<name>/members` `{ "id" }`;
  *   `DELETE /api/v1/groups/<name>/members/<id>` (a new epoch; what the group read is re-keyed).
- * - `GET /api/v1/shares`: what this node shares (path, kind, readers, groups, public).
- *   `POST /api/v1/shares` `{ "path", "with": "<node id>" | "group:<name>", "revoke"?: true }`.
+ * - `GET /api/v1/shares`: what this node shares (path, kind, readers, groups, public, and for
+ *   folders shared for writing writers and writeGroups).
+ *   `POST /api/v1/shares` `{ "path", "with": "<node id>" | "group:<name>", "revoke"?: true,
+ *   "write"?: true, "cap"?: bytes }` (`write`: folders only; it gives read too; with `revoke` it
+ *   takes write only and rotates the folder's write key).
+ * - `PUT /api/v1/shared/<owner>/files/<folder>/<name>`: writes a file into a folder `<owner>`
+ *   shares with this node for writing (its shards go to the owner's suppliers; the owner's node
+ *   merges it into its folder, after which readers see it). 403 when this node may not write.
  * - `GET /api/v1/shared/<owner>[/ls/<path>]`: what `<owner>` shares with this node (the root:
  *   the shared paths), or a folder in it. `GET /api/v1/shared/<owner>/files/<path>`: a file's
  *   bytes, read from the owner's suppliers (the owner's node may be off).
@@ -34,13 +40,26 @@ export interface SharingBackend {
   addMember(name: string, id: string): Promise<unknown>;
   removeMember(name: string, id: string): Promise<unknown>;
   shares(): Promise<unknown[]>;
-  share(path: string, target: string, revoke: boolean): Promise<unknown>;
+  share(
+    path: string,
+    target: string,
+    revoke: boolean,
+    opts?: { write?: boolean; cap?: number },
+  ): Promise<unknown>;
   sharedList(owner: string, path: string, signal: AbortSignal): Promise<unknown[]>;
   sharedGet(
     owner: string,
     path: string,
     signal: AbortSignal,
   ): Promise<{ size: number; stream: ReadableStream<Uint8Array> }>;
+  /** Writes a file into a folder `owner` shares with this node for writing. */
+  sharedPut?(
+    owner: string,
+    path: string,
+    body: ReadableStream<Uint8Array>,
+    size: number,
+    opts: { mtime?: number; signal: AbortSignal },
+  ): Promise<unknown>;
 }
 
 const ID_RE = /^[a-z2-7]{52}$/;
@@ -55,6 +74,7 @@ const STATUS: Record<string, 403 | 404> = {
   "no-grant": 403,
   "bad-wrap": 403,
   "stale-epoch": 403,
+  "stale-policy": 403,
 };
 
 /** Maps sharing refusals (`SharingError`, with a `reason`) to HTTP answers. */
@@ -130,11 +150,23 @@ export function createSharingRoutes(b: SharingBackend): Hono {
   app.get("/api/v1/shares", async (c) => c.json({ shares: await b.shares() }));
   app.post("/api/v1/shares", async (c) => {
     const x = await body(c.req.raw);
-    if (x.revoke !== undefined && typeof x.revoke !== "boolean") {
-      throw new HttpError(400, `"revoke" must be true or false`);
+    for (const k of ["revoke", "write"]) {
+      if (x[k] !== undefined && typeof x[k] !== "boolean") {
+        throw new HttpError(400, `"${k}" must be true or false`);
+      }
     }
+    const cap = x.cap;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || (cap as number) <= 0)) {
+      throw new HttpError(400, `"cap" must be a positive whole number of bytes`);
+    }
+    const opts = {
+      ...(x.write === true ? { write: true } : {}),
+      ...(cap !== undefined ? { cap: cap as number } : {}),
+    };
     return c.json(
-      await refusals(() => b.share(str(x, "path", 4096), str(x, "with", 80), x.revoke === true)),
+      await refusals(() =>
+        b.share(str(x, "path", 4096), str(x, "with", 80), x.revoke === true, opts)
+      ),
     );
   });
   app.get("/api/v1/shared/:owner", async (c) => {
@@ -153,6 +185,24 @@ export function createSharingRoutes(b: SharingBackend): Hono {
     c.header("Content-Type", "application/octet-stream");
     c.header("Content-Length", String(size));
     return c.body(stream, 200);
+  });
+  app.put("/api/v1/shared/:owner/files/*", async (c) => {
+    if (!b.sharedPut) throw new HttpError(501, "Writing to others' folders is not available here");
+    const o = owner(c.req.param("owner"));
+    const path = pathAfter(c.req.path, `/api/v1/shared/${o}/files/`);
+    const len = c.req.header("content-length") ?? c.req.header("x-mote-size");
+    if (len === undefined || !/^\d{1,15}$/.test(len)) {
+      throw new HttpError(411, "Send a Content-Length or X-Mote-Size");
+    }
+    const mtime = c.req.header("x-mote-mtime");
+    const body = c.req.raw.body ?? new ReadableStream({ start: (ctl) => ctl.close() });
+    const r = await refusals(() =>
+      b.sharedPut!(o, path, body, Number(len), {
+        ...(mtime && /^\d{1,15}$/.test(mtime) ? { mtime: Number(mtime) } : {}),
+        signal: c.req.raw.signal,
+      })
+    );
+    return c.json(r, 201);
   });
   return app;
 }

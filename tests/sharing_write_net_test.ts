@@ -15,6 +15,9 @@ import type { MoteNode } from "../src/node/node.ts";
 import { SharedReader } from "../src/node/shared_reader.ts";
 import { sendWrite, SharedWriter } from "../src/node/shared_writer.ts";
 import { SharingService } from "../src/node/sharing.ts";
+import { sharingBackend } from "../src/node/sharing_backend.ts";
+import { createSharingRoutes } from "../gateway/share_api.ts";
+import { errorResponse } from "../gateway/errors.ts";
 import { SharingError } from "../src/sharing/errors.ts";
 import { generateWriteKey } from "../src/sharing/write_key.ts";
 import { signWriteRequest } from "../src/sharing/write_request.ts";
@@ -184,6 +187,42 @@ Deno.test({
       assertEquals(await own(`/drop/d.txt.conflict-${nD!.id.slice(0, 8)}`), theirs);
     });
     mark("conflict");
+
+    await t.step("the node API: a write share and a put into the owner's folder", async () => {
+      const routes = (n: MoteNode) => {
+        // The owner's sharing service answers the owner's routes; a writer's node uses only
+        // its own reader and writer (the service is not touched by a put).
+        const app = createSharingRoutes(sharingBackend(sharing, new SharedReader(n)));
+        app.onError((err, c) => errorResponse(err, c));
+        return app;
+      };
+      const ownerApi = routes(ownerNode!), rApi = routes(nR!), wApi = routes(nW!);
+      const post = (body: unknown) =>
+        ownerApi.request("/api/v1/shares", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      assertEquals((await post({ path: "/drop", with: nR!.id, write: "yes" })).status, 400);
+      assertEquals((await post({ path: "/drop", with: nR!.id, write: true, cap: -1 })).status, 400);
+      const res = await post({ path: "/drop", with: nR!.id, write: true, cap: 500_000 });
+      assertEquals(res.status, 200);
+      assert(((await res.json()).writers as string[]).includes(nR!.id));
+      const bytes = randomBytes(3000);
+      const put = (app: typeof ownerApi, name: string) =>
+        app.request(`/api/v1/shared/${owner}/files/drop/${name}`, {
+          method: "PUT",
+          headers: { "content-length": String(bytes.length) },
+          body: bytes as Uint8Array<ArrayBuffer>,
+        });
+      const ok = await put(rApi, "api.bin");
+      assertEquals(ok.status, 201, await ok.clone().text());
+      assertEquals((await ok.json()).size, bytes.length);
+      assertEquals((await put(wApi, "no.bin")).status, 403); // W's write was revoked
+      assertEquals(await sharing.mergeWrites(), 1);
+      assertEquals(await own("/drop/api.bin"), bytes);
+    });
+    mark("api");
     sharing.stop();
     await storage.stop();
   },

@@ -15,7 +15,7 @@ import { Progress } from "./progress.ts";
 import { PACK_FILE_MAX } from "../catalog/pack.ts";
 import type { SupplierHealth } from "../health/mod.ts";
 import { isRemotePath } from "../sharing/remote_path.ts";
-import { type LongRow, longTable, remoteGet, remoteLs } from "./share_commands.ts";
+import { type LongRow, longTable, remoteGet, remoteLs, remotePut } from "./share_commands.ts";
 
 type Out = (line: string) => void;
 
@@ -66,6 +66,19 @@ export async function putCommand(args: string[], dataDir: string, out: Out): Pro
   });
   expectPositionals("put", positionals, 1, 2);
   const local = positionals[0]!;
+  if (positionals[1] !== undefined && isRemotePath(positionals[1])) {
+    // `<owner-id>:/folder/…`: into a folder another owner lets this node write to.
+    const client = await connectToNode(dataDir);
+    const r = await cancellable((signal) => remotePut(client, local, positionals[1]!, signal));
+    if (values.json) out(json(r));
+    else {
+      out(
+        `${r.path}: written (${formatSize(r.size)}); the owner's node adds it to the folder ` +
+          `when it merges (readers see it then)`,
+      );
+    }
+    return 0;
+  }
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(local);

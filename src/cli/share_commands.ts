@@ -4,8 +4,8 @@
  * `share ls`, and reading what others share: `ls [-l] <owner-id>:/path` and
  * `get <owner-id>:/path [local]` (used by `ls` and `get` for such paths).
  */
-import { dirname, join } from "node:path";
-import { formatSize } from "../config/mod.ts";
+import { basename, dirname, join } from "node:path";
+import { formatSize, parseSize } from "../config/mod.ts";
 import { formatMode } from "../sharing/mode.ts";
 import { parseRemotePath } from "../sharing/remote_path.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
@@ -128,7 +128,10 @@ export async function groupCommand(args: string[], dataDir: string, out: Out): P
   }
 }
 
-/** `mote share <path> --with <id|group:name> --read [--revoke]`, `mote share ls` */
+/**
+ * `mote share <path> --with <id|group:name> --read|--write [--cap 1GiB] [--revoke]`,
+ * `mote share ls`
+ */
 export async function shareCommand(args: string[], dataDir: string, out: Out): Promise<number> {
   if (args[0] === "ls") {
     const { values, positionals } = parseArgs("share ls", args.slice(1), {});
@@ -140,19 +143,25 @@ export async function shareCommand(args: string[], dataDir: string, out: Out): P
         readers: string[];
         groups: string[];
         public: boolean;
+        writers?: string[];
+        writeGroups?: string[];
       }[];
     }>("/api/v1/shares");
     if (values.json) return out(json(shares)), 0;
     out(
       shares.length
         ? table(
-          ["PATH", "KIND", "READERS", "GROUPS", "PUBLIC"],
+          ["PATH", "KIND", "READERS", "GROUPS", "PUBLIC", "WRITERS"],
           shares.map((s) => [
             s.path,
             s.kind,
             s.readers.map((r) => r.slice(0, 8)).join(",") || "-",
             s.groups.join(",") || "-",
             s.public ? "yes" : "no",
+            [
+              ...(s.writers ?? []).map((r) => r.slice(0, 8)),
+              ...(s.writeGroups ?? []).map((g) => `group:${g}`),
+            ].join(",") || "-",
           ]),
         )
         : "Nothing is shared.",
@@ -164,26 +173,42 @@ export async function shareCommand(args: string[], dataDir: string, out: Out): P
     read: { type: "boolean" },
     write: { type: "boolean" },
     revoke: { type: "boolean" },
+    cap: { type: "string" },
   });
   expectPositionals("share", positionals, 1, 1);
   if (typeof values.with !== "string") {
     throw new UsageError("Say with whom: --with <node id> or --with group:<name>", "share");
   }
-  if (values.write) {
-    throw new CliError("Write sharing is not built yet: share with --read");
+  if (!values.read && !values.write && !values.revoke) {
+    throw new UsageError("Say what to share: --read or --write (--revoke takes it back)", "share");
   }
-  if (!values.read && !values.revoke) {
-    throw new UsageError("Say what to share: --read (or --revoke to take it back)", "share");
+  if (values.read && values.write) {
+    throw new UsageError("--write gives read too: give one of --read and --write", "share");
+  }
+  let cap: number | undefined;
+  if (values.cap !== undefined) {
+    if (!values.write || values.revoke) {
+      throw new UsageError("--cap goes with --write (bytes each supplier takes)", "share");
+    }
+    try {
+      cap = parseSize(values.cap as string);
+    } catch (e) {
+      throw new UsageError(`--cap: ${(e as Error).message}`, "share");
+    }
   }
   const r = await (await connectToNode(dataDir)).post<{
     path: string;
     readers: string[];
     groups: string[];
     public: boolean;
+    writers?: string[];
+    writeGroups?: string[];
   }>("/api/v1/shares", {
     path: positionals[0],
     with: values.with,
     ...(values.revoke ? { revoke: true } : {}),
+    ...(values.write ? { write: true } : {}),
+    ...(cap !== undefined ? { cap } : {}),
   });
   if (values.json) return out(json(r)), 0;
   out(
@@ -191,7 +216,19 @@ export async function shareCommand(args: string[], dataDir: string, out: Out): P
       r.public ? ", everyone" : ""
     }`,
   );
-  if (values.revoke) {
+  if (r.writers || r.writeGroups) {
+    out(
+      `${r.path}: writable by ${r.writers?.length ?? 0} node(s), groups [${
+        (r.writeGroups ?? []).join(", ")
+      }]`,
+    );
+  }
+  if (values.revoke && values.write) {
+    out(
+      "Its write key was rotated: the revoked writer's requests are refused by your suppliers " +
+        "from now on (it can still read). What it wrote before stays.",
+    );
+  } else if (values.revoke) {
     out(
       "Its key was rotated: the revoked reader cannot open it from now on, but what it already " +
         "downloaded cannot be unread, and file versions it fetched keep their old keys.",
@@ -277,4 +314,38 @@ export async function remoteGet(
   };
   await visit(p.parts, target, folder.entries);
   return done;
+}
+
+/**
+ * `mote put <local> <owner-id>:/folder/[name]`: writes one file into a folder another owner
+ * shares with this node for writing (a trailing `/` keeps the local name).
+ */
+export async function remotePut(
+  client: NodeClient,
+  local: string,
+  address: string,
+  signal: AbortSignal,
+): Promise<{ path: string; size: number; shards: number }> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(local);
+  } catch (e) {
+    throw new CliError(`Cannot read ${local}: ${(e as Error).message}`);
+  }
+  if (!info.isFile) {
+    throw new CliError(`${local} is not a file: write files one at a time into a shared folder`);
+  }
+  const p = parseRemotePath(address);
+  const parts = address.endsWith("/") ? [...p.parts, basename(local)] : p.parts;
+  if (parts.length < 2) {
+    throw new UsageError(`Name a folder shared with you: ${p.owner}:/folder/`, "put");
+  }
+  return await client.upload(`/api/v1/shared/${p.owner}/files/${enc(parts)}`, local, {
+    size: info.size,
+    headers: {
+      "x-mote-size": String(info.size),
+      ...(info.mtime ? { "x-mote-mtime": String(info.mtime.getTime()) } : {}),
+    },
+    signal,
+  }) as { path: string; size: number; shards: number };
 }

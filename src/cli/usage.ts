@@ -17,8 +17,8 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   },
   stop: { args: "", about: "Stop the running node" },
   put: {
-    args: "<local> [remote] [-q]",
-    about: "Store a file or a whole folder (unchanged files are skipped)",
+    args: "<local> [remote | <owner-id>:/folder/[name]] [-q]",
+    about: "Store a file or a whole folder, or write a file where another node lets you",
   },
   get: {
     args: "<remote | owner-id:/path> [local] [--version N]",
@@ -90,8 +90,8 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   },
   "group ls": { args: "", about: "Your groups, and groups you were found to be in" },
   share: {
-    args: "<remote> --with <node-id|group:name> --read [--revoke]",
-    about: "Let a node or group read a folder or file (--revoke rotates its keys)",
+    args: "<remote> --with <node-id|group:name> --read|--write [--cap 1GiB] [--revoke]",
+    about: "Let a node or group read a folder or file, or write a folder (--revoke rotates keys)",
   },
   "share ls": { args: "", about: "What you share, with whom" },
   "world create": {

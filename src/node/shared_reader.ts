@@ -107,6 +107,11 @@ export class SharedReader {
     });
   }
 
+  /** The node reading (a writer's node uses the same one). */
+  get node(): MoteNode {
+    return this.#node;
+  }
+
   /** Groups this node has found itself a member of while reading shares. */
   memberships(): Membership[] {
     return [...this.#memberships.values()];

@@ -128,8 +128,15 @@ export class SharingService {
   start(): void {
     // Writers' files come in through their addenda: merged a while after start, then every
     // `MERGE_EVERY` (and before any write key is rotated).
-    const merge = () =>
-      this.mergeWrites().catch((e) => this.#node.log.warn("could not merge writes", { error: e }));
+    const merge = async () => {
+      // Nothing to do until a folder is shared for writing (a node whose storage is not ready
+      // has no state to read yet: it tries again next time).
+      const state = this.#state ?? await this.#load().catch(() => undefined);
+      if (!state?.shares.some((s) => s.write)) return;
+      await this.mergeWrites().catch((e) =>
+        this.#node.log.warn("could not merge writes", { error: e })
+      );
+    };
     this.#mergeTimer = setInterval(merge, MERGE_EVERY);
     const sub = this.#node.events.subscribe({ maxQueue: 1024, signal: this.#stop.signal });
     (async () => {

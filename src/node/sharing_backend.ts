@@ -5,11 +5,13 @@
 import type { SharingBackend } from "../../gateway/share_api.ts";
 import { splitPath } from "../catalog/folder.ts";
 import type { SharedReader } from "./shared_reader.ts";
+import { SharedWriter } from "./shared_writer.ts";
 import { NotReadyError } from "./storage.ts";
 import { parseTarget, type SharingService } from "./sharing.ts";
 
 /** Builds the sharing backend. */
 export function sharingBackend(sharing: SharingService, reader: SharedReader): SharingBackend {
+  const writer = new SharedWriter(reader.node, reader);
   return {
     listLong: (path) => sharing.listLong(path),
     chmod: (path, mode) => sharing.chmod(path, mode),
@@ -27,8 +29,11 @@ export function sharingBackend(sharing: SharingService, reader: SharedReader): S
     addMember: (name, id) => sharing.addMember(name, id),
     removeMember: (name, id) => sharing.removeMember(name, id),
     shares: () => sharing.shares(),
-    share: (path, target, revoke) => sharing.share(path, parseTarget(target), { revoke }),
+    share: (path, target, revoke, opts) =>
+      sharing.share(path, parseTarget(target), { revoke, ...opts }),
     sharedList: (owner, path, signal) => reader.list(owner, splitPath(path), signal),
     sharedGet: (owner, path, signal) => reader.get(owner, splitPath(path), signal),
+    sharedPut: (owner, path, body, size, opts) =>
+      writer.put(owner, splitPath(path), body, size, opts),
   };
 }
