@@ -184,7 +184,12 @@ Deno.test({
       await catalog.put("/drop/d.txt", chunks(mine), mine.length);
       assertEquals(await sharing.mergeWrites(), 1);
       assertEquals(await own("/drop/d.txt"), mine);
-      assertEquals(await own(`/drop/d.txt.conflict-${nD!.id.slice(0, 8)}`), theirs);
+      const copy = `/drop/d.txt.conflict-${nD!.id.slice(0, 8)}`;
+      assertEquals(await own(copy), theirs);
+      // Removed by the owner, a merged file is not merged again from the addendum listing it.
+      await catalog.remove(copy);
+      assertEquals(await sharing.mergeWrites(), 0);
+      await assertRejects(() => own(copy));
     });
     mark("conflict");
 

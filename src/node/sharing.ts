@@ -46,6 +46,7 @@ import {
   EMPTY_STATE,
   encodeOwnerState,
   MAX_KNOWN,
+  MAX_MERGED,
   type OwnerShare,
   type OwnerState,
   type Reader,
@@ -479,6 +480,7 @@ export class SharingService {
     await this.#mergeOne(s, parts, folder).catch((e) =>
       this.#node.log.warn("could not merge writes before rotating", { path: s.path, error: e })
     );
+    // The new key starts with no merged marks: addenda signed with the old key no longer count.
     const next = nextWriteKey(s.write);
     await publishPolicy(this.#node, folder.writePub, next, this.#storage);
     return { ...s, write: next };
@@ -487,18 +489,26 @@ export class SharingService {
   /** Merges writers' files into every folder shared for writing; returns versions added. */
   mergeWrites(): Promise<number> {
     return this.#serial(async () => {
+      const state = await this.#load();
       let added = 0;
-      for (const s of (await this.#load()).shares) {
+      const shares = [...state.shares];
+      for (const [i, s] of shares.entries()) {
         if (!s.write) continue;
         const parts = splitPath(s.path);
         const info = await this.#stat(parts);
-        if (info?.folder) added += await this.#mergeOne(s, parts, info.folder);
+        if (!info?.folder) continue;
+        const marks = await this.#mergeOne(s, parts, info.folder);
+        if (marks.length === 0) continue;
+        added += marks.length;
+        const merged = [...(s.write.merged ?? []), ...marks].slice(-MAX_MERGED);
+        shares[i] = { ...s, write: { ...s.write, merged } };
       }
+      if (added > 0) await this.#save({ ...state, shares });
       return added;
     });
   }
 
-  async #mergeOne(s: OwnerShare, parts: string[], folder: FolderEntry): Promise<number> {
+  async #mergeOne(s: OwnerShare, parts: string[], folder: FolderEntry): Promise<Uint8Array[]> {
     const w = s.write!;
     const writers = w.writers.map((r) => r.id);
     for (const g of w.groups) {

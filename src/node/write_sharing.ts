@@ -16,7 +16,7 @@ import { fileEntry, type FolderEntry, type PermissionHost } from "../catalog/per
 import { SealError, unseal } from "../catalog/seal.ts";
 import { randomBytes, taggedHash } from "../crypto/hash.ts";
 import { signPublicKey } from "../crypto/sign.ts";
-import { equals, utf8 } from "../encoding/bytes.ts";
+import { equals, toHex, utf8 } from "../encoding/bytes.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
 import { encodeRecord, recordKeyOf } from "../records/record.ts";
 import { type Customer, encodeRequest, SHARD_PROTOCOL } from "../suppliers/mod.ts";
@@ -108,9 +108,15 @@ export async function publishPolicy(
   );
 }
 
+/** The mark a merged version leaves in the owner's state: its data key's first 16 bytes. */
+export function mergedMark(key: Uint8Array): Uint8Array {
+  return key.slice(0, 16);
+}
+
 /**
  * Merges the addenda of `writers` (node ids) for the folder at `parts` into the catalog; returns
- * how many file versions were added.
+ * the marks ({@linkcode mergedMark}) of the file versions added. Versions whose mark is in
+ * `w.merged` (merged before, maybe removed since by the owner) are skipped.
  */
 export async function mergeWrites(
   node: MoteNode,
@@ -119,7 +125,7 @@ export async function mergeWrites(
   folder: FolderEntry,
   w: WriteShare,
   writers: readonly string[],
-): Promise<number> {
+): Promise<Uint8Array[]> {
   const policy = policyOf(node, folder.writePub, w);
   const key = addendumKey(w.secret);
   const ids = [...new Set(writers)].filter((id) => id !== node.id).slice(0, MAX_WRITERS);
@@ -150,12 +156,13 @@ export async function mergeWrites(
       }),
     );
   }
-  if (found.length === 0) return 0;
+  if (found.length === 0) return [];
+  const done = new Set((w.merged ?? []).map(toHex));
   found.sort((a, b) => a.writer < b.writer ? -1 : 1);
   return await host.serial(async () => {
     const f = await host.walk(parts);
     const entries: Record<string, Entry> = { ...f.version.entries };
-    let added = 0;
+    const added: Uint8Array[] = [];
     for (const { writer, files } of found) {
       for (const file of files) {
         let version: FileVersion;
@@ -172,7 +179,8 @@ export async function mergeWrites(
           const x = entries[n];
           return x?.t === "f" && x.versions.some((v) => equals(v.key, version.key));
         };
-        if (has(file.name) || has(conflict)) continue;
+        const mark = mergedMark(version.key);
+        if (done.has(toHex(mark)) || has(file.name) || has(conflict)) continue;
         const cur = entries[file.name];
         const plain = cur === undefined ||
           (cur.t === "f" && !!file.replaces && equals(cur.versions[0]!.key, file.replaces));
@@ -181,10 +189,11 @@ export async function mergeWrites(
         if (prev?.t === "d") continue; // a folder took that name: never replaced by a file
         const before = prev?.t === "f" ? prev.versions : [];
         entries[name] = fileEntry(f.version, prev, [version, ...before]);
-        added++;
+        added.push(mark);
+        done.add(toHex(mark));
       }
     }
-    if (added > 0) await host.update(f, entries);
+    if (added.length > 0) await host.update(f, entries);
     return added;
   });
 }

@@ -48,7 +48,16 @@ export interface WriteShare {
   readonly seq: number;
   /** Bytes each supplier accepts under one write key. */
   readonly cap: number;
+  /**
+   * The first 16 bytes of the data keys of writers' versions merged under this key, newest last
+   * (at most `MAX_MERGED`): a file the owner removed after merging it is not merged again from
+   * an addendum that still lists it. A new key starts with none (older addenda no longer count).
+   */
+  readonly merged?: readonly Uint8Array[];
 }
+
+/** Most merged version marks kept per write key. */
+export const MAX_MERGED = 4096;
 
 /** The owner's sharing state. */
 export interface OwnerState {
@@ -85,6 +94,7 @@ export function encodeOwnerState(s: OwnerState): Uint8Array {
             secret: x.write.secret,
             seq: x.write.seq,
             cap: x.write.cap,
+            ...(x.write.merged?.length ? { merged: [...x.write.merged] } : {}),
           },
         }
         : {}),
@@ -127,13 +137,20 @@ export function decodeOwnerState(bytes: Uint8Array): OwnerState {
     return { id, agree: readBytes(rm, "agree", what, { exact: 32 }) };
   };
   const writeShare = (v: unknown): WriteShare => {
-    const w = readMap(v, what, ["writers", "groups", "secret", "seq", "cap"]);
+    const w = readMap(v, what, ["writers", "groups", "secret", "seq", "cap"], ["merged"]);
     return {
       writers: list(w.writers, MAX_GRANT_READERS, "writers").map(reader),
       groups: names(w.groups, MAX_GRANT_GROUPS, "groups"),
       secret: readBytes(w, "secret", what, { exact: 32 }),
       seq: readUint(w, "seq", what),
       cap: readUint(w, "cap", what),
+      ...("merged" in w
+        ? {
+          merged: list(w.merged, MAX_MERGED, "merged").map((k, i) =>
+            readBytes({ [i]: k }, String(i), what, { exact: 16 })
+          ),
+        }
+        : {}),
     };
   };
   const shares = list(m.shares, MAX_SHARE_ENTRIES, "shares").map((x) => {
