@@ -23,7 +23,8 @@ import { generateWriteKey } from "../src/sharing/write_key.ts";
 import { signWriteRequest } from "../src/sharing/write_request.ts";
 import { decodeManifest } from "../src/files/mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { startCluster } from "./_harness.ts";
+import { sleep, startCluster } from "./_harness.ts";
+import { SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { chunks, collect, startOwner, startSupplier } from "./_storage_net.ts";
 
 Deno.test({
@@ -70,6 +71,7 @@ Deno.test({
     assertEquals(peers.length, 4);
 
     const big = randomBytes(100_000), small = randomBytes(500);
+    let unmerged = "", unmergedAt = 0; // a shard W sends with no addendum: never merged
     await t.step("a writer's file and a group member's are merged and read back", async () => {
       const r = await W.put(owner, ["drop", "w.bin"], chunks(big), big.length);
       assert(r.shards >= 3, `only ${r.shards} shards placed`);
@@ -125,6 +127,10 @@ Deno.test({
       const req = sign(data, id);
       assertEquals(await sendWrite(nW!, s.peer, req, data), "stored");
       await refused(sendWrite(nW!, s.peer, req, data), "replayed");
+      unmerged = id;
+      unmergedAt = Date.now();
+      const at = suppliers.find((x) => x.node.id === s.id)!;
+      assert((await at.writes.kept(at.node, owner)).has(id), "a writer's shard is kept");
       const huge = randomBytes(290_000), hid = await shardId(huge);
       await refused(sendWrite(nW!, s.peer, sign(huge, hid), huge), "over-cap");
       assertEquals(await stored(hid), false);
@@ -153,6 +159,22 @@ Deno.test({
       assertEquals(await collect((await reader(nW!).get(owner, ["drop", "w.bin"])).stream), big);
       const more = randomBytes(70_000);
       await D.put(owner, ["drop", "more.bin"], chunks(more), more.length);
+      // Reconciliation against a keep list made now, with a grace of one second (the owner's
+      // catalog keeps saving folders meanwhile: a shorter one would race them): D's shards
+      // (current key, not merged yet) stay; W's unmerged shard under the rotated key is a stray.
+      await sleep(Math.max(0, unmergedAt + 1500 - Date.now()));
+      await catalog.publishKeepList();
+      const kept = await Promise.all(suppliers.map((s) => s.writes.kept(s.node, owner)));
+      assert(kept.some((k) => k.size > 0), "D's shards are on the write book");
+      for (const s of suppliers) s.options.strayGrace = 1000;
+      await Promise.all(suppliers.map((s) => s.reconcile(owner)));
+      for (const s of suppliers) s.options.strayGrace = SUPPLIER_DEFAULTS.strayGrace;
+      for (const [i, s] of suppliers.entries()) {
+        for (const id of kept[i]!) assert(await s.store.has(owner, id), `lost ${id}`);
+        assert(!kept[i]!.has(unmerged));
+      }
+      assertEquals(await stored(unmerged), false);
+      assertEquals(await own("/drop/w.bin"), big);
       assertEquals(await sharing.mergeWrites(), 1);
       assertEquals(await read(["drop", "more.bin"]), more);
     });
