@@ -453,6 +453,10 @@ export class SharingService {
       next = { ...next, writers: [...next.writers.filter((x) => x.id !== r.id), r] };
     } else next = { ...next, groups: [...new Set([...next.groups, target.group])].sort() };
     if (opts.cap !== undefined && w && opts.cap !== w.cap) {
+      // A new cap is a new policy, so a new key: writes under the old one are merged first.
+      await this.#mergeOne(cur, parts, folder).catch((e) =>
+        this.#node.log.warn("could not merge writes before rotating", { path: cur.path, error: e })
+      );
       next = { ...nextWriteKey(next, opts.cap), writers: next.writers, groups: next.groups };
     }
     if (!w || next.seq !== w.seq) {
