@@ -2,7 +2,8 @@
  * The web UI's Sharing page and the Files page's modes in a real browser against a real
  * `mote start` with its embedded network: a group is created and given a member (a node of the
  * embedded network, once its identity document is in the DHT), a folder is shared with the group,
- * listed and revoked; a public folder is read back through "Shared with me" as `<own id>:/`; a
+ * listed and revoked, then shared with that node for writing (a bad cap refused), its write
+ * revoked and then its read; a public folder is read back through "Shared with me" as `<own id>:/`; a
  * quick link is made (its URL shown) and deleted; chmod and chgrp on the Files page show the new
  * mode and group. Bad input is refused with a message. Screenshots go to
  * `tests/artifacts/web-ui/` (git-ignored).
@@ -127,6 +128,39 @@ Deno.test({
           const { shares } = await (await call("/api/v1/shares")).json();
           assertEquals(shares, []);
           mark("shared and revoked");
+        });
+
+        await t.step("a folder is shared for writing; write is revoked, then read", async () => {
+          const form = page.getByTestId("share-form");
+          await form.getByLabel("With").fill(member);
+          await form.getByLabel("Also let them write (folders only)").check();
+          const cap = form.getByLabel("Write cap per supplier, MiB (optional)");
+          await cap.fill("0");
+          await form.getByRole("button", { name: "Share (read and write)" }).click();
+          await form.getByText("is not a cap").waitFor();
+          await cap.fill("64");
+          await form.getByRole("button", { name: "Share (read and write)" }).click();
+          await form.getByText(`Shared /photos with ${member} (read and write).`)
+            .waitFor({ timeout: 60_000 });
+          const label = `node ${member.slice(0, 12)}…`;
+          const item = page.locator('[data-testid="shares"] li', { hasText: label });
+          await item.getByText("read, write", { exact: true }).waitFor();
+          const { shares } = await (await call("/api/v1/shares")).json();
+          assertEquals(shares[0].writers, [member]);
+          await item.getByRole("button", { name: `Revoke write for ${label} on /photos` }).click();
+          await page.getByText(`${label} can no longer write to /photos`)
+            .waitFor({ timeout: 60_000 });
+          await item.getByText("read", { exact: true }).waitFor();
+          assertEquals(await item.getByRole("button", { name: "Revoke write" }).count(), 0);
+          await item.getByRole("button", { name: `Revoke ${label} on /photos`, exact: true })
+            .click();
+          await page.getByText(`/photos is no longer shared with ${label}`)
+            .waitFor({ timeout: 60_000 });
+          await item.waitFor({ state: "detached" });
+          // (The node may keep the folder's write key with nobody to use it: nobody is listed.)
+          const after = (await (await call("/api/v1/shares")).json()).shares;
+          for (const s of after) assert(![...s.readers, ...s.writers ?? []].includes(member));
+          mark("shared for writing and revoked");
         });
 
         await t.step("a quick link is made, its URL shown, and deleted", async () => {

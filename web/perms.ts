@@ -23,6 +23,9 @@ export interface ShareRow {
   readers: string[];
   groups: string[];
   public: boolean;
+  /** Who may also write (a folder shared for writing): node ids and group names. */
+  writers?: string[];
+  writeGroups?: string[];
 }
 
 /** One of the owner's groups (`GET /api/v1/groups`, `owned`). */

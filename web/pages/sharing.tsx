@@ -4,14 +4,14 @@
  * its groups, what others share with it (`<owner-id>:/path`), and quick links. The routes are
  * `gateway/share_api.ts` and `gateway/link_api.ts`; docs/sharing.md says what each one does.
  */
-import { useState } from "preact/hooks";
 import { send } from "../api.ts";
 import { OutcomeNote, useAction } from "../action.tsx";
 import { short } from "../format.ts";
 import { usePoll } from "../live.ts";
-import { type Groups, idProblem, type ShareRow } from "../perms.ts";
+import type { Groups, ShareRow } from "../perms.ts";
 import { Card, Empty, ErrorNote, Loading } from "../ui.tsx";
 import { GroupsCard } from "./groups.tsx";
+import { ShareForm } from "./share_form.tsx";
 import { LinksCard } from "./links.tsx";
 import { SharedWithMeCard } from "./shared_with_me.tsx";
 
@@ -31,7 +31,7 @@ export function SharingPage() {
       <p class="muted">
         Reading is holding a key: sharing a path wraps its key for a node or a group, and revoking
         gives the path a fresh key that only the remaining readers get. From a terminal:{" "}
-        <code>mote share &lt;path&gt; --with &lt;id|group:name&gt; --read</code>.
+        <code>mote share &lt;path&gt; --with &lt;id|group:name&gt; --read|--write</code>.
       </p>
       <SharesCard shares={shares} groups={groups.data?.owned ?? []} path={asked} />
       <GroupsCard groups={groups} onChange={shares.reload} />
@@ -50,19 +50,46 @@ interface Recipient {
   title: string;
   /** The share call's `with`, or null for everyone (taken back with chmod o-r). */
   with: string | null;
+  /** Whether it may also write (a folder shared with write). */
+  write: boolean;
 }
 
 function recipients(s: ShareRow): Recipient[] {
+  const writers = new Set(s.writers ?? []), writeGroups = new Set(s.writeGroups ?? []);
   return [
-    ...s.readers.map((id) => ({ key: `r:${id}`, label: `node ${short(id)}`, title: id, with: id })),
+    ...s.readers.map((id) => ({
+      key: `r:${id}`,
+      label: `node ${short(id)}`,
+      title: id,
+      with: id,
+      write: writers.has(id),
+    })),
     ...s.groups.map((g) => ({
       key: `g:${g}`,
       label: `group ${g}`,
       title: `group ${g}`,
       with: `group:${g}`,
+      write: writeGroups.has(g),
     })),
-    ...(s.public ? [{ key: "public", label: "everyone", title: "mode o+r", with: null }] : []),
+    ...(s.public
+      ? [{ key: "public", label: "everyone", title: "mode o+r", with: null, write: false }]
+      : []),
   ];
+}
+
+/** What a revoke takes: everything (`all`), or only the right to write. */
+type Taking = "all" | "write";
+
+function confirmText(s: ShareRow, r: Recipient, taking: Taking): string {
+  if (taking === "write") {
+    return `Stop ${r.label} writing to ${s.path}? The folder gets a new write key that ${r.label} ` +
+      "no longer receives; it can still read. Files it already wrote stay.";
+  }
+  const what = r.with === null
+    ? `Stop sharing ${s.path} with everyone`
+    : `Revoke ${r.label}'s access to ${s.path}`;
+  return `${what}? It gets a fresh key that ${r.label} no longer receives. ` +
+    "Whatever was already downloaded cannot be unread.";
 }
 
 function SharesCard(
@@ -70,20 +97,22 @@ function SharesCard(
 ) {
   const { shares } = props;
   const list = useAction();
-  const revoke = (s: ShareRow, r: Recipient) => {
-    const what = r.with === null ? `Stop sharing ${s.path} with everyone` : `Revoke ${r.label}'s ` +
-      `access to ${s.path}`;
-    if (
-      !confirm(
-        `${what}? It gets a fresh key that ${r.label} no longer receives. ` +
-          "Whatever was already downloaded cannot be unread.",
-      )
-    ) return;
-    void list.run(`${s.path} ${r.key}`, async () => {
+  const revoke = (s: ShareRow, r: Recipient, taking: Taking) => {
+    if (!confirm(confirmText(s, r, taking))) return;
+    void list.run(`${s.path} ${r.key} ${taking}`, async () => {
       if (r.with === null) await send("POST", "/api/v1/chmod", { path: s.path, mode: "o-r" });
-      else await send("POST", "/api/v1/shares", { path: s.path, with: r.with, revoke: true });
+      else {
+        await send("POST", "/api/v1/shares", {
+          path: s.path,
+          with: r.with,
+          revoke: true,
+          ...(taking === "write" ? { write: true } : {}),
+        });
+      }
       shares.reload();
-      return `${s.path} is no longer shared with ${r.label}; it was re-keyed.`;
+      return taking === "write"
+        ? `${r.label} can no longer write to ${s.path}; its write key was rotated.`
+        : `${s.path} is no longer shared with ${r.label}; it was re-keyed.`;
     });
   };
   const rows = shares.data?.shares;
@@ -104,8 +133,7 @@ function SharesCard(
               <thead>
                 <tr>
                   <th scope="col">Path</th>
-                  <th scope="col">Shared with</th>
-                  <th scope="col">Access</th>
+                  <th scope="col">Shared with, and access</th>
                 </tr>
               </thead>
               <tbody>
@@ -115,24 +143,38 @@ function SharesCard(
                       <code>{s.path}</code> <span class="muted">{s.kind}</span>
                     </td>
                     <td>
+                      {recipients(s).length === 0 && <span class="muted">no one</span>}
                       <ul class="plain">
                         {recipients(s).map((r) => (
                           <li key={r.key} class="actions">
                             <span title={r.title}>{r.label}</span>
+                            <span class="muted">{r.write ? "read, write" : "read"}</span>
                             <button
                               type="button"
                               class="danger"
                               disabled={list.busy !== undefined}
                               aria-label={`Revoke ${r.label} on ${s.path}`}
-                              onClick={() => revoke(s, r)}
+                              onClick={() => revoke(s, r, "all")}
                             >
-                              {list.busy === `${s.path} ${r.key}` ? "Revoking…" : "Revoke"}
+                              {list.busy === `${s.path} ${r.key} all` ? "Revoking…" : "Revoke"}
                             </button>
+                            {r.write && (
+                              <button
+                                type="button"
+                                class="danger"
+                                disabled={list.busy !== undefined}
+                                aria-label={`Revoke write for ${r.label} on ${s.path}`}
+                                onClick={() => revoke(s, r, "write")}
+                              >
+                                {list.busy === `${s.path} ${r.key} write`
+                                  ? "Revoking…"
+                                  : "Revoke write"}
+                              </button>
+                            )}
                           </li>
                         ))}
                       </ul>
                     </td>
-                    <td>read</td>
                   </tr>
                 ))}
               </tbody>
@@ -142,75 +184,5 @@ function SharesCard(
       <OutcomeNote outcome={list.outcome} />
       <ShareForm groups={props.groups} path={props.path} onDone={shares.reload} />
     </Card>
-  );
-}
-
-/** Why `target` cannot be shared with, or nothing: a node id or `group:<name>`. */
-function targetProblem(target: string): string | undefined {
-  if (target === "") return "Enter a node id, or group:<name> for one of your groups.";
-  if (target.startsWith("group:")) {
-    return target.length > 6 ? undefined : "Write the group's name after group:";
-  }
-  return idProblem(target);
-}
-
-function ShareForm(props: { groups: { name: string }[]; path: string; onDone: () => void }) {
-  const [path, setPath] = useState(props.path);
-  const [target, setTarget] = useState("");
-  const act = useAction();
-  const submit = (e: Event) => {
-    e.preventDefault();
-    const p = path.startsWith("/") ? path : `/${path}`;
-    const problem = path === ""
-      ? "Enter the path of a file or folder, like /photos."
-      : targetProblem(target);
-    if (problem) return act.fail(problem);
-    void act.run("share", async () => {
-      await send("POST", "/api/v1/shares", { path: p, with: target });
-      props.onDone();
-      return `Shared ${p} with ${target} (read).`;
-    });
-  };
-  return (
-    <form onSubmit={submit} noValidate data-testid="share-form">
-      <h3>Share a path</h3>
-      <div class="stack">
-        <label for="share-path">Path</label>
-        <input
-          id="share-path"
-          type="text"
-          placeholder="/photos"
-          value={path}
-          maxLength={4096}
-          onInput={(e) => setPath((e.currentTarget as HTMLInputElement).value.trim())}
-        />
-        <label for="share-with">With</label>
-        <input
-          id="share-with"
-          type="text"
-          list="share-groups"
-          autoComplete="off"
-          spellcheck={false}
-          placeholder="node id, or group:family"
-          value={target}
-          maxLength={80}
-          aria-describedby="share-with-note"
-          onInput={(e) => setTarget((e.currentTarget as HTMLInputElement).value.trim())}
-        />
-        <datalist id="share-groups">
-          {props.groups.map((g) => <option key={g.name} value={`group:${g.name}`} />)}
-        </datalist>
-        <span id="share-with-note" class="muted">
-          Readers get read access (the path's key). Everyone: set the mode to o+r on the Files page.
-          The root is never shared; share folders under it.
-        </span>
-      </div>
-      <div class="row">
-        <button type="submit" disabled={act.busy !== undefined}>
-          {act.busy ? "Sharing…" : "Share (read)"}
-        </button>
-      </div>
-      <OutcomeNote outcome={act.outcome} testid="share-done" />
-    </form>
   );
 }
