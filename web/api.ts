@@ -66,6 +66,30 @@ export async function send(method: string, path: string, body?: unknown): Promis
   return res;
 }
 
+/**
+ * PUTs a file's bytes with the token (no progress: for small files, such as a write into a folder
+ * another node shares); the raw response out.
+ */
+export async function putFile(path: string, file: File): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${await sessionToken()}`,
+        "content-type": "application/octet-stream",
+        "x-mote-size": String(file.size),
+        "x-mote-mtime": String(Math.max(0, Math.round(file.lastModified))),
+      },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, "The node is not answering (is it still running?)");
+  }
+  if (!res.ok) throw await failure(res);
+  return res;
+}
+
 /** A remote path (`/a/b c`) as URL path segments (`/a/b%20c`). */
 export function encodePath(path: string): string {
   return path.split("/").filter((s) => s !== "").map(encodeURIComponent).join("/");

@@ -2,11 +2,13 @@
 /**
  * The Sharing page's "Shared with me": browse `<owner-id>:/path` through
  * `/api/v1/shared/<owner>[/ls/<path>]` and download files from `/api/v1/shared/<owner>/files/…`
- * (read from the owner's suppliers, so the owner's node may be off). Owners looked at recently
- * are remembered in this browser's localStorage, never on the node.
+ * (read from the owner's suppliers, so the owner's node may be off), and send files into a
+ * folder shared with this node for writing (`PUT` there). Owners looked at recently are
+ * remembered in this browser's localStorage, never on the node.
  */
 import { useEffect, useState } from "preact/hooks";
-import { encodePath, getJson } from "../api.ts";
+import { encodePath, getJson, putFile } from "../api.ts";
+import { OutcomeNote, useAction } from "../action.tsx";
 import { bytes, short, when } from "../format.ts";
 import { idProblem, modeText, type PermEntry, remotePath } from "../perms.ts";
 import { Card, Empty, ErrorNote, Loading } from "../ui.tsx";
@@ -153,6 +155,7 @@ function SharedFolder(props: { owner: string; path: string; onOpen: (path: strin
         : entries.length === 0
         ? <Empty>This folder is empty.</Empty>
         : <SharedTable owner={owner} path={path} entries={entries} onOpen={props.onOpen} />}
+      {path !== "/" && <SendHere owner={owner} path={path} />}
     </div>
   );
 }
@@ -202,6 +205,40 @@ function SharedTable(
           })}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** Sends files into `owner:/path`, which works where the owner lets this node write. */
+function SendHere(props: { owner: string; path: string }) {
+  const act = useAction();
+  const pick = (e: Event) => {
+    const input = e.currentTarget as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = "";
+    if (files.length === 0) return;
+    void act.run("send", async () => {
+      for (const f of files) {
+        const url = `/api/v1/shared/${props.owner}/files/${encodePath(join(props.path, f.name))}`;
+        await putFile(url, f);
+      }
+      return `Sent ${files.length} file${files.length === 1 ? "" : "s"} to ${props.path}. ` +
+        "The owner's node adds them to the folder when it next merges writes (every 30 s while " +
+        "it is online); readers see them from then on.";
+    });
+  };
+  return (
+    <div class="row" data-testid="send-here">
+      <label for="send-here">Send files here (where it is shared with you for writing)</label>
+      <input
+        id="send-here"
+        type="file"
+        multiple
+        disabled={act.busy !== undefined}
+        onChange={pick}
+      />
+      {act.busy && <span class="muted" aria-live="polite">Sending…</span>}
+      <OutcomeNote outcome={act.outcome} testid="sent" />
     </div>
   );
 }
