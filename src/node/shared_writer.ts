@@ -10,7 +10,8 @@
  * the policy's byte cap. Files of at most 1 KiB go inline, with no shards. The file's version is
  * then listed in the writer's addendum (`wadd` record) to that folder, sealed and signed with the
  * write key; the owner's node merges it into its catalog (`write_sharing.ts`), after which
- * readers see the file. Writes go directly into a folder shared for writing, not into its
+ * readers see the file (a hint to the owner's node, when it is online, makes that happen within
+ * seconds: `write_hint.ts`). Writes go directly into a folder shared for writing, not into its
  * subfolders.
  */
 import { INLINE_MAX, splitPath } from "../catalog/folder.ts";
@@ -57,6 +58,7 @@ import type { MoteNode } from "./node.ts";
 import type { SharedReader } from "./shared_reader.ts";
 import { memoryState } from "./state.ts";
 import { addendumKey, folderHash } from "./write_sharing.ts";
+import { sendWriteHint } from "./write_hint.ts";
 
 /** How long a write request lives (the suppliers' limit is 10 minutes). */
 const REQUEST_TTL_MS = 5 * 60_000;
@@ -257,6 +259,8 @@ export class SharedWriter {
       version = { ...base, manifest: encodeManifest(manifest) };
     }
     await this.#publishAddendum(owner, f, { name, version, ...(replaces ? { replaces } : {}) });
+    // Not waited for: an owner that is off merges when it runs.
+    sendWriteHint(this.#node, owner).catch(() => {});
     return { path: text, size, shards };
   }
 

@@ -61,6 +61,7 @@ import {
 import { SharingError } from "../sharing/errors.ts";
 import type { StorageService } from "./storage.ts";
 import { mergeWrites, nextWriteKey, publishPolicy } from "./write_sharing.ts";
+import { handleWriteHints } from "./write_hint.ts";
 
 /** Where the owner's sharing state lives in its catalog. */
 export const SHARING_FOLDER = ".sharing";
@@ -139,6 +140,11 @@ export class SharingService {
       );
     };
     this.#mergeTimer = setInterval(merge, MERGE_EVERY);
+    // A writer's hint makes an online owner merge within a second or so.
+    handleWriteHints(this.#node, merge).then((stop) => {
+      if (this.#stop.signal.aborted) stop();
+      else this.#stop.signal.addEventListener("abort", stop, { once: true });
+    }).catch((e) => this.#node.log.warn("could not take write hints", { error: e }));
     const sub = this.#node.events.subscribe({ maxQueue: 1024, signal: this.#stop.signal });
     (async () => {
       for await (const e of sub) {
