@@ -42,19 +42,23 @@ export async function sendWriteHint(node: MoteNode, owner: string): Promise<bool
 }
 
 /**
- * Answers hints on the owner's node: `merge` runs once, `delay` ms after the first hint, and at
- * most once per `delay` however many hints come.
+ * Answers hints on the owner's node: `merge` runs `delay` ms after a hint, once however many
+ * hints come meanwhile, and at most once per `spacing` ms (anyone may send hints: they must not
+ * keep the owner's node merging, which looks every writer's addendum up).
  */
 export async function handleWriteHints(
   node: MoteNode,
   merge: () => Promise<unknown>,
   delay = 1_000,
+  spacing = 5_000,
 ): Promise<() => void> {
   let due: ReturnType<typeof setTimeout> | undefined;
+  let last = -Infinity;
   await node.rpc.handle(WRITE_HINT_PROTOCOL, () => {
     due ??= setTimeout(() => {
+      last = Date.now();
       merge().catch(() => {}).finally(() => (due = undefined));
-    }, delay);
+    }, Math.max(delay, last + spacing - Date.now()));
     return Promise.resolve(encode({ v: 1 }));
   }, { maxRequest: 64, maxResponse: 64, timeout: 5_000 });
   return () => clearTimeout(due);
