@@ -190,7 +190,8 @@ export function FilesPage(props: { path: string }) {
       <UploadList uploads={uploads} />
       <ErrorNote error={error} />
       <ErrorNote error={list.error} onRetry={list.reload} />
-      <ErrorNote error={perms.error} onRetry={perms.reload} />
+      {/* When the listing itself fails, its error says enough. */}
+      {!list.error && <ErrorNote error={perms.error} onRetry={perms.reload} />}
       <Card title={dir === "/" ? "All files" : dir} id="h-listing">
         {!entries ? (list.error ? null : <Loading />) : entries.length === 0
           ? (
