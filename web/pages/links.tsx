@@ -179,7 +179,7 @@ function MadeLink(props: { path: string; url: string }) {
             readOnly
             aria-label="The link's URL"
             value={props.url}
-            size={48}
+            size={32}
             data-testid="link-url"
           />
           <button type="button" onClick={copy}>Copy</button>
