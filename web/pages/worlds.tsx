@@ -275,7 +275,9 @@ function Grants(props: { worlds: WorldRow[]; onChange: (w: WorldRow) => void }) 
   const [listMsg, setListMsg] = useState<{ ok?: string; error?: string }>({});
   const granteeInput = useRef<HTMLInputElement>(null);
 
-  const w = props.worlds.find((x) => x.name === chosen) ?? props.worlds[0]!;
+  // The world chosen, else the first with grants, else the first.
+  const w = props.worlds.find((x) => x.name === chosen) ??
+    props.worlds.find((x) => x.grants.length > 0) ?? props.worlds[0]!;
   const now = Date.now();
   const regionBad = regionProblem(rx) ?? regionProblem(rz);
   const granteeBad = granteeProblem(grantee);
@@ -381,7 +383,7 @@ function Grants(props: { worlds: WorldRow[]; onChange: (w: WorldRow) => void }) 
                 <tr>
                   <th scope="col">Region</th>
                   <th scope="col">Grantee</th>
-                  <th scope="col">Ends</th>
+                  <th scope="col" class="wide">Ends</th>
                   <th scope="col">State</th>
                   <th scope="col">Actions</th>
                 </tr>
@@ -394,11 +396,14 @@ function Grants(props: { worlds: WorldRow[]; onChange: (w: WorldRow) => void }) 
                     <tr key={id} data-grantee={g.grantee}>
                       <td>{`(${g.rx}, ${g.rz})`}</td>
                       <td>
-                        <code title={g.grantee}>{short(g.grantee, 16)}</code>
+                        <code title={g.grantee}>{short(g.grantee, 12)}</code>
                       </td>
-                      <td>{when(g.expiry)}</td>
+                      <td class="wide">{when(g.expiry)}</td>
                       <td>
-                        <span class={`badge ${ended ? "expired" : "ok"}`}>
+                        <span
+                          class={`badge ${ended ? "expired" : "ok"}`}
+                          title={`${ended ? "Ended" : "Ends"} ${when(g.expiry)}`}
+                        >
                           {ended ? "ended" : "active"}
                         </span>
                         {ended && g.checkpointed && (
