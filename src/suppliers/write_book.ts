@@ -39,6 +39,12 @@ import { type Contract, isLive } from "./contract.ts";
 
 /** Most writers' shards remembered per owner. */
 export const MAX_WRITES_PER_OWNER = 65_536;
+/**
+ * Live (unexpired) requests one write key may have at a supplier: the nonce set is shared by
+ * every key, and one key filling it would make the supplier refuse everyone else as `busy`.
+ * 10 000 in 10 minutes is about 16 shards a second, sustained.
+ */
+export const MAX_LIVE_PER_KEY = 10_000;
 /** Most folders' policies held. */
 const MAX_POLICIES = 4096;
 /**
@@ -72,10 +78,14 @@ export class WriteBook {
   readonly #written = new Map<string, Written[]>();
   readonly #usage = new WriteUsage();
   readonly #seen = new SeenNonces();
+  /** Per write key (hex), the expiry times of its live requests, oldest first. */
+  readonly #live = new Map<string, number[]>();
+  readonly #maxLive: number;
   #lock: Promise<unknown> = Promise.resolve();
 
-  constructor(state: NodeState) {
+  constructor(state: NodeState, opts: { maxLivePerKey?: number } = {}) {
     this.#state = state;
+    this.#maxLive = opts.maxLivePerKey ?? MAX_LIVE_PER_KEY;
   }
 
   /**
@@ -117,7 +127,19 @@ export class WriteBook {
     }
     await this.#load(r.owner);
     return await this.#serial(async () => {
-      checkWrite(r, policy, this.#seen, this.#usage, { supplier: host.node.id });
+      const now = Date.now();
+      const pub = toHex(policy.writePub);
+      const live = (this.#live.get(pub) ?? []).filter((t) => t >= now);
+      if (live.length >= this.#maxLive) {
+        throw new SharingError(
+          "busy",
+          `Too many live writes under this key (${this.#maxLive}); try again in a few minutes`,
+        );
+      }
+      checkWrite(r, policy, this.#seen, this.#usage, { supplier: host.node.id, now });
+      live.push(r.expires);
+      this.#live.set(pub, live);
+      if (this.#live.size > MAX_POLICIES) this.#prune(now);
       const result = await host.store.put(r.owner, id, data);
       const list = this.#written.get(r.owner)!;
       if (!list.some((w) => w.id === id)) {
@@ -167,6 +189,11 @@ export class WriteBook {
       this.#fetched.delete(oldest);
     }
     return true;
+  }
+
+  /** Drops keys with no live request left. */
+  #prune(now: number): void {
+    for (const [k, l] of this.#live) if (!l.some((t) => t >= now)) this.#live.delete(k);
   }
 
   /** Forgets an owner's writers' shards (its contract ended). */
