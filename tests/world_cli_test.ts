@@ -3,7 +3,8 @@
  * printing the world's URL, `mote world ls`, `mote world grant` and `revoke`, and the node's
  * gateway serving that URL: the meta, a chunk, the client page (strict CSP, no inline script) and
  * its bundle; then the web UI's Worlds page in Chromium lists it, creates another, and grants a
- * region and ends the grant.
+ * region and ends the grant; the world page edits on the UI origin, and ending that grant has the
+ * node sign the region's checkpoint while the edit stays.
  */
 import { assert, assertEquals, assertNotEquals } from "./_assert.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -342,6 +343,37 @@ Deno.test({
           } finally {
             await browser.close();
           }
+        },
+      );
+
+      await t.step(
+        "ending the node's own grant: the node signs the region's checkpoint, the edit stays",
+        async () => {
+          const id = node.info.id;
+          const before = (await (await fetch(`${url}r/0/0`)).json()) as { e: string };
+          const r = await cli("world", "revoke", "valley", "--region", "0,0", "--from", id);
+          assertEquals(r.code, 0, r.stderr);
+          type Row = { name: string; grants: { grantee: string; checkpointed: boolean }[] };
+          let rows: Row[] = [];
+          // On the embedded network the node looks 2 s after a grant ends, then every 5 s.
+          await waitFor(
+            async () => {
+              rows = JSON.parse((await cli("world", "ls", "--json")).stdout) as Row[];
+              const valley = rows.find((w) => w.name === "valley")!;
+              return valley.grants.some((g) => g.grantee === id && g.checkpointed);
+            },
+            45_000,
+            "the node's checkpoint of region (0, 0)",
+          ).catch((e) => {
+            throw new Error(`${e.message}: ${JSON.stringify(rows)}`);
+          });
+          const ls = await cli("world", "ls");
+          assert(
+            new RegExp(`valley\\s+0,0\\s+${id}.*ended, checkpointed`).test(ls.stdout),
+            ls.stdout,
+          );
+          const after = (await (await fetch(`${url}r/0/0`)).json()) as { e: string };
+          assertEquals(after.e, before.e, "the edit made under the grant is still merged");
         },
       );
     } finally {

@@ -197,8 +197,13 @@ export async function runNode(
     // One live hub for both origins' world sockets: presence and edits over gossip.
     const live = nodeLiveHub(node, worlds, log.child("live"));
     cleanups.push(() => live.close());
-    // The owner's region checkpoints, signed when its worlds' grants end.
-    const checkpoints = new WorldCheckpointer({ node, catalog: () => storage.catalog() });
+    // The owner's region checkpoints, signed when its worlds' grants end (on the embedded
+    // network, a local trial, within seconds rather than a minute).
+    const checkpoints = new WorldCheckpointer({
+      node,
+      catalog: () => storage.catalog(),
+      ...(config.devnet ? { firstPass: 2_000, interval: 5_000, settle: 2_000 } : {}),
+    });
     checkpoints.start();
     cleanups.push(() => checkpoints.stop());
     const worldClient = worldClientBundle({
