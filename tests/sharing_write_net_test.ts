@@ -23,7 +23,7 @@ import { generateWriteKey } from "../src/sharing/write_key.ts";
 import { signWriteRequest } from "../src/sharing/write_request.ts";
 import { decodeManifest } from "../src/files/mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { sleep, startCluster } from "./_harness.ts";
+import { sleep, startCluster, waitFor } from "./_harness.ts";
 import { SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
 import { chunks, collect, startOwner, startSupplier } from "./_storage_net.ts";
 
@@ -67,8 +67,14 @@ Deno.test({
     };
     const stored = (id: string) =>
       Promise.all(suppliers.map((s) => s.store.has(owner, id))).then((l) => l.some(Boolean));
-    const peers = await W.suppliersOf(owner);
-    assertEquals(peers.length, 4);
+    // Each supplier announces that it serves the owner once hired: wait until all four are found.
+    let peers: { id: string; peer: string }[] = [];
+    await waitFor(
+      async () => (peers = await W.suppliersOf(owner)).length === 4,
+      20_000,
+      "the owner's four suppliers to be found",
+      500,
+    );
 
     const big = randomBytes(100_000), small = randomBytes(500);
     let unmerged = "", unmergedAt = 0; // a shard W sends with no addendum: never merged
@@ -89,6 +95,23 @@ Deno.test({
       await catalog.publishKeepList();
     });
     mark("written, merged, read");
+
+    await t.step(
+      "a writer writes into a subfolder that exists, not into one that does not",
+      async () => {
+        await catalog.put("/drop/sub/x.txt", chunks(small), small.length);
+        const deep = randomBytes(5000);
+        await W.put(owner, ["drop", "sub", "w2.bin"], chunks(deep), deep.length);
+        await assertRejects(
+          () => W.put(owner, ["drop", "nope", "a.bin"], chunks(deep), deep.length),
+          Error,
+          "writers add files to folders that exist",
+        );
+        assertEquals(await sharing.mergeWrites(), 1);
+        assertEquals(await read(["drop", "sub", "w2.bin"]), deep);
+        assertEquals(await read(["drop", "sub", "x.txt"]), small);
+      },
+    );
 
     await t.step("a reader without the write key is refused everywhere", async () => {
       await refused(Rw.put(owner, ["drop", "x.bin"], chunks(big), big.length), "denied");

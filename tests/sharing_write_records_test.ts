@@ -58,7 +58,12 @@ Deno.test("a wpolicy record holds its signer's policy for the folder it is named
 });
 
 Deno.test("an addendum verifies only under the policy whose key signed it", () => {
-  const files = [{ name: "a.txt", version: { size: 1 }, replaces: randomBytes(32) }];
+  const files = [{
+    name: "a.txt",
+    dir: ["sub", "deeper"],
+    version: { size: 1 },
+    replaces: randomBytes(32),
+  }];
   const a = signAddendum(key.secret, { owner: owner.id, folder, seq: 3, box: randomBytes(40) });
   const back = decodeAddendum(encodeAddendum(a));
   assert(addendumMatches(back, policy));
@@ -80,6 +85,8 @@ Deno.test("an addendum verifies only under the policy whose key signed it", () =
   });
   assert(!addendumMatches(forged, policy), "a key of the forger's own");
   assertEquals(decodeWrittenFiles(encodeWrittenFiles(files))[0]!.name, "a.txt");
+  assertEquals(decodeWrittenFiles(encodeWrittenFiles(files))[0]!.dir, ["sub", "deeper"]);
+  assertThrows(() => decodeWrittenFiles(encodeWrittenFiles([{ ...files[0]!, dir: [""] }])));
   assertThrows(
     () => encodeWrittenFiles(Array.from({ length: 65 }, () => files[0]!)),
     RangeError,

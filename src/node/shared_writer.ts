@@ -11,9 +11,10 @@
  * then listed in the writer's addendum (`wadd` record) to that folder, sealed and signed with the
  * write key; the owner's node merges it into its catalog (`write_sharing.ts`), after which
  * readers see the file (a hint to the owner's node, when it is online, makes that happen within
- * seconds: `write_hint.ts`). Writes go directly into a folder shared for writing, not into its
- * subfolders.
+ * seconds: `write_hint.ts`). Writes go into a folder shared for writing or any subfolder of it
+ * that exists (writers add and replace files; they do not make, remove or rename anything).
  */
+import { NotFoundError } from "../catalog/catalog.ts";
 import { INLINE_MAX, splitPath } from "../catalog/folder.ts";
 import { seal, unseal } from "../catalog/seal.ts";
 import { randomBytes } from "../crypto/hash.ts";
@@ -188,9 +189,10 @@ export class SharedWriter {
     const name = parts.at(-1)!, dir = parts.slice(0, -1);
     const text = `${owner}:/${parts.join("/")}`;
     const folders = await this.writable(owner, opts.signal);
-    const f = folders.find((x) =>
-      x.parts.length === dir.length && x.parts.every((p, i) => p === dir[i])
-    );
+    // The deepest folder shared for writing that holds the target (it or one of its subfolders).
+    const f = folders
+      .filter((x) => x.parts.length <= dir.length && x.parts.every((p, i) => p === dir[i]))
+      .sort((a, b) => b.parts.length - a.parts.length)[0];
     if (!f) {
       throw new SharingError(
         "denied",
@@ -199,8 +201,19 @@ export class SharedWriter {
       );
     }
     // The version newest now under that name: a merge tells an update of it from a concurrent
-    // change by this.
-    const current = await this.#reader.openFolder(owner, f.writePub, f.readKey, opts.signal);
+    // change by this. A subfolder must exist already (writers do not make folders).
+    const sub = dir.slice(f.parts.length);
+    let current = await this.#reader.openFolder(owner, f.writePub, f.readKey, opts.signal);
+    for (const [i, c] of sub.entries()) {
+      const e = current.entries[c];
+      if (e?.t !== "d") {
+        throw new NotFoundError(
+          `No folder ${owner}:/${[...f.parts, ...sub.slice(0, i + 1)].join("/")}: writers ` +
+            `add files to folders that exist`,
+        );
+      }
+      current = await this.#reader.openFolder(owner, e.writePub, e.readKey, opts.signal);
+    }
     const prev = current.entries[name];
     if (prev?.t === "d") throw new RangeError(`${text} is a folder`);
     const replaces = prev?.t === "f" ? prev.versions[0]!.key : undefined;
@@ -258,7 +271,12 @@ export class SharedWriter {
       shards = manifest.blocks.reduce((n, b) => n + b.shards.length, 0) - pending.length;
       version = { ...base, manifest: encodeManifest(manifest) };
     }
-    await this.#publishAddendum(owner, f, { name, version, ...(replaces ? { replaces } : {}) });
+    await this.#publishAddendum(owner, f, {
+      name,
+      ...(sub.length ? { dir: sub } : {}),
+      version,
+      ...(replaces ? { replaces } : {}),
+    });
     // Not waited for: an owner that is off merges when it runs.
     sendWriteHint(this.#node, owner).catch(() => {});
     return { path: text, size, shards };
@@ -280,7 +298,8 @@ export class SharedWriter {
         files = await unseal(key, ADDENDUM_PURPOSE, a.box).then(decodeWrittenFiles, () => []);
       }
     }
-    files = [...files.filter((x) => x.name !== file.name), file].slice(-MAX_ADDENDUM_FILES);
+    const at = (x: WrittenFile) => JSON.stringify([...(x.dir ?? []), x.name]);
+    files = [...files.filter((x) => at(x) !== at(file)), file].slice(-MAX_ADDENDUM_FILES);
     // Shrink from the oldest until it fits one record (a file with a large manifest is big).
     for (;;) {
       const box = await seal(key, ADDENDUM_PURPOSE, encodeWrittenFiles(files));

@@ -11,7 +11,7 @@
  * `name.conflict-<writer id prefix>`. A version already present is skipped, so merging again
  * changes nothing.
  */
-import { decodeEntry, type Entry, type FileVersion } from "../catalog/folder.ts";
+import { checkName, decodeEntry, type Entry, type FileVersion } from "../catalog/folder.ts";
 import { fileEntry, type FolderEntry, type PermissionHost } from "../catalog/permissions.ts";
 import { SealError, unseal } from "../catalog/seal.ts";
 import { randomBytes, taggedHash } from "../crypto/hash.ts";
@@ -30,6 +30,7 @@ import {
   decodeWrittenFiles,
   WADD_NS,
   WPOLICY_NS,
+  type WrittenFile,
 } from "../sharing/write_records.ts";
 import type { MoteNode } from "./node.ts";
 
@@ -159,14 +160,38 @@ export async function mergeWrites(
   if (found.length === 0) return [];
   const done = new Set((w.merged ?? []).map(toHex));
   found.sort((a, b) => a.writer < b.writer ? -1 : 1);
+  // Files go to their folders (the shared one, or a subfolder of it), one update per folder.
+  const byDir = new Map<
+    string,
+    { dir: string[]; items: { writer: string; file: WrittenFile }[] }
+  >();
+  for (const { writer, files } of found) {
+    for (const file of files) {
+      const dir = [...(file.dir ?? [])];
+      const k = JSON.stringify(dir);
+      if (!byDir.has(k)) byDir.set(k, { dir, items: [] });
+      byDir.get(k)!.items.push({ writer, file });
+    }
+  }
   return await host.serial(async () => {
-    const f = await host.walk(parts);
-    const entries: Record<string, Entry> = { ...f.version.entries };
     const added: Uint8Array[] = [];
-    for (const { writer, files } of found) {
-      for (const file of files) {
+    for (const { dir, items } of byDir.values()) {
+      let f;
+      try {
+        dir.forEach(checkName);
+        f = await host.walk([...parts, ...dir]);
+      } catch (e) {
+        // A subfolder the owner removed (or a bad name): those files are not merged.
+        node.log.debug("a written file's folder is not there", { dir, error: e });
+        continue;
+      }
+      const entries: Record<string, Entry> = { ...f.version.entries };
+      const before = added.length;
+      for (const { writer, file } of items) {
         let version: FileVersion;
         try {
+          // A name that is not one path component would make the folder undecodable.
+          checkName(file.name);
           const e = decodeEntry({ t: "f", versions: [file.version] }, file.name);
           if (e.t !== "f") continue;
           version = e.versions[0]!;
@@ -187,13 +212,13 @@ export async function mergeWrites(
         const name = plain ? file.name : conflict;
         const prev = entries[name];
         if (prev?.t === "d") continue; // a folder took that name: never replaced by a file
-        const before = prev?.t === "f" ? prev.versions : [];
-        entries[name] = fileEntry(f.version, prev, [version, ...before]);
+        const older = prev?.t === "f" ? prev.versions : [];
+        entries[name] = fileEntry(f.version, prev, [version, ...older]);
         added.push(mark);
         done.add(toHex(mark));
       }
+      if (added.length > before) await host.update(f, entries);
     }
-    if (added.length > 0) await host.update(f, entries);
     return added;
   });
 }

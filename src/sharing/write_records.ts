@@ -13,7 +13,8 @@
  *   read key but not the write secret cannot forge one.
  *
  * Addendum value (canonical CBOR): `{ v: 1, owner, folder, seq, box, sig }`; `box` opens (purpose
- * `mote/write-addendum/v1`) to `{ files: [{ name, version, replaces? }] }`: each a file version
+ * `mote/write-addendum/v1`) to `{ files: [{ name, dir?, version, replaces? }] }`: each a file
+ * version (in the subfolder `dir` of the shared folder, as path components, when given)
  * as the catalog stores it, and the data key of the newest version the writer saw under that
  * name (absent when there was none), which tells a plain update from a concurrent one.
  */
@@ -40,6 +41,8 @@ export const MAX_ADDENDUM = 60_000;
 export const MAX_ADDENDUM_FILES = 64;
 
 const ADD_TAG = "sharing/write-addendum/v1";
+/** Deepest subfolder of a shared folder an addendum names. */
+const MAX_DIR_DEPTH = 64;
 const ID_RE = /^[a-z2-7]{52}$/;
 
 /** The `wpolicy` namespace: the value is a policy the record's signer signed for that folder. */
@@ -140,6 +143,8 @@ export const WADD_NAMESPACE: Namespace = {
 /** One file in an addendum's box. */
 export interface WrittenFile {
   readonly name: string;
+  /** The subfolder of the shared folder it goes in (components; absent: the folder itself). */
+  readonly dir?: readonly string[];
   /** The file version, encoded as a catalog file entry's version (`catalog/folder.ts`). */
   readonly version: unknown;
   /** The data key of the newest version the writer saw under `name`, if any. */
@@ -155,6 +160,7 @@ export function encodeWrittenFiles(files: readonly WrittenFile[]): Uint8Array {
     files: files.map((f) => ({
       name: f.name,
       version: f.version,
+      ...(f.dir?.length ? { dir: [...f.dir] } : {}),
       ...(f.replaces ? { replaces: f.replaces } : {}),
     })),
   });
@@ -168,9 +174,16 @@ export function decodeWrittenFiles(bytes: Uint8Array): WrittenFile[] {
     throw new DecodeError(`Invalid ${what}: at most ${MAX_ADDENDUM_FILES} files`);
   }
   return m.files.map((x) => {
-    const f = readMap(x, what, ["name", "version"], ["replaces"]);
+    const f = readMap(x, what, ["name", "version"], ["dir", "replaces"]);
+    if (
+      "dir" in f && (!Array.isArray(f.dir) || f.dir.length > MAX_DIR_DEPTH ||
+        f.dir.some((c) => typeof c !== "string" || c.length === 0 || c.length > 255))
+    ) {
+      throw new DecodeError(`Invalid ${what}: "dir" is at most ${MAX_DIR_DEPTH} names`);
+    }
     return {
       name: readString(f, "name", what, 255),
+      ...("dir" in f ? { dir: f.dir as string[] } : {}),
       version: f.version,
       ...("replaces" in f ? { replaces: readBytes(f, "replaces", what, { exact: 32 }) } : {}),
     };
