@@ -22,6 +22,16 @@ import { SharingError } from "../src/sharing/errors.ts";
 import { generateWriteKey } from "../src/sharing/write_key.ts";
 import { signWriteRequest } from "../src/sharing/write_request.ts";
 import { decodeManifest } from "../src/files/mod.ts";
+import { seal } from "../src/catalog/seal.ts";
+import { utf8 } from "../src/encoding/bytes.ts";
+import { addendumKey } from "../src/node/write_sharing.ts";
+import {
+  ADDENDUM_PURPOSE,
+  encodeAddendum,
+  encodeWrittenFiles,
+  signAddendum,
+  WADD_NS,
+} from "../src/sharing/write_records.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { sleep, startCluster, waitFor } from "./_harness.ts";
 import { SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
@@ -237,6 +247,47 @@ Deno.test({
       await assertRejects(() => own(copy));
     });
     mark("conflict");
+
+    await t.step(
+      "a written version naming the owner's shards, or a pack, is not merged",
+      async () => {
+        const f = (await D.writable(owner))[0]!;
+        const taken = (await catalog.versions("/drop/w.bin"))[0]!;
+        const packed = {
+          ...taken,
+          manifest: undefined,
+          pack: {
+            manifest: taken.manifest!,
+            key: randomBytes(32),
+            offset: 0,
+            length: 10,
+          },
+        };
+        const inline = { ...taken, manifest: undefined, size: 3, inline: utf8("ok!") };
+        const files = [
+          { name: "copy.bin", version: { ...taken, key: randomBytes(32) } },
+          { name: "pack.bin", version: { ...packed, key: randomBytes(32) } },
+          // A plain inline file in the same addendum: it is merged, so the addendum was read.
+          { name: "ok.txt", version: { ...inline, key: randomBytes(32) } },
+        ].map(({ name, version }) => ({
+          name,
+          version: Object.fromEntries(Object.entries(version).filter(([, v]) => v !== undefined)),
+        }));
+        const box = await seal(addendumKey(f.secret), ADDENDUM_PURPOSE, encodeWrittenFiles(files));
+        const a = signAddendum(f.secret, {
+          owner,
+          folder: f.policy.folder,
+          seq: f.policy.seq,
+          box,
+        });
+        await nD!.publish(WADD_NS, utf8(f.policy.folder), encodeAddendum(a));
+        assertEquals(await sharing.mergeWrites(), 1);
+        assertEquals(await own("/drop/ok.txt"), utf8("ok!"));
+        await assertRejects(() => own("/drop/copy.bin"));
+        await assertRejects(() => own("/drop/pack.bin"));
+      },
+    );
+    mark("copied shards refused");
 
     await t.step("the node API: a write share and a put into the owner's folder", async () => {
       const routes = (n: MoteNode) => {

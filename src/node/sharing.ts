@@ -525,8 +525,18 @@ export class SharingService {
       const group = await this.#ownGroup(g).catch(() => undefined);
       if (group) writers.push(...group.members);
     }
-    const host = (await this.#catalog()).permissionHost();
-    return await mergeWrites(this.#node, host, parts, folder, w, writers);
+    const catalog = await this.#catalog();
+    const inUse = async () =>
+      new Set((await catalog.keptObjects()).flatMap((o) => o.blocks.flat()));
+    return await mergeWrites(
+      this.#node,
+      catalog.permissionHost(),
+      parts,
+      folder,
+      w,
+      writers,
+      inUse,
+    );
   }
 
   /** The read side of a `share` change (as before write sharing). */

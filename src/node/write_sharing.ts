@@ -18,6 +18,7 @@ import { randomBytes, taggedHash } from "../crypto/hash.ts";
 import { signPublicKey } from "../crypto/sign.ts";
 import { equals, toHex, utf8 } from "../encoding/bytes.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
+import { decodeManifest } from "../files/manifest.ts";
 import { encodeRecord, recordKeyOf } from "../records/record.ts";
 import { type Customer, encodeRequest, SHARD_PROTOCOL } from "../suppliers/mod.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -126,6 +127,7 @@ export async function mergeWrites(
   folder: FolderEntry,
   w: WriteShare,
   writers: readonly string[],
+  inUse: () => Promise<ReadonlySet<string>>,
 ): Promise<Uint8Array[]> {
   const policy = policyOf(node, folder.writePub, w);
   const key = addendumKey(w.secret);
@@ -173,6 +175,8 @@ export async function mergeWrites(
       byDir.get(k)!.items.push({ writer, file });
     }
   }
+  // The shard ids the owner's catalog holds, read once per merge and only when needed.
+  let held: Promise<ReadonlySet<string>> | undefined;
   return await host.serial(async () => {
     const added: Uint8Array[] = [];
     for (const { dir, items } of byDir.values()) {
@@ -206,6 +210,26 @@ export async function mergeWrites(
         };
         const mark = mergedMark(version.key);
         if (done.has(toHex(mark)) || has(file.name) || has(conflict)) continue;
+        // A writer's version must bring its own shards: one naming a pack, or shards the owner's
+        // files already use (copied from a version the writer can read), would have the owner
+        // delete those when it later removes or prunes this version.
+        if (version.pack) continue;
+        if (version.manifest) {
+          let ids: string[];
+          try {
+            ids = decodeManifest(version.manifest).blocks.flatMap((b) => b.shards);
+          } catch (e) {
+            node.log.debug("a written file's manifest is unreadable", { writer, error: e });
+            continue;
+          }
+          const owned = await (held ??= inUse());
+          if (ids.some((id) => owned.has(id))) {
+            node.log.warn("a written file names shards the owner's files use; not merged", {
+              writer,
+            });
+            continue;
+          }
+        }
         const cur = entries[file.name];
         const plain = cur === undefined ||
           (cur.t === "f" && !!file.replaces && equals(cur.versions[0]!.key, file.replaces));
