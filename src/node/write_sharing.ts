@@ -52,7 +52,7 @@ export function addendumKey(writeSecret: Uint8Array): Uint8Array {
   return taggedHash("mote/write-addendum-key/v1", writeSecret);
 }
 
-/** A fresh write key (policy 0, or the next after `prev`), with no writers yet when new. */
+/** A fresh write key (a sequence above `prev`'s), with no writers yet when new. */
 export function nextWriteKey(prev: WriteShare | undefined, cap?: number): WriteShare {
   const c = cap ?? prev?.cap ?? DEFAULT_WRITE_CAP;
   if (!Number.isSafeInteger(c) || c <= 0) {
@@ -62,7 +62,9 @@ export function nextWriteKey(prev: WriteShare | undefined, cap?: number): WriteS
     writers: prev?.writers ?? [],
     groups: prev?.groups ?? [],
     secret: randomBytes(32),
-    seq: prev ? prev.seq + 1 : 0,
+    // The time, so a sequence is never used twice for two keys: a policy published before the
+    // state holding its key failed to save must not be matched by the next rotation's.
+    seq: Math.max(prev ? prev.seq + 1 : 0, Date.now()),
     cap: c,
   };
 }
