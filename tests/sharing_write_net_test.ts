@@ -107,7 +107,7 @@ Deno.test({
     mark("written, merged, read");
 
     await t.step(
-      "a writer writes into a subfolder that exists, not into one that does not",
+      "a writer writes into a subfolder that exists (not one that does not) and a shared file",
       async () => {
         await catalog.put("/drop/sub/x.txt", chunks(small), small.length);
         const deep = randomBytes(5000);
@@ -117,8 +117,13 @@ Deno.test({
           Error,
           "writers add files to folders that exist",
         );
-        assertEquals(await sharing.mergeWrites(), 1);
+        // A file also shared on its own follows a writer's new version of it.
+        await sharing.share("/drop/readme.txt", { reader: nR!.id });
+        const readme = randomBytes(4000);
+        await W.put(owner, ["drop", "readme.txt"], chunks(readme), readme.length);
+        assertEquals(await sharing.mergeWrites(), 2);
         assertEquals(await read(["drop", "sub", "w2.bin"]), deep);
+        assertEquals(await read(["drop", "readme.txt"]), readme);
         assertEquals(await read(["drop", "sub", "x.txt"]), small);
       },
     );

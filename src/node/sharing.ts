@@ -513,7 +513,13 @@ export class SharingService {
         const merged = [...(s.write.merged ?? []), ...marks].slice(-MAX_MERGED);
         shares[i] = { ...s, write: { ...s.write, merged } };
       }
-      if (added > 0) await this.#save({ ...state, shares });
+      if (added > 0) {
+        const next = { ...state, shares };
+        await this.#save(next);
+        // A file shared on its own carries its newest version in the record: a writer may just
+        // have replaced it.
+        if (shares.some((s) => s.kind === "f")) await this.#publishShares(next);
+      }
       return added;
     });
   }
