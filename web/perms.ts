@@ -3,38 +3,12 @@
  * Sharing's types and small helpers for the UI: modes as `ls -l` prints them, and the shapes
  * the sharing and link routes answer (`gateway/share_api.ts`, `gateway/link_api.ts`).
  */
+import type { GroupRow, LongListing, ShareRow } from "../src/sharing/rows.ts";
 
 /** A row of `GET /api/v1/perms[/<folder>]` and `GET /api/v1/shared/<owner>[/ls/…]`. */
-export interface PermEntry {
-  name: string;
-  type: "file" | "folder";
-  size: number;
-  mtime: number;
-  versions: number;
-  mode: number;
-  owner: string;
-  group: string | null;
-}
+export type PermEntry = LongListing;
 
-/** A shared path as `GET /api/v1/shares` lists it. */
-export interface ShareRow {
-  path: string;
-  kind: "folder" | "file";
-  readers: string[];
-  groups: string[];
-  public: boolean;
-  /** Who may also write (a folder shared for writing): node ids and group names. */
-  writers?: string[];
-  writeGroups?: string[];
-}
-
-/** One of the owner's groups (`GET /api/v1/groups`, `owned`). */
-export interface GroupRow {
-  name: string;
-  owner: string;
-  epoch: number;
-  members: string[];
-}
+export type { GroupRow, ShareRow };
 
 /** A group this node found itself in while reading an owner's shares (`memberOf`). */
 export interface Membership {

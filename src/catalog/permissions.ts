@@ -16,6 +16,7 @@
  */
 import { randomBytes } from "../crypto/hash.ts";
 import { childMode, DEFAULT_FOLDER_MODE } from "../sharing/mode.ts";
+import type { LongListing } from "../sharing/rows.ts";
 import type { Entry, FileVersion, FolderVersion } from "./folder.ts";
 
 /** A subfolder entry: the child's keys. */
@@ -68,17 +69,7 @@ export function fileMode(folder: FolderVersion, e: FileEntry): { mode: number; g
   return { mode: e.mode ?? childMode(folder.mode, "file"), ...(group ? { group } : {}) };
 }
 
-/** One row of a long listing. */
-export interface LongListing {
-  name: string;
-  type: "file" | "folder";
-  size: number;
-  mtime: number;
-  versions: number;
-  mode: number;
-  owner: string;
-  group: string | null;
-}
+export type { LongListing };
 
 /** Lists a folder with modes, owner and group (each subfolder is loaded for its own). */
 export async function listLong<F extends PermFolder>(

@@ -8,6 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { formatSize, parseSize } from "../config/mod.ts";
 import { formatMode } from "../sharing/mode.ts";
 import { parseRemotePath } from "../sharing/remote_path.ts";
+import type { LongListing } from "../sharing/rows.ts";
 import { expectPositionals, parseArgs } from "./args.ts";
 import { connectToNode, type NodeClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -16,16 +17,7 @@ import { json, table } from "./format.ts";
 type Out = (line: string) => void;
 
 /** A row of a long listing, as the API answers it. */
-export interface LongRow {
-  name: string;
-  type: "file" | "folder";
-  size: number;
-  mtime: number;
-  versions: number;
-  mode: number;
-  owner: string;
-  group: string | null;
-}
+export type LongRow = LongListing;
 
 /** Prints rows as `ls -l` does: type and mode, owner, group, size, date, name. */
 export function longTable(rows: LongRow[]): string {

@@ -62,6 +62,7 @@ import { SharingError } from "../sharing/errors.ts";
 import type { StorageService } from "./storage.ts";
 import { mergeWrites, nextWriteKey, publishPolicy } from "./write_sharing.ts";
 import { handleWriteHints } from "./write_hint.ts";
+import type { GroupRow, ShareRow } from "../sharing/rows.ts";
 
 /** Where the owner's sharing state lives in its catalog. */
 export const SHARING_FOLDER = ".sharing";
@@ -85,25 +86,7 @@ export function parseTarget(text: string): ShareTarget {
   );
 }
 
-/** One shared path as `mote share ls` shows it. */
-export interface ShareRow {
-  path: string;
-  kind: "folder" | "file";
-  readers: string[];
-  groups: string[];
-  public: boolean;
-  /** Who may write (folders shared with `--write`): node ids and group names. */
-  writers?: string[];
-  writeGroups?: string[];
-}
-
-/** A group as `mote group ls` shows it. */
-export interface GroupRow {
-  name: string;
-  owner: string;
-  epoch: number;
-  members: string[];
-}
+export type { GroupRow, ShareRow };
 
 /** The owner's sharing operations. */
 export class SharingService {
