@@ -225,10 +225,18 @@ export class Auditor {
       report.checked++;
       // Twice before concluding: the shard may have been deleted (an old folder version) or the
       // call cut off between the two.
+      // Only an answer convicts: a refusal or bytes that are not the shard. Silence (a timeout,
+      // a broken stream, a busy supplier) proves nothing on a loaded machine or network; it is
+      // asked again at the next full read, and a supplier that stays silent fails its other
+      // audits and contacts and is counted lost in time.
       let bytes: Uint8Array | undefined;
-      let kept = true;
+      let kept = true, answered = false;
       for (let i = 0; i < 2 && !bytes && kept; i++) {
-        bytes = await o.client.getShard(supplier, id).catch(() => undefined);
+        bytes = await o.client.getShard(supplier, id).catch((e) => {
+          // The shard client marks silence with `refused: false` (SupplierError).
+          if ((e as { refused?: unknown })?.refused !== false) answered = true;
+          return undefined;
+        });
         if (!bytes) {
           kept = (await this.#stillKept(supplier, [id])).length > 0 &&
             (await this.#notDeleted(supplier, [id])).length > 0;
@@ -237,7 +245,7 @@ export class Auditor {
       if (bytes) {
         report.bytes += bytes.length;
         o.health.audited(supplier, true);
-      } else if (kept) {
+      } else if (kept && answered) {
         // It just proved it holds this shard: not serving it is a refusal, not bad luck.
         o.health.audited(supplier, false);
         refused = true;

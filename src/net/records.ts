@@ -77,13 +77,20 @@ export class RecordRouting {
     const self = this.#p2p.peerId;
     const found: Uint8Array[] = [];
     let settle: ReturnType<typeof setTimeout> | undefined;
+    let fromPeer = false;
     try {
       for await (const ev of this.#values(utf8(ks), signal)) {
         if (ev.name !== "VALUE") continue;
         found.push(ev.value);
         if (found.length >= QUORUM) break;
-        // This node's own copy may be stale: wait for a peer's before settling.
-        if (!self.equals(ev.from)) settle ??= setTimeout(() => enough.abort(), SETTLE_MS);
+        // This node's own copy may be stale, so it alone settles later; but where no peer holds
+        // one (the node is the last keeper, or peers have not caught up) it is still the answer
+        // within a couple of seconds, not at the query's timeout.
+        if (!fromPeer && !self.equals(ev.from)) {
+          fromPeer = true;
+          clearTimeout(settle);
+          settle = setTimeout(() => enough.abort(), SETTLE_MS);
+        } else settle ??= setTimeout(() => enough.abort(), OWN_SETTLE_MS);
       }
     } catch (e) {
       if (found.length === 0 && !signal.aborted && !/not found|no peers/i.test(String(e))) throw e;
@@ -118,6 +125,8 @@ export class RecordRouting {
 const QUORUM = 3;
 /** How long a lookup waits for more copies after the first (ms). */
 const SETTLE_MS = 400;
+/** How long a lookup waits for a peer's copy when only this node's own has come. */
+const OWN_SETTLE_MS = 2_000;
 
 function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
   return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);

@@ -467,17 +467,20 @@ export class Customer {
     );
     const data = shardFromAnswer(res, this.options.maxShard, into);
     if (into && data.length !== into.length) {
+      // An answer, and a wrong one: asking again will not help (refused).
       throw new SupplierError(
         supplier,
         `Supplier ${
           supplier.slice(0, 8)
         }… returned ${data.length} bytes for ${id}, not ${into.length}`,
+        true,
       );
     }
     if (await this.options.shardId(data) !== id) {
       throw new SupplierError(
         supplier,
         `Supplier ${supplier.slice(0, 8)}… returned a shard that does not match ${id}`,
+        true,
       );
     }
     return data;
