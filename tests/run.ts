@@ -2,29 +2,122 @@
  * The test command (`deno task test`): runs `deno test` over the whole suite, passes its output
  * through, and ends with a plain `N passed, N failed` line so any reader (CI included) gets the
  * result without parsing Deno's formatting. Extra arguments go to `deno test` (a file, --filter).
+ *
+ * The whole suite runs as `MOTE_TEST_JOBS` `deno test` processes side by side (default: 2 where
+ * the machine has 2 or more cores, else 1), each given a share of the files balanced by how long
+ * they took in a clean run (`SLOW` below); then the `SOLO` files run on their own. Most files
+ * start real nodes whose event loop keeps one core busy, so one process leaves the second core
+ * mostly idle. Each process's lines are prefixed with its number (`[1] `, `[alone] `) when there
+ * is more than one.
  */
-const args = ["test", "-A", "--no-prompt", ...Deno.args];
-if (!Deno.args.some((a) => !a.startsWith("-"))) args.push("tests/");
+const TESTS = new URL(".", import.meta.url);
 
-const child = new Deno.Command(Deno.execPath(), {
-  args,
-  stdout: "piped",
-  stderr: "inherit",
-  env: { NO_COLOR: "1" },
-}).spawn();
+/** Seconds each slow file took in a clean serial run; any other file counts as 5. */
+const SLOW: Record<string, number> = {
+  "web_ui_test.ts": 138,
+  "edge_test.ts": 120,
+  "scrub_test.ts": 106,
+  "world_edits_net_test.ts": 15,
+  "scrub_fault_test.ts": 65,
+  "cli_test.ts": 55,
+  "site_test.ts": 50,
+  "site_cli_test.ts": 42,
+  "world_cli_test.ts": 45,
+  "world_browser_test.ts": 30,
+  "resume_cli_test.ts": 30,
+  "interrupt_test.ts": 25,
+  "scrub_cli_test.ts": 25,
+  "records_outlive_owner_test.ts": 25,
+  "world_live_browser_test.ts": 60,
+  "link_net_test.ts": 45,
+  "web_sharing_test.ts": 40,
+  "web_shared_with_me_test.ts": 30,
+  "sharing_cli_test.ts": 30,
+  "link_cli_test.ts": 25,
+  "sharing_net_test.ts": 25,
+  "world_live_net_test.ts": 10,
+  "sharing_offline_test.ts": 10,
+  "sharing_write_cli_test.ts": 30,
+  "sharing_write_net_test.ts": 20,
+};
 
-// Pass output through as it comes, keeping only the tail to find Deno's summary line.
-let tail = "";
-const decoder = new TextDecoder();
-for await (const chunk of child.stdout) {
-  await Deno.stdout.write(chunk);
-  tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+/**
+ * Files that run alone after the others: their assertions count work done by racing peers (which
+ * scrubber rebuilt a shard first), and a second process taking the other core skews the race.
+ */
+const SOLO = new Set(["scrub_test.ts"]);
+
+const own = Deno.args.some((a) => !a.startsWith("-"));
+const cores = navigator.hardwareConcurrency ?? 1;
+const jobs = own ? 1 : Math.max(1, Number(Deno.env.get("MOTE_TEST_JOBS") ?? (cores >= 2 ? 2 : 1)));
+
+/** Splits the suite's files into `n` shares of about equal time (longest first, to the lightest). */
+function shares(n: number): string[][] {
+  const files: string[] = [];
+  for (const e of Deno.readDirSync(TESTS)) {
+    if (e.isFile && e.name.endsWith("_test.ts") && !(n > 1 && SOLO.has(e.name))) files.push(e.name);
+  }
+  const weight = (f: string) => SLOW[f] ?? 5;
+  files.sort((a, b) => weight(b) - weight(a) || a.localeCompare(b));
+  const out = Array.from({ length: n }, () => ({ files: [] as string[], total: 0 }));
+  for (const f of files) {
+    const lightest = out.reduce((a, b) => (b.total < a.total ? b : a));
+    lightest.files.push(`tests/${f}`);
+    lightest.total += weight(f);
+  }
+  return out.map((s) => s.files.sort());
 }
-const { code } = await child.status;
 
-const summary = /(?:ok|FAILED) \| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/.exec(tail);
-const passed = summary ? Number(summary[1]) : 0;
-// When Deno stops before running tests (a type error, say), count that as a failure.
-const failed = summary ? Number(summary[2]) : 1;
+/** Runs one `deno test`, passing its lines through (prefixed), and returns its counts. */
+async function run(args: string[], prefix: string): Promise<{ passed: number; failed: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-prompt", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let tail = "";
+  const pass = async (stream: ReadableStream<Uint8Array>, out: typeof Deno.stdout) => {
+    const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
+    let pending = "";
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (out === Deno.stdout) tail = (tail + text).slice(-4096);
+      if (!prefix) {
+        await out.write(chunk);
+        continue;
+      }
+      // Whole lines only, so two processes' lines never interleave mid-line.
+      pending += text;
+      const cut = pending.lastIndexOf("\n");
+      if (cut < 0) continue;
+      const lines = pending.slice(0, cut).split("\n").map((l) => prefix + l).join("\n") + "\n";
+      pending = pending.slice(cut + 1);
+      await out.write(encoder.encode(lines));
+    }
+    if (pending) await out.write(encoder.encode(prefix + pending + "\n"));
+  };
+  await Promise.all([pass(child.stdout, Deno.stdout), pass(child.stderr, Deno.stderr)]);
+  const { code } = await child.status;
+  const summary = /(?:ok|FAILED) \| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/.exec(tail);
+  const passed = summary ? Number(summary[1]) : 0;
+  // When Deno stops before running tests (a type error, say), count that as a failure.
+  const failed = summary ? Number(summary[2]) : 1;
+  return { passed, failed: code !== 0 && failed === 0 ? 1 : failed };
+}
+
+const started = Date.now();
+const results = own ? [await run(Deno.args, "")] : await Promise.all(
+  shares(jobs).map((files, i) => run([...Deno.args, ...files], jobs > 1 ? `[${i + 1}] ` : "")),
+);
+if (!own && jobs > 1) {
+  results.push(await run([...Deno.args, ...[...SOLO].map((f) => `tests/${f}`)], "[alone] "));
+}
+const passed = results.reduce((a, r) => a + r.passed, 0);
+const failed = results.reduce((a, r) => a + r.failed, 0);
+if (jobs > 1) {
+  console.log(`\n${jobs} processes, ${Math.round((Date.now() - started) / 1000)} s in all`);
+}
 console.log(`\n${passed} passed, ${failed} failed`);
-Deno.exit(code !== 0 && failed === 0 ? 1 : code);
+Deno.exit(failed > 0 ? 1 : 0);
