@@ -5,40 +5,52 @@
  *
  * The whole suite runs as `MOTE_TEST_JOBS` `deno test` processes side by side (default: 2 where
  * the machine has 2 or more cores, else 1), each given a share of the files balanced by how long
- * they took in a clean run (`SLOW` below); then the `SOLO` files run on their own. Most files
+ * they took (`SLOW` below); then the `SOLO` files run on their own. Most files
  * start real nodes whose event loop keeps one core busy, so one process leaves the second core
  * mostly idle. Each process's lines are prefixed with its number (`[1] `, `[alone] `) when there
  * is more than one.
  */
 const TESTS = new URL(".", import.meta.url);
 
-/** Seconds each slow file took in a clean serial run; any other file counts as 5. */
+/** Seconds each slow file's tests took in a clean two-process run; any other file counts as 3. */
 const SLOW: Record<string, number> = {
-  "web_ui_test.ts": 138,
-  "edge_test.ts": 120,
-  "scrub_test.ts": 106,
-  "world_edits_net_test.ts": 15,
-  "scrub_fault_test.ts": 65,
-  "cli_test.ts": 55,
-  "site_test.ts": 50,
-  "site_cli_test.ts": 42,
-  "world_cli_test.ts": 45,
-  "world_browser_test.ts": 30,
-  "resume_cli_test.ts": 30,
-  "interrupt_test.ts": 25,
-  "scrub_cli_test.ts": 25,
-  "records_outlive_owner_test.ts": 25,
-  "world_live_browser_test.ts": 60,
-  "link_net_test.ts": 45,
-  "web_sharing_test.ts": 40,
-  "web_shared_with_me_test.ts": 30,
-  "sharing_cli_test.ts": 30,
-  "link_cli_test.ts": 25,
-  "sharing_net_test.ts": 25,
-  "world_live_net_test.ts": 10,
-  "sharing_offline_test.ts": 10,
-  "sharing_write_cli_test.ts": 30,
-  "sharing_write_net_test.ts": 20,
+  "web_ui_test.ts": 128,
+  "scrub_fault_test.ts": 120,
+  "edge_test.ts": 113,
+  "site_test.ts": 57,
+  "storage_cli_test.ts": 49,
+  "world_cli_test.ts": 47,
+  "link_net_test.ts": 46,
+  "web_sharing_test.ts": 44,
+  "scrub_cli_test.ts": 43,
+  "site_cli_test.ts": 43,
+  "resume_cli_test.ts": 42,
+  "interrupt_test.ts": 37,
+  "world_live_browser_test.ts": 36,
+  "sharing_write_net_test.ts": 35,
+  "cli_test.ts": 32,
+  "world_client_test.ts": 31,
+  "sharing_write_cli_test.ts": 28,
+  "records_outlive_owner_test.ts": 26,
+  "resume_test.ts": 24,
+  "web_shared_with_me_test.ts": 24,
+  "sharing_cli_test.ts": 23,
+  "world_gateway_test.ts": 20,
+  "dht_test.ts": 19,
+  "self_heal_test.ts": 19,
+  "sharing_net_test.ts": 18,
+  "link_cli_test.ts": 17,
+  "sharing_offline_test.ts": 17,
+  "files_test.ts": 15,
+  "catalog_test.ts": 13,
+  "world_edits_net_test.ts": 13,
+  "migrate_test.ts": 11,
+  "pack_test.ts": 11,
+  "record_lifetime_test.ts": 9,
+  "browser_test.ts": 7,
+  "world_live_net_test.ts": 7,
+  "world_streamer_test.ts": 7,
+  "scrub_test.ts": 100,
 };
 
 /**
@@ -57,7 +69,7 @@ function shares(n: number): string[][] {
   for (const e of Deno.readDirSync(TESTS)) {
     if (e.isFile && e.name.endsWith("_test.ts") && !(n > 1 && SOLO.has(e.name))) files.push(e.name);
   }
-  const weight = (f: string) => SLOW[f] ?? 5;
+  const weight = (f: string) => SLOW[f] ?? 3;
   files.sort((a, b) => weight(b) - weight(a) || a.localeCompare(b));
   const out = Array.from({ length: n }, () => ({ files: [] as string[], total: 0 }));
   for (const f of files) {

@@ -83,7 +83,7 @@ Deno.test({
         30_000,
         "the catalog",
       );
-      const data = randomBytes(64 << 20);
+      const data = randomBytes(16 << 20);
       await catalog!.put("/big.bin", chunks(data, 1 << 20), data.length);
       await catalog!.publishKeepList();
       const owner = ownerNode!.id;
