@@ -71,6 +71,44 @@ export function fileMode(folder: FolderVersion, e: FileEntry): { mode: number; g
 
 export type { LongListing };
 
+/** A subfolder's row of a long listing (its mode is in its own object; 0 when not opened). */
+export function folderRow(
+  name: string,
+  child: { mode: number; group?: string } | undefined,
+  owner: string,
+): LongListing {
+  return {
+    name,
+    type: "folder",
+    size: 0,
+    mtime: 0,
+    versions: 0,
+    mode: child?.mode ?? 0,
+    owner,
+    group: child?.group ?? null,
+  };
+}
+
+/** A file's row of a long listing: its newest version, and the mode and group in effect. */
+export function fileRow(
+  name: string,
+  folder: FolderVersion,
+  e: FileEntry,
+  owner: string,
+): LongListing {
+  const m = fileMode(folder, e);
+  return {
+    name,
+    type: "file",
+    size: e.versions[0]!.size,
+    mtime: e.versions[0]!.mtime,
+    versions: e.versions.length,
+    mode: m.mode,
+    owner,
+    group: m.group ?? null,
+  };
+}
+
 /** Lists a folder with modes, owner and group (each subfolder is loaded for its own). */
 export async function listLong<F extends PermFolder>(
   host: PermissionHost<F>,
@@ -89,32 +127,9 @@ export async function listLong<F extends PermFolder>(
       }),
     );
   }
-  const rows = entries.map(([name, e]) => {
-    if (e.t === "d") {
-      const child = children.get(name)!;
-      return {
-        name,
-        type: "folder" as const,
-        size: 0,
-        mtime: 0,
-        versions: 0,
-        mode: child.mode,
-        owner,
-        group: child.group ?? null,
-      };
-    }
-    const m = fileMode(f.version, e);
-    return {
-      name,
-      type: "file" as const,
-      size: e.versions[0]!.size,
-      mtime: e.versions[0]!.mtime,
-      versions: e.versions.length,
-      mode: m.mode,
-      owner,
-      group: m.group ?? null,
-    };
-  });
+  const rows = entries.map(([name, e]) =>
+    e.t === "d" ? folderRow(name, children.get(name), owner) : fileRow(name, f.version, e, owner)
+  );
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -186,7 +186,7 @@ export class LinkBook {
   }
 
   /** Deletes the links expired by `now`; returns how many went. A failed delete is retried later. */
-  expireDue(now = Date.now()): Promise<number> {
+  expireDue(now: number = Date.now()): Promise<number> {
     return this.#serial(async () => {
       let gone = 0;
       for (const l of [...this.#links.values()]) {

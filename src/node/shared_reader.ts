@@ -22,7 +22,7 @@ import {
   type FolderVersion,
 } from "../catalog/folder.ts";
 import { openMember } from "../catalog/pack.ts";
-import { fileMode, type LongListing } from "../catalog/permissions.ts";
+import { fileMode, fileRow, folderRow, type LongListing } from "../catalog/permissions.ts";
 import { decodeFolderPointer } from "../catalog/records.ts";
 import { SealError, unseal } from "../catalog/seal.ts";
 import { shardId } from "../crypto/merkle.ts";
@@ -161,7 +161,7 @@ export class SharedReader {
       let p = groups.get(g.group);
       if (!p) {
         if (groups.size >= MAX_GROUP_LOOKUPS) continue;
-        groups.set(g.group, p = this.#group(owner, g.group));
+        groups.set(g.group, p = this.openGroup(owner, g.group));
       }
       const gk = await p;
       if (!gk) continue;
@@ -188,8 +188,8 @@ export class SharedReader {
     };
   }
 
-  /** Opens the group key of `owner`'s group `ref` when this node is a member. */
-  async #group(owner: string, ref: string): Promise<GroupOpen | undefined> {
+  /** Opens the group key of `owner`'s group `ref` when this node is a member (and notes it). */
+  async openGroup(owner: string, ref: string): Promise<GroupOpen | undefined> {
     const r = await this.#node.resolve({ ns: "group", hash: ref }, { timeout: 10_000 })
       .catch(() => undefined);
     if (!r || nodeIdOf(r.record.signer) !== owner) return undefined;
@@ -341,32 +341,9 @@ export class SharedReader {
         }),
       );
     }
-    const rows = entries.map(([name, e]) => {
-      if (e.t === "d") {
-        const child = modes.get(name);
-        return {
-          name,
-          type: "folder" as const,
-          size: 0,
-          mtime: 0,
-          versions: 0,
-          mode: child?.mode ?? 0,
-          owner,
-          group: child?.group ?? null,
-        };
-      }
-      const m = fileMode(f, e);
-      return {
-        name,
-        type: "file" as const,
-        size: e.versions[0]!.size,
-        mtime: e.versions[0]!.mtime,
-        versions: e.versions.length,
-        mode: m.mode,
-        owner,
-        group: m.group ?? null,
-      };
-    });
+    const rows = entries.map(([name, e]) =>
+      e.t === "d" ? folderRow(name, modes.get(name), owner) : fileRow(name, f, e, owner)
+    );
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -433,7 +410,8 @@ export class SharedReader {
   }
 }
 
-interface GroupOpen {
+/** A group key this node opened as a member. */
+export interface GroupOpen {
   group: string;
   epoch: number;
   key: Uint8Array;

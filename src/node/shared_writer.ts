@@ -26,11 +26,9 @@ import { decode } from "../encoding/cbor.ts";
 import { encodeWithTail } from "../encoding/cbor_tail.ts";
 import { eccForSuppliers } from "../erasure/ecc_maps.ts";
 import { encodeManifest, putFile, ShardLocator } from "../files/mod.ts";
-import { assertNodeId, nodeIdOf } from "../identity/node_id.ts";
+import { assertNodeId } from "../identity/node_id.ts";
 import { recordKeyOf } from "../records/record.ts";
 import { type Grant, openAsGroupMember, openAsReader } from "../sharing/grants.ts";
-import { unwrapGroupKey } from "../sharing/group.ts";
-import { decodeGroup } from "../sharing/group_record.ts";
 import { SharingError, type SharingRefusal } from "../sharing/errors.ts";
 import { decodeShareList, LABEL_PURPOSE } from "../sharing/share_record.ts";
 import type { WritePolicy } from "../sharing/write_key.ts";
@@ -56,7 +54,7 @@ import {
 import { Customer, MAX_SHARD, SHARD_PROTOCOL } from "../suppliers/mod.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { MoteNode } from "./node.ts";
-import type { SharedReader } from "./shared_reader.ts";
+import type { GroupOpen, SharedReader } from "./shared_reader.ts";
 import { memoryState } from "./state.ts";
 import { addendumKey, folderHash } from "./write_sharing.ts";
 import { sendWriteHint } from "./write_hint.ts";
@@ -326,30 +324,13 @@ export class SharedWriter {
     }
     for (const x of g.groups.slice(0, 64)) {
       let p = groups.get(x.group);
-      if (!p) groups.set(x.group, p = this.#group(owner, x.group));
+      if (!p) groups.set(x.group, p = this.#reader.openGroup(owner, x.group));
       const gk = await p;
       const k = gk && await openAsGroupMember(g, gk).catch(() => undefined);
       if (k) return k;
     }
     return undefined;
   }
-
-  async #group(owner: string, ref: string): Promise<GroupOpen | undefined> {
-    const r = await this.#node.resolve({ ns: "group", hash: ref }, { timeout: 10_000 })
-      .catch(() => undefined);
-    if (!r || nodeIdOf(r.record.signer) !== owner) return undefined;
-    const g = decodeGroup(r.record.value);
-    const me = this.#node.keys;
-    if (!g.members.includes(me.id)) return undefined;
-    const key = await unwrapGroupKey(g, me.id, me.agreeSecret).catch(() => undefined);
-    return key && { group: ref, epoch: g.epoch, key };
-  }
-}
-
-interface GroupOpen {
-  group: string;
-  epoch: number;
-  key: Uint8Array;
 }
 
 async function collect(source: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array[]> {
