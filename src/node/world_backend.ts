@@ -105,11 +105,7 @@ export class NoSuchWorldError extends Error {
 export async function grantWorld(
   o: { node: MoteNode; name: string; grant: GrantInit; now?: number },
 ): Promise<WorldSummary> {
-  const name = checkWorldName(o.name);
-  const key = recordKeyOf("world", o.node.id, utf8(name));
-  const found = await o.node.resolve(key, { timeout: 5_000 });
-  if (!found) throw new NoSuchWorldError(`You have no world named ${name}`);
-  const old = decodeWorldRecord(found.record.value);
+  const { name, found, old } = await ownWorld(o.node, o.name);
   const now = o.now ?? Date.now();
   const { rx, rz, grantee } = o.grant;
   const grants = old.grants.filter((g) => !(g.rx === rx && g.rz === rz && g.grantee === grantee));
@@ -125,6 +121,14 @@ export async function grantWorld(
   const value: WorldRecordValue = { ...old, grants };
   const seq = await republish(o.node, name, found.record.seq, value);
   return summary(name, seq, value, o.node, now);
+}
+
+/** The owner's world `name`: its record as found and its decoded value. */
+async function ownWorld(node: MoteNode, worldName: string) {
+  const name = checkWorldName(worldName);
+  const found = await node.resolve(recordKeyOf("world", node.id, utf8(name)), { timeout: 5_000 });
+  if (!found) throw new NoSuchWorldError(`You have no world named ${name}`);
+  return { name, found, old: decodeWorldRecord(found.record.value) };
 }
 
 /** Signs and publishes `value` as world `name`'s record after `seq`; answers the new sequence. */
@@ -161,11 +165,7 @@ export class NoSuchGrantError extends Error {
 export async function revokeGrant(
   o: { node: MoteNode; name: string; rx: number; rz: number; grantee: string; now?: number },
 ): Promise<WorldSummary> {
-  const name = checkWorldName(o.name);
-  const key = recordKeyOf("world", o.node.id, utf8(name));
-  const found = await o.node.resolve(key, { timeout: 5_000 });
-  if (!found) throw new NoSuchWorldError(`You have no world named ${name}`);
-  const old = decodeWorldRecord(found.record.value);
+  const { name, found, old } = await ownWorld(o.node, o.name);
   const now = o.now ?? Date.now();
   const mine = (g: WorldRecordValue["grants"][number]) =>
     g.rx === o.rx && g.rz === o.rz && g.grantee === o.grantee;
