@@ -44,6 +44,7 @@ import {
 } from "../../worlds/edit_record.ts";
 import { decodeWorldRecord, WORLD_NAME_RE, worldAddress } from "../../worlds/record.ts";
 import type { MoteNode } from "./node.ts";
+import { NotReadyError } from "./storage.ts";
 
 /** The catalog folder whose subfolders name the owner's checkpoint record keys (by hash). */
 export const CHECKS_FOLDER = `${WORLDS_FOLDER}/.checks`;
@@ -200,8 +201,12 @@ export class WorldCheckpointer {
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.pass().catch((error) => this.#o.node.log.warn("checkpoint pass failed", { error }))
-        .finally(() => this.#schedule(this.#o.interval ?? 60_000));
+      this.pass().catch((error) => {
+        // Storage still hiring at start-up is not a failure: the next pass looks again.
+        const log = this.#o.node.log;
+        if (error instanceof NotReadyError) log.debug("checkpoint pass waits for storage");
+        else log.warn("checkpoint pass failed", { error });
+      }).finally(() => this.#schedule(this.#o.interval ?? 60_000));
     }, ms);
   }
 
