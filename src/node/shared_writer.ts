@@ -28,7 +28,7 @@ import { eccForSuppliers } from "../erasure/ecc_maps.ts";
 import { encodeManifest, putFile, ShardLocator } from "../files/mod.ts";
 import { assertNodeId } from "../identity/node_id.ts";
 import { recordKeyOf } from "../records/record.ts";
-import { type Grant, openAsGroupMember, openAsReader } from "../sharing/grants.ts";
+import { type Grant, openAsGroupMember, openAsReader, openPublic } from "../sharing/grants.ts";
 import { SharingError, type SharingRefusal } from "../sharing/errors.ts";
 import { decodeShareList, LABEL_PURPOSE } from "../sharing/share_record.ts";
 import type { WritePolicy } from "../sharing/write_key.ts";
@@ -329,7 +329,8 @@ export class SharedWriter {
       const k = gk && await openAsGroupMember(g, gk).catch(() => undefined);
       if (k) return k;
     }
-    return undefined;
+    // "Others" (a folder whose mode gives others write, or a public read grant): the key itself.
+    return g.public ? openPublic(g) : undefined;
   }
 }
 
