@@ -33,13 +33,14 @@ import { ResumeMismatchError } from "../files/resume.ts";
 import { type PendingShard, putFile, type PutProgress, type PutStats } from "../files/put.ts";
 import {
   checkName,
-  decodeFolder,
+  decodeOwnFolder,
   encodeFolder,
   type Entry,
   type FileVersion,
   type FolderVersion,
   INLINE_MAX,
   splitPath,
+  WriteSecretError,
 } from "./folder.ts";
 import { buildKeepPages, type KeptObject, type SignedPage } from "../files/keep_list.ts";
 import { openMember, PACK_FILE_MAX, PACK_MEMBERS_MAX, PackBuilder, packId } from "./pack.ts";
@@ -59,6 +60,12 @@ import { fileEntry, inherited, type PermissionHost } from "./permissions.ts";
 
 /** Packs kept after a read (each at most 4 MiB). */
 const PACKS_CACHED = 8;
+
+/**
+ * Folders written again per keep-list walk because their stored version still holds subfolders'
+ * write secrets in the clear (data written before those were masked).
+ */
+const UPGRADES_PER_WALK = 64;
 
 /** How long to wait before sending the keep list again after a supplier missed it (ms). */
 const KEEP_RETRY_MS = 5 * 60_000;
@@ -121,6 +128,11 @@ interface LoadedFolder {
   manifest: FileManifest | null;
   /** The record value of the current version (its hash is the next version's parent). */
   pointer: Uint8Array | null;
+  /**
+   * Subfolder entries of the stored version that hold their write secret in the clear (written
+   * before masking); 0 once the folder was written again.
+   */
+  plain?: number;
 }
 
 /** Which versions {@linkcode Catalog.prune} keeps (either or both; the newest always stays). */
@@ -781,9 +793,11 @@ export class Catalog {
         blocks: manifest.blocks.map((b) => [...b.shards]),
       });
     };
+    const upgrade = { done: 0, left: 0 };
     const visit = async (e: Extract<Entry, { t: "d" }>) => {
       records.push(formatRecordKey(recordKeyOf("folder", nodeIdOf(e.writePub))));
-      const f = await this.#load(e);
+      let f = await this.#load(e);
+      if (f.plain) f = await this.#upgradeSecrets(f, e, upgrade);
       if (f.manifest) await add(f.manifest);
       for (const child of Object.values(f.version.entries)) {
         if (child.t === "d") await visit(child);
@@ -799,6 +813,14 @@ export class Catalog {
       }
     };
     await visit({ t: "d", ...this.#root! });
+    if (upgrade.done + upgrade.left > 0) {
+      this.options.node.log.info(
+        "folders written again with their subfolders' write secrets masked",
+        {
+          ...upgrade,
+        },
+      );
+    }
     // Blocks an interrupted put already placed stay kept while its journal entry lives, so a
     // resume days later still finds them (the entry expires after 7 days).
     for (const e of this.options.journal?.entries ?? []) {
@@ -812,6 +834,35 @@ export class Catalog {
     }
     objects.push(...this.options.kept?.() ?? []);
     return { records, objects };
+  }
+
+  /**
+   * Writes a folder whose stored version still holds subfolders' write secrets in the clear
+   * (written before they were masked) again as it is, so they are stored masked from now on. At
+   * most {@linkcode UPGRADES_PER_WALK} per keep-list walk (the walk at start, and after changes:
+   * writing a folder makes the keep list due again, so the rest follow on the next walks). A
+   * failure is logged and leaves the folder as it was, for a later walk.
+   */
+  async #upgradeSecrets(
+    f: LoadedFolder,
+    e: Extract<Entry, { t: "d" }>,
+    count: { done: number; left: number },
+  ): Promise<LoadedFolder> {
+    if (count.done >= UPGRADES_PER_WALK) {
+      count.left++;
+      return f;
+    }
+    try {
+      await this.#update(f, { ...f.version.entries });
+      count.done++;
+      return await this.#load(e);
+    } catch (err) {
+      count.left++;
+      this.options.node.log.warn("could not write a folder again with masked write secrets", {
+        error: err,
+      });
+      return f;
+    }
   }
 
   /** What is still stored on another erasure map than the current one (walks every folder). */
@@ -969,7 +1020,7 @@ export class Catalog {
   }
 
   async #load(e: Extract<Entry, { t: "d" }>): Promise<LoadedFolder> {
-    const keys = { writePub: e.writePub, readKey: e.readKey, writeSecret: e.writeSecret };
+    const keys = keysOf(e);
     const cacheKey = toHex(keys.writePub);
     const cached = this.#folders.get(cacheKey);
     // A folder this node published or looked up moments ago is taken as it is: a path walk
@@ -998,12 +1049,13 @@ export class Catalog {
       readBytes(inner, "manifest", "folder pointer", { max: 60_000 }),
     );
     const key = readBytes(inner, "key", "folder pointer", { exact: 32 });
-    const loaded = {
-      keys,
-      version: decodeFolder(await collect(this.#read(manifest, key))),
-      manifest,
-      pointer: found.record.value,
-    };
+    // The owner holds this folder's write secret, so it unmasks its children's (and checks
+    // each against its public key).
+    const { version, plain } = decodeOwnFolder(
+      await collect(this.#read(manifest, key)),
+      keys.writeSecret,
+    );
+    const loaded = { keys, version, manifest, pointer: found.record.value, plain };
     this.#remember(loaded);
     return loaded;
   }
@@ -1031,7 +1083,8 @@ export class Catalog {
   async #saveFolder(f: LoadedFolder): Promise<void> {
     // Every change to the catalog saves a folder: the keep list is due again.
     this.#keepDue = true;
-    const bytes = encodeFolder(f.version);
+    // Subfolders' write secrets are written masked under this folder's own.
+    const bytes = encodeFolder(f.version, f.keys.writeSecret);
     const key = generateDataKey();
     const { manifest, pending } = await putFile(chunked(bytes), bytes.length, {
       ...this.#placement(),
@@ -1049,7 +1102,7 @@ export class Catalog {
       value: encode({ v: 1, counter: f.version.counter, box }),
     });
     await this.options.node.publishRecord(record);
-    this.#remember({ ...f, manifest, pointer: record.value });
+    this.#remember({ ...f, manifest, pointer: record.value, plain: 0 });
   }
 }
 
@@ -1063,6 +1116,18 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   const chunks: Uint8Array[] = [];
   for await (const c of stream) chunks.push(c);
   return concat(...chunks);
+}
+
+/**
+ * A subfolder entry's keys. In the catalog's memory every entry holds its write secret in the
+ * clear (unmasked by `decodeOwnFolder`, or made here); one that does not was decoded as a
+ * reader's and cannot be written through.
+ */
+function keysOf(e: Extract<Entry, { t: "d" }>): FolderKeys {
+  if (!e.writeSecret) {
+    throw new WriteSecretError("A folder entry without its write secret reached the catalog");
+  }
+  return { writePub: e.writePub, readKey: e.readKey, writeSecret: e.writeSecret };
 }
 
 function newFolderKeys(): FolderKeys {

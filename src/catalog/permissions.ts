@@ -19,7 +19,10 @@ import { childMode, DEFAULT_FOLDER_MODE } from "../sharing/mode.ts";
 import type { LongListing } from "../sharing/rows.ts";
 import type { Entry, FileVersion, FolderVersion } from "./folder.ts";
 
-/** A subfolder entry: the child's keys. */
+/**
+ * A subfolder entry: the child's keys (in the catalog's memory its write secret in the clear,
+ * `catalog/folder.ts`; as stored, masked under the parent's write secret).
+ */
 export type FolderEntry = Extract<Entry, { t: "d" }>;
 /** A file entry. */
 export type FileEntry = Extract<Entry, { t: "f" }>;
@@ -254,5 +257,7 @@ async function rekey<F extends PermFolder>(
   }
   const readKey = randomBytes(32);
   await host.update({ ...f, keys: { ...f.keys, readKey } }, entries);
-  return { t: "d", writePub: e.writePub, readKey, writeSecret: e.writeSecret };
+  // The write key stays (it names the record); its secret is the one the catalog unmasked to
+  // load the folder, and is masked again under the parent's when the parent is written.
+  return { t: "d", writePub: e.writePub, readKey, writeSecret: f.keys.writeSecret };
 }
