@@ -14,8 +14,13 @@
  * its write key is still the folder's current one, so a writer's file survives until the owner's
  * node merges it (then the owner's keep list names it). Once the key is rotated (a writer
  * revoked) its unmerged shards are ordinary strays. The per-key byte counts are rebuilt from
- * the list at start, so a restart does not reset a cap; the nonces are not (a replay after a
- * restart stores a shard already stored and counts its bytes again, nothing more).
+ * the list at start, so a restart does not reset a cap.
+ *
+ * Seen nonces are written down too (`wnonces.<owner>`: write key, nonce, expiry), before the
+ * shard is stored, and loaded with the owner's list: a request captured on the wire and replayed
+ * after a restart (it may live up to 10 minutes) is refused as `replayed`, stores nothing and
+ * counts nothing. The list is bounded: expired nonces are dropped whenever it is written, and a
+ * write key holds at most its live-request quota (`MAX_LIVE_PER_KEY`) of them.
  */
 import { shardId } from "../crypto/merkle.ts";
 import { fromBase32 } from "../encoding/base32.ts";
@@ -54,6 +59,13 @@ const MAX_POLICIES = 4096;
  */
 const POLICY_TTL = 60_000;
 
+/** One nonce seen under a write key (hex), remembered until its request expires. */
+interface Seen {
+  pub: string;
+  nonce: Uint8Array;
+  expires: number;
+}
+
 /** One accepted writer's shard. */
 interface Written {
   id: string;
@@ -76,6 +88,8 @@ export class WriteBook {
   readonly #policies = new Map<string, WritePolicy>();
   readonly #fetched = new Map<string, number>();
   readonly #written = new Map<string, Written[]>();
+  /** Per owner, the nonces of its writers' live requests, as written to the state. */
+  readonly #nonces = new Map<string, Seen[]>();
   readonly #usage = new WriteUsage();
   readonly #seen = new SeenNonces();
   /** Per write key (hex), the expiry times of its live requests, oldest first. */
@@ -140,6 +154,12 @@ export class WriteBook {
       live.push(r.expires);
       this.#live.set(pub, live);
       if (this.#live.size > MAX_POLICIES) this.#prune(now);
+      // Written down before the shard is stored: a restart must not make this request new again.
+      // (Bounded by the live quota above: a key never holds more than `#maxLive` of them.)
+      const seen = (this.#nonces.get(r.owner) ?? []).filter((x) => x.expires >= now);
+      seen.push({ pub, nonce: r.nonce, expires: r.expires });
+      this.#nonces.set(r.owner, seen);
+      await this.#saveNonces(r.owner);
       const result = await host.store.put(r.owner, id, data);
       const list = this.#written.get(r.owner)!;
       if (!list.some((w) => w.id === id)) {
@@ -199,7 +219,9 @@ export class WriteBook {
   /** Forgets an owner's writers' shards (its contract ended). */
   async forget(owner: string): Promise<void> {
     this.#written.delete(owner);
+    this.#nonces.delete(owner);
     await this.#state.remove(`writes.${owner}`);
+    await this.#state.remove(`wnonces.${owner}`);
   }
 
   /** The newest policy of a folder in the network, if newer than the one held. */
@@ -229,11 +251,59 @@ export class WriteBook {
         }
       }
     }
+    const seen = await this.#readNonces(owner);
     // Two first writes at once: keep the list the other one made.
     const again = this.#written.get(owner);
     if (again) return again;
     this.#written.set(owner, list);
+    this.#remember(owner, seen);
     return list;
+  }
+
+  /** The owner's nonces written down before a restart, those still live. */
+  async #readNonces(owner: string): Promise<Seen[]> {
+    const bytes = await this.#state.read(`wnonces.${owner}`);
+    if (!bytes) return [];
+    const rows = decode(bytes, { maxBytes: 64 << 20 }) as unknown;
+    const now = Date.now(), out: Seen[] = [];
+    if (!Array.isArray(rows)) return out;
+    for (const x of rows) {
+      if (!Array.isArray(x) || x.length !== 3) continue;
+      const [pub, nonce, expires] = x as [unknown, unknown, unknown];
+      if (!(pub instanceof Uint8Array) || pub.length !== 32) continue;
+      if (!(nonce instanceof Uint8Array) || nonce.length !== 16) continue;
+      if (typeof expires !== "number" || !(expires >= now)) continue;
+      out.push({ pub: toHex(pub), nonce, expires });
+    }
+    return out;
+  }
+
+  /** Takes loaded nonces into the nonce set and the per-key live counts. */
+  #remember(owner: string, seen: Seen[]): void {
+    const now = Date.now(), kept: Seen[] = [];
+    for (const x of seen) {
+      const live = this.#live.get(x.pub) ?? [];
+      if (live.length >= this.#maxLive) continue;
+      try {
+        this.#seen.add(x.nonce, x.expires, now);
+      } catch {
+        break; // the set is full of live nonces: new requests are refused as busy anyway
+      }
+      live.push(x.expires);
+      this.#live.set(x.pub, live);
+      kept.push(x);
+    }
+    this.#nonces.set(owner, kept);
+  }
+
+  async #saveNonces(owner: string): Promise<void> {
+    const now = Date.now();
+    const seen = (this.#nonces.get(owner) ?? []).filter((x) => x.expires >= now);
+    this.#nonces.set(owner, seen);
+    await this.#state.write(
+      `wnonces.${owner}`,
+      encode(seen.map((x) => [fromHex(x.pub), x.nonce, x.expires])),
+    );
   }
 
   async #save(owner: string): Promise<void> {
