@@ -2,8 +2,9 @@
  * Write sharing on real nodes (issue 8, docs/sharing.md "Write sharing"). The owner shares
  * `/drop` for writing with W (a byte cap of 300 000 per supplier) and with its group "fam" (D and
  * E: private group storage), and for reading only with R. W and D write through the owner's
- * suppliers; the owner's node merges their addenda and the owner and R read the files byte for
- * byte. A non-writer's request (a reader's, signed with a key of its own) is refused by every
+ * suppliers and publish the folder's writers' version; R reads their files at once, and again
+ * once the owner's node has merged them (the owner reads them too), byte for byte, and while the
+ * owner's node is off. Two writers writing one name at once both keep their file. A non-writer's request (a reader's, signed with a key of its own) is refused by every
  * supplier and nothing is stored; a replayed request and one over the cap are refused. After W
  * is revoked its old key is refused (stale policy) while D still writes; after E leaves the group
  * E cannot write either. A concurrent change is kept as `name.conflict-<id>`.
@@ -23,15 +24,17 @@ import { generateWriteKey } from "../src/sharing/write_key.ts";
 import { signWriteRequest } from "../src/sharing/write_request.ts";
 import { decodeManifest } from "../src/files/mod.ts";
 import { seal } from "../src/catalog/seal.ts";
-import { utf8 } from "../src/encoding/bytes.ts";
-import { addendumKey } from "../src/node/write_sharing.ts";
+import { equals, utf8 } from "../src/encoding/bytes.ts";
+import { signPublicKey } from "../src/crypto/sign.ts";
+import { createRecord } from "../src/records/record.ts";
+import { resolveWritten } from "../src/node/write_sharing.ts";
 import {
-  ADDENDUM_PURPOSE,
-  encodeAddendum,
+  encodeWritersVersion,
   encodeWrittenFiles,
-  signAddendum,
-  WADD_NS,
+  WRITTEN_PURPOSE,
+  WVER_NS,
 } from "../src/sharing/write_records.ts";
+import { conflictName } from "../src/sharing/written_merge.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { sleep, startCluster, waitFor } from "./_harness.ts";
 import { SUPPLIER_DEFAULTS } from "../src/suppliers/mod.ts";
@@ -87,11 +90,14 @@ Deno.test({
     );
 
     const big = randomBytes(100_000), small = randomBytes(500);
-    let unmerged = "", unmergedAt = 0; // a shard W sends with no addendum: never merged
+    let unmerged = "", unmergedAt = 0; // a shard W sends that no version lists: never merged
     await t.step("a writer's file and a group member's are merged and read back", async () => {
       const r = await W.put(owner, ["drop", "w.bin"], chunks(big), big.length);
       assert(r.shards >= 3, `only ${r.shards} shards placed`);
       await D.put(owner, ["drop", "d.txt"], chunks(small), small.length);
+      // Readers see written files before the owner's node merges them.
+      assertEquals(await read(["drop", "w.bin"]), big);
+      assertEquals(await read(["drop", "d.txt"]), small);
       assertEquals(await sharing.mergeWrites(), 2);
       assertEquals(await sharing.mergeWrites(), 0); // merging again changes nothing
       assertEquals(await own("/drop/w.bin"), big);
@@ -246,7 +252,7 @@ Deno.test({
       assertEquals(await own("/drop/d.txt"), mine);
       const copy = `/drop/d.txt.conflict-${nD!.id.slice(0, 8)}`;
       assertEquals(await own(copy), theirs);
-      // Removed by the owner, a merged file is not merged again from the addendum listing it.
+      // Removed by the owner, a merged file is not merged again from the version listing it.
       await catalog.remove(copy);
       assertEquals(await sharing.mergeWrites(), 0);
       await assertRejects(() => own(copy));
@@ -272,20 +278,36 @@ Deno.test({
         const files = [
           { name: "copy.bin", version: { ...taken, key: randomBytes(32) } },
           { name: "pack.bin", version: { ...packed, key: randomBytes(32) } },
-          // A plain inline file in the same addendum: it is merged, so the addendum was read.
+          // A plain inline file in the same version: it is merged, so the version was read.
           { name: "ok.txt", version: { ...inline, key: randomBytes(32) } },
         ].map(({ name, version }) => ({
           name,
           version: Object.fromEntries(Object.entries(version).filter(([, v]) => v !== undefined)),
         }));
-        const box = await seal(addendumKey(f.secret), ADDENDUM_PURPOSE, encodeWrittenFiles(files));
-        const a = signAddendum(f.secret, {
+        // Published as the next writers' version, signed with the write key as a writer would.
+        const cur = await resolveWritten(nD!, f.policy, f.readKey, { timeout: 5_000 });
+        const seq = (cur?.record.seq ?? -1) + 1;
+        const at = { at: seq, by: nD!.id, base: 0 };
+        const box = await seal(
+          f.readKey,
+          WRITTEN_PURPOSE,
+          encodeWrittenFiles(files.map((x) => ({ ...x, ...at }))),
+        );
+        const value = encodeWritersVersion({
           owner,
           folder: f.policy.folder,
           seq: f.policy.seq,
+          parent: new Uint8Array(0),
           box,
         });
-        await nD!.publish(WADD_NS, utf8(f.policy.folder), encodeAddendum(a));
+        await nD!.publishRecord(
+          createRecord(f.secret, signPublicKey(f.secret), {
+            ns: WVER_NS,
+            name: utf8(f.policy.folder),
+            seq,
+            value,
+          }),
+        );
         assertEquals(await sharing.mergeWrites(), 1);
         assertEquals(await own("/drop/ok.txt"), utf8("ok!"));
         await assertRejects(() => own("/drop/copy.bin"));
@@ -329,7 +351,40 @@ Deno.test({
       assertEquals(await own("/drop/api.bin"), bytes);
     });
     mark("api");
-    sharing.stop();
-    await storage.stop();
+
+    await t.step("two writers writing one name at once both keep their file", async () => {
+      // Small enough to go inline (no shards to place), so both publish at nearly the same moment.
+      const fromD = randomBytes(900), fromR = randomBytes(1000);
+      await Promise.all([
+        D.put(owner, ["drop", "same.bin"], chunks(fromD), fromD.length),
+        Rw.put(owner, ["drop", "same.bin"], chunks(fromR), fromR.length),
+      ]);
+      // Before and after the owner's node merges, the same two names hold the two files.
+      const names = async (get: (p: string) => Promise<Uint8Array>) => {
+        const main = await get("same.bin");
+        const loser = equals(main, fromD) ? nR!.id : nD!.id;
+        assert(equals(main, fromD) || equals(main, fromR), "the name holds one of the two");
+        const aside = await get(conflictName("same.bin", loser));
+        assertEquals(aside, equals(main, fromD) ? fromR : fromD);
+        return loser;
+      };
+      const seen = await names((p) => read(["drop", p]));
+      assertEquals(await sharing.mergeWrites(), 2);
+      assertEquals(await names((p) => own(`/drop/${p}`)), seen);
+    });
+    mark("concurrent writers");
+
+    await t.step("with the owner's node off, a writer writes and a reader reads it", async () => {
+      sharing.stop();
+      await storage.stop();
+      await ownerNode!.stop();
+      const later = randomBytes(30_000);
+      await D.put(owner, ["drop", "offline.bin"], chunks(later), later.length);
+      const fresh = reader(nR!);
+      assertEquals(await collect((await fresh.get(owner, ["drop", "offline.bin"])).stream), later);
+      const rows = await fresh.list(owner, ["drop"]);
+      assert(rows.some((r) => r.name === "offline.bin" && r.size === later.length));
+    });
+    mark("owner off");
   },
 });

@@ -1,11 +1,12 @@
 /**
- * The formats of write sharing: `wpolicy` and `wadd` records, write grants in the `share` record,
+ * The formats of write sharing: `wpolicy` and `wver` records, write grants in the `share` record,
  * and the write side of the owner's state (docs/sharing.md, "Write sharing").
  */
 import { randomBytes } from "../src/crypto/hash.ts";
 import { utf8 } from "../src/encoding/bytes.ts";
 import { generateIdentity } from "../src/identity/keys.ts";
-import { createRecord } from "../src/records/record.ts";
+import { createRecord, formatRecordKey, recordKeyOf } from "../src/records/record.ts";
+import { signPublicKey } from "../src/crypto/sign.ts";
 import { createGrant } from "../src/sharing/grants.ts";
 import { decodeOwnerState, encodeOwnerState } from "../src/sharing/owner_state.ts";
 import { decodeShareList, encodeShareList } from "../src/sharing/share_record.ts";
@@ -15,15 +16,15 @@ import {
   generateWriteKey,
 } from "../src/sharing/write_key.ts";
 import {
-  addendumMatches,
-  decodeAddendum,
+  decodeWritersVersion,
   decodeWrittenFiles,
-  encodeAddendum,
+  encodeWritersVersion,
   encodeWrittenFiles,
   policyOfRecord,
-  signAddendum,
-  WADD_NAMESPACE,
   WPOLICY_NAMESPACE,
+  writtenKey,
+  writtenUnder,
+  WVER_NAMESPACE,
 } from "../src/sharing/write_records.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 
@@ -57,38 +58,86 @@ Deno.test("a wpolicy record holds its signer's policy for the folder it is named
   });
 });
 
-Deno.test("an addendum verifies only under the policy whose key signed it", () => {
+Deno.test("a writers' version counts only signed with its policy's write key", () => {
+  const by = other.id;
   const files = [{
     name: "a.txt",
     dir: ["sub", "deeper"],
     version: { size: 1 },
     replaces: randomBytes(32),
+    at: 4,
+    by,
+    base: 2,
   }];
-  const a = signAddendum(key.secret, { owner: owner.id, folder, seq: 3, box: randomBytes(40) });
-  const back = decodeAddendum(encodeAddendum(a));
-  assert(addendumMatches(back, policy));
-  WADD_NAMESPACE.validate!(record(other, "wadd", folder, encodeAddendum(a)));
-  assert(!addendumMatches({ ...back, seq: 2 }, policy), "another sequence");
-  assert(!addendumMatches({ ...back, box: randomBytes(40) }, policy), "a changed box");
+  const value = encodeWritersVersion({
+    owner: owner.id,
+    folder,
+    seq: 3,
+    parent: randomBytes(32),
+    box: randomBytes(40),
+  });
+  const signed = (secret: Uint8Array, v = value, name = folder) =>
+    createRecord(secret, signPublicKey(secret), { ns: "wver", name: utf8(name), seq: 1, value: v });
+  const r = signed(key.secret);
+  WVER_NAMESPACE.validate!(r);
+  assertEquals(decodeWritersVersion(r.value).seq, 3);
+  assert(writtenUnder(r, policy), "signed with the policy's key");
+  assertEquals(
+    formatRecordKey(writtenKey(policy)),
+    formatRecordKey(recordKeyOf(r.ns, r.signer, r.name)),
+  );
+  assertThrows(
+    () => WVER_NAMESPACE.validate!(signed(key.secret, value, "b".repeat(52))),
+    Error,
+    "not its folder",
+  );
+  assertEquals(
+    writtenUnder(signed(generateWriteKey().secret), policy),
+    undefined,
+    "a forger's key",
+  );
   const rotated = createWritePolicy(owner, {
     folder,
     seq: 4,
     writePub: generateWriteKey().pub,
     byteCap: 1000,
   });
-  assert(!addendumMatches({ ...back, seq: 4 }, rotated), "the rotated key");
-  const forged = signAddendum(generateWriteKey().secret, {
+  assertEquals(writtenUnder(r, rotated), undefined, "the rotated key");
+  const other3 = encodeWritersVersion({
     owner: owner.id,
     folder,
-    seq: 3,
-    box: a.box,
+    seq: 2,
+    parent: new Uint8Array(0),
+    box: randomBytes(40),
   });
-  assert(!addendumMatches(forged, policy), "a key of the forger's own");
-  assertEquals(decodeWrittenFiles(encodeWrittenFiles(files))[0]!.name, "a.txt");
-  assertEquals(decodeWrittenFiles(encodeWrittenFiles(files))[0]!.dir, ["sub", "deeper"]);
+  assertEquals(writtenUnder(signed(key.secret, other3), policy), undefined, "another sequence");
+  const back = decodeWrittenFiles(encodeWrittenFiles(files))[0]!;
+  assertEquals([back.name, back.dir, back.at, back.by, back.base], [
+    "a.txt",
+    ["sub", "deeper"],
+    4,
+    by,
+    2,
+  ]);
   assertThrows(() => decodeWrittenFiles(encodeWrittenFiles([{ ...files[0]!, dir: [""] }])));
   assertThrows(
+    () => decodeWrittenFiles(encodeWrittenFiles([{ ...files[0]!, by: "x" }])),
+    Error,
+    "node id",
+  );
+  assertThrows(
     () => encodeWrittenFiles(Array.from({ length: 65 }, () => files[0]!)),
+    RangeError,
+  );
+  assertThrows(
+    () =>
+      encodeWritersVersion({
+        owner: owner.id,
+        folder,
+        seq: 1,
+        parent: new Uint8Array(0),
+        box: new Uint8Array(60_001),
+      }),
     RangeError,
   );
 });

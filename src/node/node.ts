@@ -11,7 +11,7 @@ import { EDIT_NAMESPACE } from "../../worlds/edit_record.ts";
 import { CHECKPOINT_NAMESPACE } from "../../worlds/checkpoint.ts";
 import { GROUP_NAMESPACE } from "../sharing/group_record.ts";
 import { SHARE_NAMESPACE } from "../sharing/share_record.ts";
-import { WADD_NAMESPACE, WPOLICY_NAMESPACE } from "../sharing/write_records.ts";
+import { WPOLICY_NAMESPACE, WVER_NAMESPACE } from "../sharing/write_records.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { equals } from "../encoding/bytes.ts";
 import {
@@ -144,7 +144,7 @@ export class MoteNode {
       GROUP_NAMESPACE,
       SHARE_NAMESPACE,
       WPOLICY_NAMESPACE,
-      WADD_NAMESPACE,
+      WVER_NAMESPACE,
       ...(options.namespaces ?? []),
     );
   }

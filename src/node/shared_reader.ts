@@ -26,7 +26,7 @@ import { fileMode, fileRow, folderRow, type LongListing } from "../catalog/permi
 import { decodeFolderPointer } from "../catalog/records.ts";
 import { SealError, unseal } from "../catalog/seal.ts";
 import { shardId } from "../crypto/merkle.ts";
-import { equals, fromUtf8 } from "../encoding/bytes.ts";
+import { equals, fromUtf8, toHex, utf8 } from "../encoding/bytes.ts";
 import { decodeCanonical } from "../encoding/cbor.ts";
 import { readBytes, readMap } from "../encoding/shape.ts";
 import { decodeManifest, getFile, ShardLocator } from "../files/mod.ts";
@@ -43,10 +43,15 @@ import {
   type ShareEntry,
 } from "../sharing/share_record.ts";
 import { splitPath } from "../catalog/folder.ts";
+import { policyOfRecord, WPOLICY_NS, type WrittenFile } from "../sharing/write_records.ts";
+import { mergeWritten } from "../sharing/written_merge.ts";
 import { Customer, MAX_SHARD } from "../suppliers/mod.ts";
 import type { MoteNode } from "./node.ts";
 import { memoryState } from "./state.ts";
+import { folderHash, resolveWritten } from "./write_sharing.ts";
 
+/** How long a folder's writers' version, once read, is used (ms). */
+const WRITTEN_TTL = 3_000;
 /** How long the list of an owner's suppliers is used (ms). */
 const SUPPLIERS_TTL = 60_000;
 /** Owners whose suppliers, and paths once readable, are remembered at most. */
@@ -72,6 +77,8 @@ export interface OpenedShare {
   key: Uint8Array;
   via: "reader" | "group" | "public";
   box?: Uint8Array;
+  /** A folder shared for writing (with anyone): writers' files may wait in its `wver` record. */
+  writable?: boolean;
 }
 
 /** A group this node found itself in. */
@@ -97,6 +104,7 @@ export class SharedReader {
   /** `owner:/path` of shares this node has opened: a later refusal there says "revoked". */
   readonly #seen = new Map<string, true>();
   readonly #memberships = new Map<string, Membership>();
+  readonly #writtenCache = new Map<string, { at: number; files: Promise<WrittenFile[]> }>();
 
   constructor(node: MoteNode) {
     this.#node = node;
@@ -185,6 +193,7 @@ export class SharedReader {
       key,
       via: via!,
       ...(e.box ? { box: e.box } : {}),
+      ...(e.write ? { writable: true } : {}),
     };
   }
 
@@ -250,7 +259,20 @@ export class SharedReader {
       const v = entry.versions[0]!;
       return { kind: "file", version: v, mode: entry.mode ?? 0o600, group: entry.group ?? null };
     }
-    let folder = await this.openFolder(owner, covering.object, covering.key, signal);
+    // Files writers added that the owner's node has not merged yet are shown as it will merge
+    // them (docs/sharing.md, "Write sharing"), so they are there while the owner is away.
+    const written = covering.writable ? await this.#written(owner, covering, signal) : [];
+    const withWritten = (f: FolderVersion, dir: string[]): FolderVersion => {
+      const here = written.filter((x) =>
+        (x.dir ?? []).length === dir.length && dir.every((c, i) => c === x.dir![i])
+      );
+      if (here.length === 0) return f;
+      return { ...f, entries: mergeWritten(f, here, { since: f.counter }).entries };
+    };
+    let folder = withWritten(
+      await this.openFolder(owner, covering.object, covering.key, signal),
+      [],
+    );
     for (let i = covering.parts.length; i < parts.length; i++) {
       const e = folder.entries[parts[i]!];
       const at = "/" + parts.slice(0, i + 1).join("/");
@@ -260,9 +282,41 @@ export class SharedReader {
         const m = fileMode(folder, e);
         return { kind: "file", version: e.versions[0]!, mode: m.mode, group: m.group ?? null };
       }
-      folder = await this.openFolder(owner, e.writePub, e.readKey, signal);
+      folder = withWritten(
+        await this.openFolder(owner, e.writePub, e.readKey, signal),
+        parts.slice(covering.parts.length, i + 1),
+      );
     }
     return { kind: "folder", version: folder };
+  }
+
+  /**
+   * The files in the writers' version of a folder shared for writing, checked against its
+   * owner's current write policy (none when there is no policy or record). Remembered briefly,
+   * as a listing and the reads after it ask again at once.
+   */
+  async #written(owner: string, s: OpenedShare, signal?: AbortSignal): Promise<WrittenFile[]> {
+    const k = `${owner}:${toHex(s.object)}`;
+    const now = Date.now();
+    const c = this.#writtenCache.get(k);
+    if (c && now - c.at < WRITTEN_TTL) return await c.files;
+    const files = (async () => {
+      const key = recordKeyOf(WPOLICY_NS, owner, utf8(folderHash(s.object)));
+      const r = await this.#node.resolve(key, { timeout: 5_000, signal }).catch(() => undefined);
+      if (!r) return [];
+      const policy = policyOfRecord(r.record);
+      const found = await resolveWritten(this.#node, policy, s.key, { timeout: 5_000, signal });
+      return found?.files ?? [];
+    })().catch((e) => {
+      this.#node.log.debug("writers' version unreadable", { owner, error: e });
+      return [] as WrittenFile[];
+    });
+    this.#writtenCache.delete(k);
+    this.#writtenCache.set(k, { at: now, files });
+    if (this.#writtenCache.size > MAX_REMEMBERED) {
+      this.#writtenCache.delete(this.#writtenCache.keys().next().value!);
+    }
+    return await files;
   }
 
   async #unsealOrRevoked(key: Uint8Array, purpose: string, box: Uint8Array, what: string) {

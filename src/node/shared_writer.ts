@@ -8,16 +8,17 @@
  * the DHT, as readers find them), each with a write request signed by the write key for that
  * supplier and shard (`wput`): they land in the owner's space, under the owner's contract and
  * the policy's byte cap. Files of at most 1 KiB go inline, with no shards. The file's version is
- * then listed in the writer's addendum (`wadd` record) to that folder, sealed and signed with the
- * write key; the owner's node merges it into its catalog (`write_sharing.ts`), after which
- * readers see the file (a hint to the owner's node, when it is online, makes that happen within
+ * then added to the folder's writers' version (`wver` record, sealed under the folder's read key
+ * and signed with the write key), which readers merge into what they see at once, even with the
+ * owner's node off, and the owner's node merges into its catalog when it runs
+ * (`write_sharing.ts`; a hint to the owner's node, when it is online, makes that happen within
  * seconds: `write_hint.ts`). Writes go into a folder shared for writing or any subfolder of it
  * that exists (writers add and replace files; they do not make, remove or rename anything).
  */
 import { NotFoundError } from "../catalog/catalog.ts";
-import { INLINE_MAX, splitPath } from "../catalog/folder.ts";
+import { type FolderVersion, INLINE_MAX, splitPath } from "../catalog/folder.ts";
 import { seal, unseal } from "../catalog/seal.ts";
-import { randomBytes } from "../crypto/hash.ts";
+import { randomBytes, sha256Sync } from "../crypto/hash.ts";
 import { shardId } from "../crypto/merkle.ts";
 import { signPublicKey } from "../crypto/sign.ts";
 import { fromBase32 } from "../encoding/base32.ts";
@@ -27,25 +28,22 @@ import { encodeWithTail } from "../encoding/cbor_tail.ts";
 import { eccForSuppliers } from "../erasure/ecc_maps.ts";
 import { encodeManifest, putFile, ShardLocator } from "../files/mod.ts";
 import { assertNodeId } from "../identity/node_id.ts";
-import { recordKeyOf } from "../records/record.ts";
+import { createRecord, formatRecordKey, recordKeyOf } from "../records/record.ts";
 import { type Grant, openAsGroupMember, openAsReader, openPublic } from "../sharing/grants.ts";
 import { SharingError, type SharingRefusal } from "../sharing/errors.ts";
 import { decodeShareList, LABEL_PURPOSE } from "../sharing/share_record.ts";
 import type { WritePolicy } from "../sharing/write_key.ts";
 import {
-  ADDENDUM_PURPOSE,
-  addendumMatches,
-  decodeAddendum,
-  decodeWrittenFiles,
-  encodeAddendum,
+  encodeWritersVersion,
   encodeWrittenFiles,
-  MAX_ADDENDUM_FILES,
   policyOfRecord,
-  signAddendum,
-  WADD_NS,
   WPOLICY_NS,
+  WRITTEN_PURPOSE,
   type WrittenFile,
+  writtenKey,
+  WVER_NS,
 } from "../sharing/write_records.ts";
+import { mergeWritten, writtenVersion } from "../sharing/written_merge.ts";
 import {
   encodeWriteRequest,
   signWriteRequest,
@@ -56,11 +54,16 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { MoteNode } from "./node.ts";
 import type { GroupOpen, SharedReader } from "./shared_reader.ts";
 import { memoryState } from "./state.ts";
-import { addendumKey, folderHash } from "./write_sharing.ts";
+import { folderHash, resolveWritten } from "./write_sharing.ts";
 import { sendWriteHint } from "./write_hint.ts";
 
 /** How long a write request lives (the suppliers' limit is 10 minutes). */
 const REQUEST_TTL_MS = 5 * 60_000;
+/** Times a writer publishes the writers' version when others keep taking its sequence. */
+const PUBLISH_ROUNDS = 4;
+/** How long a writer waits after publishing before it looks for a competing version (ms). */
+const SETTLE_MS = 1_000;
+const EMPTY = new Uint8Array(0);
 
 /** A folder this node may write to. */
 export interface WritableFolder {
@@ -212,7 +215,12 @@ export class SharedWriter {
       }
       current = await this.#reader.openFolder(owner, e.writePub, e.readKey, opts.signal);
     }
-    const prev = current.entries[name];
+    // What readers see there: the owner's version and the files writers added that the owner's
+    // node has not merged yet. The newest under `name` in that view is what this write replaces.
+    const written = await resolveWritten(this.#node, f.policy, f.readKey, { timeout: 5_000 });
+    const here = (written?.files ?? []).filter((x) => sameDir(x.dir, sub));
+    const view = mergeWritten(current, here, { since: current.counter }).entries;
+    const prev = view[name];
     if (prev?.t === "d") throw new RangeError(`${text} is a folder`);
     const replaces = prev?.t === "f" ? prev.versions[0]!.key : undefined;
     const key = randomBytes(32);
@@ -269,47 +277,90 @@ export class SharedWriter {
       shards = manifest.blocks.reduce((n, b) => n + b.shards.length, 0) - pending.length;
       version = { ...base, manifest: encodeManifest(manifest) };
     }
-    await this.#publishAddendum(owner, f, {
+    await this.#publishWritten(owner, f, written, {
       name,
       ...(sub.length ? { dir: sub } : {}),
       version,
       ...(replaces ? { replaces } : {}),
-    });
+      by: this.#node.id,
+      base: current.counter,
+    }, current);
     // Not waited for: an owner that is off merges when it runs.
     sendWriteHint(this.#node, owner).catch(() => {});
     return { path: text, size, shards };
   }
 
-  /** Adds `file` to this node's addendum to the folder and publishes it. */
-  async #publishAddendum(owner: string, f: WritableFolder, file: WrittenFile): Promise<void> {
-    const me = this.#node.id;
-    const key = addendumKey(f.secret);
-    let files: WrittenFile[] = [];
-    const r = await this.#node.resolve(recordKeyOf(WADD_NS, me, utf8(f.policy.folder)), {
-      timeout: 5_000,
-    }).catch(() => undefined);
-    if (r) {
-      // Files listed before (under this same write key) stay listed until they drop off the end:
-      // the owner's node may not have merged them yet.
-      const a = decodeAddendum(r.record.value);
-      if (addendumMatches(a, f.policy)) {
-        files = await unseal(key, ADDENDUM_PURPOSE, a.box).then(decodeWrittenFiles, () => []);
+  /**
+   * Publishes the folder's next writers' version with `file` added (`write_records.ts`): the
+   * record sequence after the newest found, naming that one's hash as its parent. Then it looks
+   * again: when a competing version took that sequence (another writer published at the same
+   * time), it merges entry by entry (the files of both) and publishes the next, a few times at
+   * most. Files the owner's node has merged into `target` (the folder written to) are left out,
+   * and the oldest drop off when the record would be too large.
+   */
+  async #publishWritten(
+    owner: string,
+    f: WritableFolder,
+    found: Awaited<ReturnType<typeof resolveWritten>>,
+    file: Omit<WrittenFile, "at">,
+    target: FolderVersion,
+  ): Promise<void> {
+    const node = this.#node;
+    const key = writtenKey(f.policy);
+    const merged = (x: WrittenFile) =>
+      sameDir(x.dir, file.dir ?? []) && x.base < target.counter &&
+      Object.values(target.entries).some((e) =>
+        e.t === "f" && e.versions.some((v) => equals(v.key, writtenVersion(x)?.key ?? EMPTY))
+      );
+    let cur = found;
+    for (let round = 0; round < PUBLISH_ROUNDS; round++) {
+      const seq = (cur?.record.seq ?? -1) + 1;
+      const mine: WrittenFile = { ...file, at: seq };
+      let files = [...(cur?.files ?? []).filter((x) => !merged(x)), mine];
+      let value: Uint8Array;
+      for (;;) {
+        const box = await seal(f.readKey, WRITTEN_PURPOSE, encodeWrittenFiles(files));
+        try {
+          value = encodeWritersVersion({
+            owner,
+            folder: f.policy.folder,
+            seq: f.policy.seq,
+            parent: cur ? sha256Sync(cur.record.value) : new Uint8Array(0),
+            box,
+          });
+          break;
+        } catch (e) {
+          // Shrink from the oldest until it fits one record (a large file's manifest is big).
+          if (!(e instanceof RangeError) || files.length <= 1) throw e;
+          files = files.slice(1);
+        }
       }
+      const record = createRecord(f.secret, signPublicKey(f.secret), {
+        ns: WVER_NS,
+        name: utf8(f.policy.folder),
+        seq,
+        value,
+      });
+      // A version another writer published at this sequence first is refused here: look again.
+      await node.publishRecord(record).catch((e) =>
+        node.log.debug("writers' version not published", { error: e })
+      );
+      await delay(SETTLE_MS);
+      cur = await resolveWritten(node, f.policy, f.readKey, { timeout: 5_000 });
+      const has = (cur?.files ?? []).some((x) =>
+        x.by === mine.by && equals(writtenVersion(x)?.key ?? EMPTY, writtenVersion(mine)!.key)
+      );
+      if (has) return;
+      node.log.info("another writer published at the same time; merging", {
+        key: formatRecordKey(key),
+        seq,
+      });
     }
-    const at = (x: WrittenFile) => JSON.stringify([...(x.dir ?? []), x.name]);
-    files = [...files.filter((x) => at(x) !== at(file)), file].slice(-MAX_ADDENDUM_FILES);
-    // Shrink from the oldest until it fits one record (a file with a large manifest is big).
-    for (;;) {
-      const box = await seal(key, ADDENDUM_PURPOSE, encodeWrittenFiles(files));
-      const a = signAddendum(f.secret, { owner, folder: f.policy.folder, seq: f.policy.seq, box });
-      try {
-        await this.#node.publish(WADD_NS, utf8(f.policy.folder), encodeAddendum(a));
-        return;
-      } catch (e) {
-        if (!(e instanceof RangeError) || files.length <= 1) throw e;
-        files = files.slice(1);
-      }
-    }
+    throw new SharingError(
+      "busy",
+      `${owner}:/${[...f.parts, ...(file.dir ?? []), file.name].join("/")}: other writers kept ` +
+        `publishing at the same time; the file's shards are stored, try the write again`,
+    );
   }
 
   async #openKey(
@@ -332,6 +383,15 @@ export class SharedWriter {
     // "Others" (a folder whose mode gives others write, or a public read grant): the key itself.
     return g.public ? openPublic(g) : undefined;
   }
+}
+
+function sameDir(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  const x = a ?? [];
+  return x.length === b.length && x.every((c, i) => c === b[i]);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function collect(source: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array[]> {

@@ -2,54 +2,43 @@
  * The owner's side of write sharing (docs/sharing.md, "Write sharing"): a shared folder's write
  * key and its owner-signed `wpolicy` record, and merging what writers wrote into the catalog.
  *
- * Merging: each writer publishes an addendum (`wadd`, one per writer and folder) listing the files
- * it wrote, sealed under a key derived from the folder's write secret and signed with it. The
- * owner's node reads the addenda of everyone who holds the current write key, checks each against
- * the current policy (a revoked writer's key no longer verifies), and adds each file version:
- * as the newest version of its name when the writer saw the version that is newest now (or the
- * name was free), otherwise (a concurrent change: the owner's folder has the later counter) as
- * `name.conflict-<writer id prefix>`. A version already present is skipped, so merging again
- * changes nothing.
+ * Merging: writers publish the folder's writers' version (`wver`, one record per folder and write
+ * key, signed with the write key, sealed under the folder's read key) listing the files they
+ * wrote. The owner's node reads it, checks it against the current policy (a revoked writer's key
+ * no longer verifies), and merges its files under the one rule readers and writers apply too
+ * (`sharing/written_merge.ts`). A version already present, or merged before, is skipped, so
+ * merging again changes nothing.
  */
-import { checkName, decodeEntry, type Entry, type FileVersion } from "../catalog/folder.ts";
-import { fileEntry, type FolderEntry, type PermissionHost } from "../catalog/permissions.ts";
+import { checkName } from "../catalog/folder.ts";
+import type { FolderEntry, PermissionHost } from "../catalog/permissions.ts";
 import { SealError, unseal } from "../catalog/seal.ts";
-import { randomBytes, taggedHash } from "../crypto/hash.ts";
+import { randomBytes } from "../crypto/hash.ts";
 import { signPublicKey } from "../crypto/sign.ts";
-import { equals, toHex, utf8 } from "../encoding/bytes.ts";
+import { toHex, utf8 } from "../encoding/bytes.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
 import { decodeManifest } from "../files/manifest.ts";
-import { encodeRecord, recordKeyOf } from "../records/record.ts";
+import { encodeRecord, recordKeyOf, type SignedRecord } from "../records/record.ts";
 import { type Customer, encodeRequest, SHARD_PROTOCOL } from "../suppliers/mod.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { WriteShare } from "../sharing/owner_state.ts";
 import { createWritePolicy, encodeWritePolicy, type WritePolicy } from "../sharing/write_key.ts";
 import {
-  ADDENDUM_PURPOSE,
-  addendumMatches,
-  decodeAddendum,
   decodeWrittenFiles,
-  WADD_NS,
   WPOLICY_NS,
+  WRITTEN_PURPOSE,
   type WrittenFile,
+  writtenKey,
+  writtenUnder,
 } from "../sharing/write_records.ts";
+import { mergeWritten, writtenVersion } from "../sharing/written_merge.ts";
 import type { MoteNode } from "./node.ts";
 
 /** Bytes each supplier accepts under one write key unless the owner says otherwise (1 GiB). */
 export const DEFAULT_WRITE_CAP = 1 << 30;
-/** Writers' addenda looked up at once. */
-const LOOKUP_WAVE = 8;
-/** Most writers (named and group members) merged per folder. */
-const MAX_WRITERS = 1024;
 
 /** The `wpolicy` record name of a folder: its record key hash. */
 export function folderHash(writePub: Uint8Array): string {
   return recordKeyOf("folder", nodeIdOf(writePub)).hash;
-}
-
-/** The key an addendum's box is sealed under: only holders of the write secret derive it. */
-export function addendumKey(writeSecret: Uint8Array): Uint8Array {
-  return taggedHash("mote/write-addendum-key/v1", writeSecret);
 }
 
 /** A fresh write key (a sequence above `prev`'s), with no writers yet when new. */
@@ -118,9 +107,10 @@ export function mergedMark(key: Uint8Array): Uint8Array {
 }
 
 /**
- * Merges the addenda of `writers` (node ids) for the folder at `parts` into the catalog; returns
- * the marks ({@linkcode mergedMark}) of the file versions added. Versions whose mark is in
- * `w.merged` (merged before, maybe removed since by the owner) are skipped.
+ * Merges the writers' version (`wver`) of the folder at `parts` into the catalog; returns the
+ * marks ({@linkcode mergedMark}) of the file versions added. Versions whose mark is in
+ * `w.merged` (merged before, maybe removed since by the owner) are skipped. `_writers` is kept
+ * for callers: one record, signed with the write key, holds every writer's files.
  */
 export async function mergeWrites(
   node: MoteNode,
@@ -128,60 +118,29 @@ export async function mergeWrites(
   parts: string[],
   folder: FolderEntry,
   w: WriteShare,
-  writers: readonly string[],
+  _writers: readonly string[],
   inUse: () => Promise<ReadonlySet<string>>,
 ): Promise<Uint8Array[]> {
   const policy = policyOf(node, folder.writePub, w);
-  const key = addendumKey(w.secret);
-  const ids = [...new Set(writers)].filter((id) => id !== node.id).slice(0, MAX_WRITERS);
-  const found: { writer: string; files: ReturnType<typeof decodeWrittenFiles> }[] = [];
-  for (let i = 0; i < ids.length; i += LOOKUP_WAVE) {
-    await Promise.all(
-      ids.slice(i, i + LOOKUP_WAVE).map(async (writer) => {
-        // A writer that never wrote here has no record, and a lookup of a missing key runs to its
-        // timeout: a short one, all writers of a wave at once.
-        const r = await node.resolve(recordKeyOf(WADD_NS, writer, utf8(policy.folder)), {
-          timeout: 3_000,
-        }).catch(() => undefined);
-        if (!r) return;
-        try {
-          const a = decodeAddendum(r.record.value);
-          // An addendum under an older key (written before a rotation and not merged then) or not
-          // signed with the write key is not taken.
-          if (!addendumMatches(a, policy)) return;
-          found.push({
-            writer,
-            files: decodeWrittenFiles(await unseal(key, ADDENDUM_PURPOSE, a.box)),
-          });
-        } catch (e) {
-          if (!(e instanceof SealError)) {
-            node.log.debug("unusable write addendum", { writer, error: e });
-          }
-        }
-      }),
-    );
-  }
-  if (found.length === 0) return [];
+  const files = await readWritten(node, policy, folder.readKey, { timeout: 5_000 });
+  if (files.length === 0) return [];
   const done = new Set((w.merged ?? []).map(toHex));
-  found.sort((a, b) => a.writer < b.writer ? -1 : 1);
   // Files go to their folders (the shared one, or a subfolder of it), one update per folder.
-  const byDir = new Map<
-    string,
-    { dir: string[]; items: { writer: string; file: WrittenFile }[] }
-  >();
-  for (const { writer, files } of found) {
-    for (const file of files) {
-      const dir = [...(file.dir ?? [])];
-      const k = JSON.stringify(dir);
-      if (!byDir.has(k)) byDir.set(k, { dir, items: [] });
-      byDir.get(k)!.items.push({ writer, file });
-    }
+  const byDir = new Map<string, { dir: string[]; files: WrittenFile[] }>();
+  for (const file of files) {
+    const dir = [...(file.dir ?? [])];
+    const k = JSON.stringify(dir);
+    if (!byDir.has(k)) byDir.set(k, { dir, files: [] });
+    byDir.get(k)!.files.push(file);
   }
-  // The shard ids the owner's catalog holds, read once per merge and only when needed.
-  let held: Promise<ReadonlySet<string>> | undefined;
+  // A writer's version must bring its own shards: one naming shards the owner's files already
+  // use (copied from a version the writer can read) would have the owner delete those when it
+  // later removes or prunes this version. Read once, and only when a file has shards.
+  const named = files.flatMap((f) => shardsOf(writtenVersion(f)?.manifest));
+  const owned = named.length ? await inUse() : new Set<string>();
   return await host.serial(async () => {
     const added: Uint8Array[] = [];
-    for (const { dir, items } of byDir.values()) {
+    for (const { dir, files } of byDir.values()) {
       let f;
       try {
         dir.forEach(checkName);
@@ -191,60 +150,70 @@ export async function mergeWrites(
         node.log.debug("a written file's folder is not there", { dir, error: e });
         continue;
       }
-      const entries: Record<string, Entry> = { ...f.version.entries };
-      const before = added.length;
-      for (const { writer, file } of items) {
-        let version: FileVersion;
-        try {
-          // A name that is not one path component would make the folder undecodable.
-          checkName(file.name);
-          const e = decodeEntry({ t: "f", versions: [file.version] }, file.name);
-          if (e.t !== "f") continue;
-          version = e.versions[0]!;
-        } catch (e) {
-          node.log.debug("unusable written file", { writer, error: e });
-          continue;
-        }
-        const conflict = `${file.name}.conflict-${writer.slice(0, 8)}`.slice(0, 255);
-        const has = (n: string) => {
-          const x = entries[n];
-          return x?.t === "f" && x.versions.some((v) => equals(v.key, version.key));
-        };
-        const mark = mergedMark(version.key);
-        if (done.has(toHex(mark)) || has(file.name) || has(conflict)) continue;
-        // A writer's version must bring its own shards: one naming a pack, or shards the owner's
-        // files already use (copied from a version the writer can read), would have the owner
-        // delete those when it later removes or prunes this version.
-        if (version.pack) continue;
-        if (version.manifest) {
-          let ids: string[];
-          try {
-            ids = decodeManifest(version.manifest).blocks.flatMap((b) => b.shards);
-          } catch (e) {
-            node.log.debug("a written file's manifest is unreadable", { writer, error: e });
-            continue;
-          }
-          const owned = await (held ??= inUse());
-          if (ids.some((id) => owned.has(id))) {
+      const { entries, taken } = mergeWritten(f.version, files, {
+        skip: (v, file) => {
+          if (done.has(toHex(mergedMark(v.key)))) return true;
+          if (shardsOf(v.manifest).some((id) => owned.has(id))) {
             node.log.warn("a written file names shards the owner's files use; not merged", {
-              writer,
+              writer: file.by,
             });
-            continue;
+            return true;
           }
-        }
-        const cur = entries[file.name];
-        const plain = cur === undefined ||
-          (cur.t === "f" && !!file.replaces && equals(cur.versions[0]!.key, file.replaces));
-        const name = plain ? file.name : conflict;
-        const prev = entries[name];
-        if (prev?.t === "d") continue; // a folder took that name: never replaced by a file
-        const older = prev?.t === "f" ? prev.versions : [];
-        entries[name] = fileEntry(f.version, prev, [version, ...older]);
-        added.push(mark);
-        done.add(toHex(mark));
+          return false;
+        },
+      });
+      if (taken.length === 0) continue;
+      await host.update(f, entries);
+      for (const t of taken) {
+        added.push(mergedMark(t.version.key));
+        done.add(toHex(mergedMark(t.version.key)));
       }
-      if (added.length > before) await host.update(f, entries);
     }
     return added;
   });
+}
+
+/**
+ * The files in the writers' version of `policy`'s folder, opened with the folder's read key
+ * (none when there is no record, or it is under another key or does not open).
+ */
+export async function readWritten(
+  node: MoteNode,
+  policy: WritePolicy,
+  readKey: Uint8Array,
+  opts: { timeout: number; signal?: AbortSignal },
+): Promise<WrittenFile[]> {
+  return (await resolveWritten(node, policy, readKey, opts))?.files ?? [];
+}
+
+/**
+ * The newest writers' version of `policy`'s folder: its record and files (none when it is under
+ * another key or does not open with `readKey`), or `undefined` when there is no record.
+ */
+export async function resolveWritten(
+  node: MoteNode,
+  policy: WritePolicy,
+  readKey: Uint8Array,
+  opts: { timeout: number; signal?: AbortSignal },
+): Promise<{ record: SignedRecord; files: WrittenFile[] } | undefined> {
+  const r = await node.resolve(writtenKey(policy), opts).catch(() => undefined);
+  if (!r) return undefined;
+  try {
+    const w = writtenUnder(r.record, policy);
+    if (!w) return { record: r.record, files: [] };
+    const files = decodeWrittenFiles(await unseal(readKey, WRITTEN_PURPOSE, w.box));
+    return { record: r.record, files };
+  } catch (e) {
+    if (!(e instanceof SealError)) node.log.debug("unusable writers' version", { error: e });
+    return { record: r.record, files: [] };
+  }
+}
+
+function shardsOf(manifest: Uint8Array | undefined): string[] {
+  if (!manifest) return [];
+  try {
+    return decodeManifest(manifest).blocks.flatMap((b) => b.shards);
+  } catch {
+    return [];
+  }
 }

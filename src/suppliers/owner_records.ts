@@ -1,10 +1,11 @@
 /**
  * Keeping an owner's signed records alive for it: its identity document, catalog root, keep
  * record, revocation set, every folder record the keep record names, its `share` record and the
- * group records and write policies that one names (so readers find what it shares, and writers'
- * suppliers check writes, while it is away). Suppliers do this for
- * each customer they serve and scrubbers for each owner they work for, so the records outlive
- * the owner's absence (the node's record keeper republishes them).
+ * group records and write policies that one names, and the writers' versions of those folders
+ * (so readers find what it shares and what writers added, and suppliers check writes, while it
+ * is away). Suppliers do this for each customer they serve and scrubbers for each owner they
+ * work for, so the records outlive the owner's absence (the node's record keeper republishes
+ * them).
  */
 import { decodeKeepList } from "../catalog/records.ts";
 import { decodeShareList } from "../sharing/share_record.ts";
@@ -12,7 +13,7 @@ import { parseRecordKey, type RecordKey, recordKeyOf } from "../records/record.t
 import type { MoteNode } from "../node/node.ts";
 import { utf8 } from "../encoding/bytes.ts";
 import { nodeIdOf } from "../identity/node_id.ts";
-import { WPOLICY_NS } from "../sharing/write_records.ts";
+import { policyOfRecord, WPOLICY_NS, writtenKey } from "../sharing/write_records.ts";
 
 /** Looks up and keeps `owner`'s records; returns how many were newly kept or updated. */
 export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<number> {
@@ -47,7 +48,17 @@ export async function keepOwnerRecords(node: MoteNode, owner: string): Promise<n
         ),
       ];
       for (let i = 0; i < keys.length; i += 16) {
-        await Promise.all(keys.slice(i, i + 16).map((k) => keep(k)));
+        await Promise.all(
+          keys.slice(i, i + 16).map(async (k) => {
+            const r = await keep(k);
+            // And the writers' version of a policy's folder: writers' files not merged yet stay
+            // visible to readers while the owner and the writers are away.
+            if (k.ns === WPOLICY_NS && r) {
+              const policy = policyOfRecord(r.record);
+              await keep(writtenKey(policy), 3_000);
+            }
+          }),
+        );
       }
     } catch (e) {
       node.log.debug("unreadable share record", { owner, error: e });
