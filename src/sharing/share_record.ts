@@ -47,7 +47,8 @@ export interface ShareEntry {
   readonly box?: Uint8Array;
   /**
    * Folders only: a `"write"` grant of the folder's write secret (object id: the folder's record
-   * address, as in the read grant), wrapped to its writers and write groups.
+   * address, as in the read grant), wrapped to its writers and write groups, and published
+   * (`public`) when others may write, which needs the read grant public too.
    */
   readonly write?: Grant;
 }
@@ -120,8 +121,11 @@ export function decodeShareList(bytes: Uint8Array): ShareList {
     const write = "write" in e
       ? decodeGrant(readBytes(e, "write", what, { max: MAX_SHARE_VALUE }))
       : undefined;
-    if (write && (e.kind !== "d" || write.purpose !== "write" || write.public)) {
-      throw new DecodeError("Invalid share entry: a write grant is a folder's, and never public");
+    // A public write grant is "others: write", which needs "others: read" (no drop boxes).
+    if (write && (e.kind !== "d" || write.purpose !== "write" || (write.public && !grant.public))) {
+      throw new DecodeError(
+        "Invalid share entry: a write grant is a folder's, and public only when its read grant is",
+      );
     }
     return {
       kind: e.kind,
