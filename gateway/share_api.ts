@@ -3,8 +3,11 @@
  *
  * - `GET /api/v1/perms[/<folder>]`: the long listing (`ls -l`): name, type, size, mtime,
  *   versions, mode (0..0o777), owner, group.
- * - `POST /api/v1/chmod` `{ "path", "mode" }` (octal `"750"` or symbolic `"g+r,o-rwx"`);
- *   `POST /api/v1/chgrp` `{ "path", "group": name | null }`. Both answer `{ path, mode, group }`.
+ * - `POST /api/v1/chmod` `{ "path", "mode", "cap"?: bytes }` (octal `"750"` or symbolic
+ *   `"g+r,o-rwx"`; `cap`: the byte cap per supplier when the mode gives others write, o+w);
+ *   `POST /api/v1/chgrp` `{ "path", "group": name | null }`. Both answer `{ path, mode, group }`;
+ *   chmod adds `othersWrite: { cap }` when others may write, `writeRotated: true` when o+w was
+ *   taken away (the write key rotated).
  * - `GET /api/v1/groups`: `{ owned: [{ name, owner, epoch, members }] | null (storage not ready),
  *   memberOf: [{ owner, name, epoch, members }] }` (groups this node found itself in while reading
  *   shares).
@@ -32,7 +35,7 @@ import { pathAfter } from "./files.ts";
 /** What the sharing routes need from the node. */
 export interface SharingBackend {
   listLong(path: string): Promise<unknown[]>;
-  chmod(path: string, mode: string): Promise<unknown>;
+  chmod(path: string, mode: string, opts?: { cap?: number }): Promise<unknown>;
   chgrp(path: string, group: string | null): Promise<unknown>;
   /** `owned` is null while the node's storage (where its groups are kept) is not ready. */
   groups(): Promise<{ owned: unknown[] | null; memberOf: unknown[] }>;
@@ -111,6 +114,15 @@ function str(b: Record<string, unknown>, key: string, max: number): string {
   return v;
 }
 
+/** An optional byte cap: a positive whole number of bytes. */
+function optionalCap(cap: unknown): number | undefined {
+  if (cap === undefined) return undefined;
+  if (typeof cap !== "number" || !Number.isSafeInteger(cap) || cap <= 0) {
+    throw new HttpError(400, `"cap" must be a positive whole number of bytes`);
+  }
+  return cap;
+}
+
 function owner(id: string): string {
   if (!ID_RE.test(id)) throw new HttpError(400, `"${id.slice(0, 60)}" is not a node id`);
   return id;
@@ -126,7 +138,12 @@ export function createSharingRoutes(b: SharingBackend): Hono {
   );
   app.post("/api/v1/chmod", async (c) => {
     const x = await body(c.req.raw);
-    return c.json(await refusals(() => b.chmod(str(x, "path", 4096), str(x, "mode", 64))));
+    const cap = optionalCap(x.cap);
+    return c.json(
+      await refusals(() =>
+        b.chmod(str(x, "path", 4096), str(x, "mode", 64), cap !== undefined ? { cap } : {})
+      ),
+    );
   });
   app.post("/api/v1/chgrp", async (c) => {
     const x = await body(c.req.raw);
@@ -155,13 +172,10 @@ export function createSharingRoutes(b: SharingBackend): Hono {
         throw new HttpError(400, `"${k}" must be true or false`);
       }
     }
-    const cap = x.cap;
-    if (cap !== undefined && (!Number.isSafeInteger(cap) || (cap as number) <= 0)) {
-      throw new HttpError(400, `"cap" must be a positive whole number of bytes`);
-    }
+    const cap = optionalCap(x.cap);
     const opts = {
       ...(x.write === true ? { write: true } : {}),
-      ...(cap !== undefined ? { cap: cap as number } : {}),
+      ...(cap !== undefined ? { cap } : {}),
     };
     return c.json(
       await refusals(() =>

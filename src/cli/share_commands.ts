@@ -38,16 +38,44 @@ function enc(parts: readonly string[]): string {
   return parts.map(encodeURIComponent).join("/");
 }
 
-/** `mote chmod <mode> <path>` */
+/**
+ * `mote chmod <mode> <path> [--cap SIZE]`. `--cap`: bytes each of the owner's suppliers takes
+ * under the folder's write key when the mode gives others write (o+w); 64 MiB when o+w is newly
+ * given without it.
+ */
 export async function chmodCommand(args: string[], dataDir: string, out: Out): Promise<number> {
-  const { values, positionals } = parseArgs("chmod", args, {});
+  const { values, positionals } = parseArgs("chmod", args, { cap: { type: "string" } });
   expectPositionals("chmod", positionals, 2, 2);
   const [mode, path] = positionals as [string, string];
-  const r = await (await connectToNode(dataDir)).post<{ path: string; mode: number }>(
-    "/api/v1/chmod",
-    { path, mode },
-  );
-  out(values.json ? json(r) : `${r.path}: ${formatMode(r.mode)}`);
+  let cap: number | undefined;
+  if (values.cap !== undefined) {
+    try {
+      cap = parseSize(values.cap as string);
+    } catch (e) {
+      throw new UsageError(`--cap: ${(e as Error).message}`, "chmod");
+    }
+    if (cap <= 0) throw new UsageError("--cap: a cap is at least 1 byte", "chmod");
+  }
+  const r = await (await connectToNode(dataDir)).post<{
+    path: string;
+    mode: number;
+    othersWrite?: { cap: number };
+    writeRotated?: boolean;
+  }>("/api/v1/chmod", { path, mode, ...(cap !== undefined ? { cap } : {}) });
+  if (values.json) return out(json(r)), 0;
+  out(`${r.path}: ${formatMode(r.mode)}`);
+  if (r.othersWrite) {
+    out(
+      `Anyone may write files into ${r.path}: at most ${formatSize(r.othersWrite.cap)} on each ` +
+        `of your suppliers (one cap for every writer of the folder; change it with --cap).`,
+    );
+  }
+  if (r.writeRotated) {
+    out(
+      `Others may no longer write to ${r.path}: its write key was rotated, and your suppliers ` +
+        `refuse the published one from now on. What was written before stays.`,
+    );
+  }
   return 0;
 }
 
@@ -137,13 +165,15 @@ export async function shareCommand(args: string[], dataDir: string, out: Out): P
         public: boolean;
         writers?: string[];
         writeGroups?: string[];
+        othersWrite?: boolean;
+        cap?: number;
       }[];
     }>("/api/v1/shares");
     if (values.json) return out(json(shares)), 0;
     out(
       shares.length
         ? table(
-          ["PATH", "KIND", "READERS", "GROUPS", "PUBLIC", "WRITERS"],
+          ["PATH", "KIND", "READERS", "GROUPS", "PUBLIC", "WRITERS", "CAP"],
           shares.map((s) => [
             s.path,
             s.kind,
@@ -153,7 +183,9 @@ export async function shareCommand(args: string[], dataDir: string, out: Out): P
             [
               ...(s.writers ?? []).map((r) => r.slice(0, 8)),
               ...(s.writeGroups ?? []).map((g) => `group:${g}`),
+              ...(s.othersWrite ? ["everyone"] : []),
             ].join(",") || "-",
+            s.cap !== undefined ? formatSize(s.cap) : "-",
           ]),
         )
         : "Nothing is shared.",

@@ -12,6 +12,13 @@
  * keys (`catalog/permissions.ts`), a file share a fresh key; the grants are then wrapped for
  * whoever remains. Data keys of file versions already stored cannot be taken back.
  *
+ * "Others: write" (`chmod o+w` on a folder, which needs `o+r` too) publishes the folder's write
+ * secret in its write grant, next to its named writers and groups, under a byte cap per supplier
+ * (`--cap`, {@linkcode OTHERS_WRITE_CAP} by default: one write key, so one cap for every writer of
+ * the folder). Taking o+w away rotates the write key. Writers, named or not, publish the one
+ * writers' version of the folder (`wver`, signed with the write key), so the owner's node merges
+ * strangers' files as it merges named writers'.
+ *
  * Operations run one at a time (one lock), and the state is cached after the first read.
  */
 import { NotFoundError } from "../catalog/catalog.ts";
@@ -40,7 +47,7 @@ import {
   type Group,
   groupRef,
 } from "../sharing/group_record.ts";
-import { canRead, parseMode } from "../sharing/mode.ts";
+import { canRead, canWrite, parseMode } from "../sharing/mode.ts";
 import {
   decodeOwnerState,
   EMPTY_STATE,
@@ -69,6 +76,26 @@ export const SHARING_FOLDER = ".sharing";
 const STATE_PATH = `/${SHARING_FOLDER}/state`;
 /** How often the owner's node merges writers' files into folders shared for writing (ms). */
 const MERGE_EVERY = 30_000;
+/**
+ * The byte cap per supplier when a folder's mode newly gives others write (`chmod o+w`) and no
+ * `--cap` is given: 64 MiB. Modest on purpose: anyone may write under it, and it counts against
+ * the owner's contracts. "Others: write" is never uncapped.
+ */
+export const OTHERS_WRITE_CAP = 64 << 20;
+
+/** What `chmod` did. */
+export interface ChmodResult {
+  path: string;
+  mode: number;
+  group: string | null;
+  /** Others may write (the folder's write secret is published) under this cap per supplier. */
+  othersWrite?: { cap: number };
+  /** Others could write before and no longer can: the write key was rotated. */
+  writeRotated?: boolean;
+}
+
+/** A shared path as `shares()` answers it: the row, and for folders shared for writing the cap. */
+export type ShareRowOut = ShareRow & { othersWrite?: boolean; cap?: number };
 
 /** Whom a share names: a node, or one of the owner's groups. */
 export type ShareTarget = { reader: string } | { group: string };
@@ -192,17 +219,100 @@ export class SharingService {
     return await listLong((await this.#catalog()).permissionHost(), splitPath(path));
   }
 
-  /** `chmod`: octal or symbolic (applied to the current mode). */
-  chmod(path: string, mode: string): Promise<{ path: string; mode: number; group: string | null }> {
+  /**
+   * `chmod`: octal or symbolic (applied to the current mode). A mode giving others write (o+w) is
+   * for folders that others may read too; it publishes the folder's write secret under a byte
+   * cap per supplier (`cap`, {@linkcode OTHERS_WRITE_CAP} when newly given without one). Taking
+   * o+w away rotates the write key.
+   */
+  chmod(path: string, mode: string, opts: { cap?: number } = {}): Promise<ChmodResult> {
     const parts = checkPath(path, true);
     parseMode(mode, 0); // a malformed mode is refused before anything is read
+    const { cap } = opts;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || cap <= 0)) {
+      throw new RangeError(`A write cap is a positive number of bytes, got ${cap}`);
+    }
     return this.#serial(async () => {
       const host = (await this.#catalog()).permissionHost();
+      const p = "/" + parts.join("/");
+      const info = parts.length ? await this.#stat(parts) : undefined;
       const before = await this.#effective(parts);
-      const r = await setPermissions(host, parts, { mode: (cur) => parseMode(mode, cur) });
-      await this.#reconcile(parts, before);
-      return { path: "/" + parts.join("/"), ...r };
+      const check = (next: number) => {
+        if (canWrite(next, "other")) {
+          if (parts.length === 0) {
+            throw new RangeError(
+              "Others may write to a folder under the root, not the root itself",
+            );
+          }
+          if (info?.type !== "folder") {
+            throw new RangeError(
+              `Others may write only to folders (writers put files into a folder): ${p} is a ` +
+                `file; give o+w to the folder it is in`,
+            );
+          }
+          if (!canRead(next, "other")) {
+            throw new RangeError(
+              `o+w without o+r would make ${p} a drop box (write without read), which is not ` +
+                `built: writers must read the folder to add to it. Give o+r too (chmod o+rw)`,
+            );
+          }
+        } else if (cap !== undefined) {
+          throw new RangeError("--cap goes with a mode that gives others write (o+w)");
+        }
+        return next;
+      };
+      const r = await setPermissions(host, parts, { mode: (cur) => check(parseMode(mode, cur)) });
+      const state = await this.#load();
+      const cur = state.shares.find((s) => s.path === p);
+      const folder = info?.folder;
+      const had = !!info && canWrite(info.mode, "other") && !!cur?.write;
+      const has = canWrite(r.mode, "other");
+      let next = cur;
+      if (folder && has) {
+        const share = cur ?? newShare(p, info!);
+        const want = cap ?? (had ? share.write!.cap : OTHERS_WRITE_CAP);
+        next = await this.#othersWrite(share, parts, folder, want);
+      } else if (folder && had) {
+        // Everyone held the write secret: a new key for the named writers only.
+        next = await this.#rotateWrite(cur!, parts, folder);
+      }
+      const pending = next === cur ? undefined : {
+        ...state,
+        shares: [...state.shares.filter((s) => s.path !== p), next!],
+      };
+      await this.#reconcile(parts, before, pending);
+      return {
+        path: p,
+        ...r,
+        ...(folder && has ? { othersWrite: { cap: next!.write!.cap } } : {}),
+        ...(folder && had && !has ? { writeRotated: true } : {}),
+      };
     });
+  }
+
+  /**
+   * Gives others write on a folder share under `cap`: a first write key, or a new one when the
+   * cap changes (a cap is part of the signed policy, so a new policy; writes under the old key
+   * are merged first).
+   */
+  async #othersWrite(
+    s: OwnerShare,
+    parts: string[],
+    folder: FolderEntry,
+    cap: number,
+  ): Promise<OwnerShare> {
+    const w = s.write;
+    if (w && w.cap === cap) return s;
+    let next: WriteShare;
+    if (!w) next = nextWriteKey(undefined, cap);
+    else {
+      await this.#mergeOne(s, parts, folder).catch((e) =>
+        this.#node.log.warn("could not merge writes before rotating", { path: s.path, error: e })
+      );
+      next = nextWriteKey(w, cap);
+    }
+    await publishPolicy(this.#node, folder.writePub, next, this.#storage);
+    return { ...s, write: next };
   }
 
   /** `chgrp`: one of the owner's groups, or null for none. */
@@ -347,9 +457,9 @@ export class SharingService {
   // ---- shares ----
 
   /** What the owner shares, with whom (modes included). */
-  async shares(): Promise<ShareRow[]> {
+  async shares(): Promise<ShareRowOut[]> {
     const state = await this.#load();
-    const rows: ShareRow[] = [];
+    const rows: ShareRowOut[] = [];
     for (const s of state.shares) {
       const info = await this.#stat(splitPath(s.path));
       if (!info) continue;
@@ -361,7 +471,12 @@ export class SharingService {
         groups: [...r].filter((x) => x.startsWith("g:")).map((x) => x.slice(2)),
         public: r.has("public"),
         ...(s.write
-          ? { writers: s.write.writers.map((w) => w.id), writeGroups: [...s.write.groups] }
+          ? {
+            writers: s.write.writers.map((w) => w.id),
+            writeGroups: [...s.write.groups],
+            cap: s.write.cap,
+            ...(this.#othersMayWrite(s, info) ? { othersWrite: true } : {}),
+          }
           : {}),
       });
     }
@@ -377,7 +492,7 @@ export class SharingService {
     path: string,
     target: ShareTarget,
     opts: { revoke?: boolean; write?: boolean; cap?: number } = {},
-  ): Promise<ShareRow> {
+  ): Promise<ShareRowOut> {
     const parts = checkPath(path, false);
     return this.#serial(async () => {
       const state = await this.#load();
@@ -597,6 +712,12 @@ export class SharingService {
     return this.#recipients(s, info);
   }
 
+  /** Whether others may write to a share: a folder with a write key whose mode gives o+w (and o+r). */
+  #othersMayWrite(s: OwnerShare, info: PathInfo): boolean {
+    return s.kind === "d" && !!s.write && info.type === "folder" &&
+      canWrite(info.mode, "other") && canRead(info.mode, "other");
+  }
+
   #recipients(s: OwnerShare | undefined, info: PathInfo): Set<string> {
     const out = new Set<string>();
     for (const r of s?.readers ?? []) out.add(`r:${r.id}`);
@@ -697,13 +818,16 @@ export class SharingService {
         public: who.has("public"),
       });
       const w = s.kind === "d" ? s.write : undefined;
-      const write = w && w.writers.length + w.groups.length > 0
+      // "Others: write": the write secret itself, capped by the policy (like o+r's read key).
+      const others = this.#othersMayWrite(s, info);
+      const write = w && (w.writers.length + w.groups.length > 0 || others)
         ? await createGrant({
           purpose: "write",
           object,
           key: w.secret,
           readers: w.writers.map((r) => ({ id: r.id, agreePublic: r.agree })),
           groups: await Promise.all(w.groups.map(groupKey)),
+          public: others,
         })
         : undefined;
       entries.push({

@@ -14,7 +14,7 @@ export function sharingBackend(sharing: SharingService, reader: SharedReader): S
   const writer = new SharedWriter(reader.node, reader);
   return {
     listLong: (path) => sharing.listLong(path),
-    chmod: (path, mode) => sharing.chmod(path, mode),
+    chmod: (path, mode, opts) => sharing.chmod(path, mode, opts),
     chgrp: (path, group) => sharing.chgrp(path, group),
     groups: async () => ({
       // A node whose storage is not ready yet has no catalog to read its groups from, but it

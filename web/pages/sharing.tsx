@@ -6,7 +6,7 @@
  */
 import { send } from "../api.ts";
 import { OutcomeNote, useAction } from "../action.tsx";
-import { short } from "../format.ts";
+import { bytes, short } from "../format.ts";
 import { usePoll } from "../live.ts";
 import type { Groups, ShareRow } from "../perms.ts";
 import { Card, Empty, ErrorNote, Loading } from "../ui.tsx";
@@ -24,7 +24,7 @@ function askedPath(): string {
 export function SharingPage() {
   const asked = askedPath();
   const groups = usePoll<Groups>("/api/v1/groups", { every: 30_000 });
-  const shares = usePoll<{ shares: ShareRow[] }>("/api/v1/shares", { every: 30_000 });
+  const shares = usePoll<{ shares: Share[] }>("/api/v1/shares", { every: 30_000 });
   return (
     <>
       <h1>Sharing</h1>
@@ -43,18 +43,25 @@ export function SharingPage() {
 
 type Poll<T> = { data: T | undefined; error: string | undefined; reload: () => void };
 
+/**
+ * A shared path as `GET /api/v1/shares` answers it: for a folder shared for writing, its byte
+ * cap per supplier (one write key, so one cap for all its writers) and whether everyone may write
+ * (mode o+w).
+ */
+type Share = ShareRow & { othersWrite?: boolean; cap?: number };
+
 /** One reader of a share as a revocable item: a node, a group, or everyone (by its mode). */
 interface Recipient {
   key: string;
   label: string;
   title: string;
-  /** The share call's `with`, or null for everyone (taken back with chmod o-r). */
+  /** The share call's `with`, or null for everyone (taken back with chmod o-r, or o-w). */
   with: string | null;
   /** Whether it may also write (a folder shared with write). */
   write: boolean;
 }
 
-function recipients(s: ShareRow): Recipient[] {
+function recipients(s: Share): Recipient[] {
   const writers = new Set(s.writers ?? []), writeGroups = new Set(s.writeGroups ?? []);
   return [
     ...s.readers.map((id) => ({
@@ -72,7 +79,13 @@ function recipients(s: ShareRow): Recipient[] {
       write: writeGroups.has(g),
     })),
     ...(s.public
-      ? [{ key: "public", label: "everyone", title: "mode o+r", with: null, write: false }]
+      ? [{
+        key: "public",
+        label: "everyone",
+        title: s.othersWrite ? "mode o+rw" : "mode o+r",
+        with: null,
+        write: !!s.othersWrite,
+      }]
       : []),
   ];
 }
@@ -80,7 +93,7 @@ function recipients(s: ShareRow): Recipient[] {
 /** What a revoke takes: everything (`all`), or only the right to write. */
 type Taking = "all" | "write";
 
-function confirmText(s: ShareRow, r: Recipient, taking: Taking): string {
+function confirmText(s: Share, r: Recipient, taking: Taking): string {
   if (taking === "write") {
     return `Stop ${r.label} writing to ${s.path}? The folder gets a new write key that ${r.label} ` +
       "no longer receives; it can still read. Files it already wrote stay.";
@@ -93,15 +106,18 @@ function confirmText(s: ShareRow, r: Recipient, taking: Taking): string {
 }
 
 function SharesCard(
-  props: { shares: Poll<{ shares: ShareRow[] }>; groups: { name: string }[]; path: string },
+  props: { shares: Poll<{ shares: Share[] }>; groups: { name: string }[]; path: string },
 ) {
   const { shares } = props;
   const list = useAction();
-  const revoke = (s: ShareRow, r: Recipient, taking: Taking) => {
+  const revoke = (s: Share, r: Recipient, taking: Taking) => {
     if (!confirm(confirmText(s, r, taking))) return;
     void list.run(`${s.path} ${r.key} ${taking}`, async () => {
-      if (r.with === null) await send("POST", "/api/v1/chmod", { path: s.path, mode: "o-r" });
-      else {
+      if (r.with === null) {
+        // Everyone reads (o+r) and may write (o+w) through the mode; o+w needs o+r.
+        const mode = taking === "write" ? "o-w" : "o-rw";
+        await send("POST", "/api/v1/chmod", { path: s.path, mode });
+      } else {
         await send("POST", "/api/v1/shares", {
           path: s.path,
           with: r.with,
@@ -141,6 +157,12 @@ function SharesCard(
                   <tr key={s.path}>
                     <td>
                       <code>{s.path}</code> <span class="muted">{s.kind}</span>
+                      {s.cap !== undefined && (
+                        <div class="muted" data-testid="write-cap">
+                          writes: at most {bytes(s.cap)} per supplier
+                          {s.othersWrite ? ", anyone may write" : ""}
+                        </div>
+                      )}
                     </td>
                     <td>
                       {recipients(s).length === 0 && <span class="muted">no one</span>}
