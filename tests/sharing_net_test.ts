@@ -27,9 +27,10 @@ async function read(reader: SharedReader, owner: string, path: string): Promise<
 }
 
 /** Asserts a read is refused with `reason`. */
-async function refused(p: Promise<unknown>, reason: string): Promise<void> {
+async function refused(p: Promise<unknown>, reason: string): Promise<Error> {
   const e = await assertRejects(() => p, SharingError);
   assertEquals((e as SharingError).reason, reason, e.message);
+  return e;
 }
 
 Deno.test({
@@ -115,6 +116,18 @@ Deno.test({
       await refused(A.list("b".repeat(52), []), "no-owner");
     });
     mark("matrix read");
+
+    await t.step("without x, others read a folder's files by name but cannot list it", async () => {
+      assertEquals((await sharing.chmod("/pub", "o-x")).mode, 0o704);
+      const fresh = new SharedReader(nodeC!);
+      assertEquals(await read(fresh, owner, "/pub/index.html"), files["/pub/index.html"]);
+      const e = await refused(fresh.list(owner, ["pub"]), "denied");
+      assert(e.message.includes("no x"), e.message);
+      assertEquals((await sharing.chmod("/pub", "o+x")).mode, 0o705);
+      assertEquals((await new SharedReader(nodeC!).list(owner, ["pub"])).map((r) => r.name), [
+        "index.html",
+      ]);
+    });
 
     // A's keys to /photos, as A's node holds them now.
     const heldByA = (await A.shares(owner)).find((s) => s.path === "/photos")!;

@@ -36,6 +36,7 @@ import { openAsGroupMember, openAsReader, openPublic } from "../sharing/grants.t
 import { unwrapGroupKey } from "../sharing/group.ts";
 import { decodeGroup } from "../sharing/group_record.ts";
 import { SharingError } from "../sharing/errors.ts";
+import { canList, formatMode } from "../sharing/mode.ts";
 import {
   decodeShareList,
   FILE_BOX_PURPOSE,
@@ -92,7 +93,7 @@ export interface Membership {
 /** What a path resolved to. */
 type Resolved =
   | { kind: "virtual"; names: Map<string, "file" | "folder"> }
-  | { kind: "folder"; version: FolderVersion }
+  | { kind: "folder"; version: FolderVersion; via: OpenedShare["via"] }
   | { kind: "file"; version: FileVersion; mode: number; group: string | null };
 
 /** Reads other owners' shares through this node. */
@@ -287,7 +288,7 @@ export class SharedReader {
         parts.slice(covering.parts.length, i + 1),
       );
     }
-    return { kind: "folder", version: folder };
+    return { kind: "folder", version: folder, via: covering.via };
   }
 
   /**
@@ -380,6 +381,17 @@ export class SharedReader {
       })).sort((a, b) => a.name.localeCompare(b.name));
     }
     const f = r.version;
+    // The x bit: a group or "others" may be let read a folder's files by name but not list it.
+    // Named readers were given the folder itself. (The listing is sealed under the same read
+    // key as the files, so this is the reading node's own refusal, not the key's: docs/sharing.md.)
+    const who = r.via === "group" ? "group" : r.via === "public" ? "other" : undefined;
+    if (who && !canList(f.mode, who)) {
+      throw new SharingError(
+        "denied",
+        `Permission denied: ${owner}:/${parts.join("/")} may not be listed (mode ` +
+          `${formatMode(f.mode)} gives ${who === "group" ? "its group" : "others"} no x)`,
+      );
+    }
     const entries = Object.entries(f.entries);
     // A subfolder's mode is in its own object: open them a few at a time, and in a folder with
     // very many subfolders not at all (their mode shows as 0).
