@@ -695,7 +695,7 @@ export class Catalog {
     try {
       // The walk runs between mutations, so the list is one consistent state of the catalog.
       const { records, objects } = await this.#serial(async () => {
-        const kept = await this.#collectKept();
+        const kept = await this.#collectKept(true);
         kept.records.push(...await this.#siteRecords());
         return kept;
       });
@@ -781,7 +781,12 @@ export class Catalog {
     return (await this.#collectKept()).objects;
   }
 
-  async #collectKept(): Promise<{ records: string[]; objects: KeptObject[] }> {
+  /**
+   * Walks every folder for what the owner keeps. With `upgrade` (only under the catalog's lock:
+   * the keep-list walk), folders still holding subfolders' write secrets in the clear are
+   * written again on the way (`#upgradeSecrets`).
+   */
+  async #collectKept(upgrade = false): Promise<{ records: string[]; objects: KeptObject[] }> {
     const records: string[] = [];
     const objects: KeptObject[] = [];
     const packs = new Set<string>();
@@ -793,11 +798,11 @@ export class Catalog {
         blocks: manifest.blocks.map((b) => [...b.shards]),
       });
     };
-    const upgrade = { done: 0, left: 0 };
+    const upgraded = { done: 0, left: 0 };
     const visit = async (e: Extract<Entry, { t: "d" }>) => {
       records.push(formatRecordKey(recordKeyOf("folder", nodeIdOf(e.writePub))));
       let f = await this.#load(e);
-      if (f.plain) f = await this.#upgradeSecrets(f, e, upgrade);
+      if (f.plain && upgrade) f = await this.#upgradeSecrets(f, e, upgraded);
       if (f.manifest) await add(f.manifest);
       for (const child of Object.values(f.version.entries)) {
         if (child.t === "d") await visit(child);
@@ -813,13 +818,11 @@ export class Catalog {
       }
     };
     await visit({ t: "d", ...this.#root! });
-    if (upgrade.done + upgrade.left > 0) {
-      this.options.node.log.info(
-        "folders written again with their subfolders' write secrets masked",
-        {
-          ...upgrade,
-        },
-      );
+    if (upgraded.done + upgraded.left > 0) {
+      this.options.node.log.info("folders written again with subfolders' write secrets masked", {
+        folders: upgraded.done,
+        left: upgraded.left,
+      });
     }
     // Blocks an interrupted put already placed stay kept while its journal entry lives, so a
     // resume days later still finds them (the entry expires after 7 days).
