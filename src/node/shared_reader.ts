@@ -320,6 +320,13 @@ export class SharedReader {
     return await files;
   }
 
+  /** Forgets the writers' versions read of `owner`'s folders (this node just wrote to one). */
+  forgetWritten(owner: string): void {
+    for (const k of [...this.#writtenCache.keys()]) {
+      if (k.startsWith(`${owner}:`)) this.#writtenCache.delete(k);
+    }
+  }
+
   async #unsealOrRevoked(key: Uint8Array, purpose: string, box: Uint8Array, what: string) {
     try {
       return await unseal(key, purpose, box);

@@ -285,6 +285,7 @@ export class SharedWriter {
       by: this.#node.id,
       base: current.counter,
     }, current);
+    this.#reader.forgetWritten(owner);
     // Not waited for: an owner that is off merges when it runs.
     sendWriteHint(this.#node, owner).catch(() => {});
     return { path: text, size, shards };
