@@ -10,6 +10,7 @@ import { OutcomeNote, useAction } from "../action.tsx";
 import { usePoll } from "../live.ts";
 import { type Groups, modeText, type PermEntry } from "../perms.ts";
 import { Card, ErrorNote, Link } from "../ui.tsx";
+import { bytes } from "../format.ts";
 
 /** `drwxr-x---` for a folder, `-rw-r-----` for a file. */
 export function longMode(e: Pick<PermEntry, "type" | "mode">): string {
@@ -29,10 +30,20 @@ export function PermsCard(props: { path: string; entry: PermEntry; onChange: () 
     void act.run("chmod", async () => {
       const r = await (await send("POST", "/api/v1/chmod", { path, mode })).json() as {
         mode: number;
+        othersWrite?: { cap: number };
+        writeRotated?: boolean;
       };
       setMode("");
       props.onChange();
-      return `${path} is now ${longMode({ type: entry.type, mode: r.mode })}.`;
+      // o+w on a folder publishes its write secret under a cap (64 MiB unless set with
+      // `mote chmod … --cap`); taking it away rotates the write key.
+      const others = r.othersWrite
+        ? ` Anyone may write files into it: at most ${bytes(r.othersWrite.cap)} on each of your ` +
+          "suppliers."
+        : r.writeRotated
+        ? " Others may no longer write to it: its write key was rotated."
+        : "";
+      return `${path} is now ${longMode({ type: entry.type, mode: r.mode })}.${others}`;
     });
   };
   const chosen = group ?? entry.group ?? "";
@@ -52,7 +63,8 @@ export function PermsCard(props: { path: string; entry: PermEntry; onChange: () 
         Mode <code data-testid="perms-mode">{longMode(entry)}</code>, group{" "}
         <strong>{entry.group ?? "none"}</strong>. Read by the group needs{" "}
         <code>g+r</code>, by everyone{" "}
-        <code>o+r</code>; on a folder, its key opens everything under it.{" "}
+        <code>o+r</code>; on a folder, its key opens everything under it, and <code>o+rw</code>{" "}
+        lets anyone write files into it (under a byte cap per supplier).{" "}
         <Link href={`/sharing?path=${encodeURIComponent(path)}`}>
           Share it or make a quick link
         </Link>.

@@ -104,8 +104,8 @@ export function ShareForm(props: { groups: { name: string }[]; path: string; onD
           {props.groups.map((g) => <option key={g.name} value={`group:${g.name}`} />)}
         </datalist>
         <span id="share-with-note" class="muted">
-          Everyone: set the mode to o+r on the Files page. The root is never shared; share folders
-          under it.
+          Everyone: set the mode to o+r on the Files page (o+rw lets anyone write into a folder,
+          under a byte cap). The root is never shared; share folders under it.
         </span>
         <label>
           <input
