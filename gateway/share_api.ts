@@ -14,7 +14,7 @@
  *   `POST /api/v1/groups` `{ "name" }`; `POST /api/v1/groups/<name>/members` `{ "id" }`;
  *   `DELETE /api/v1/groups/<name>/members/<id>` (a new epoch; what the group read is re-keyed).
  * - `GET /api/v1/shares`: what this node shares (path, kind, readers, groups, public, and for
- *   folders shared for writing writers and writeGroups).
+ *   folders shared for writing writers, writeGroups, cap and, when others may write, othersWrite).
  *   `POST /api/v1/shares` `{ "path", "with": "<node id>" | "group:<name>", "revoke"?: true,
  *   "write"?: true, "cap"?: bytes }` (`write`: folders only; it gives read too; with `revoke` it
  *   takes write only and rotates the folder's write key).
