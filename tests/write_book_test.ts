@@ -22,7 +22,7 @@ import {
   encodeWritePolicy,
   generateWriteKey,
 } from "../src/sharing/write_key.ts";
-import { WADD_NAMESPACE, WPOLICY_NAMESPACE } from "../src/sharing/write_records.ts";
+import { WPOLICY_NAMESPACE, WVER_NAMESPACE } from "../src/sharing/write_records.ts";
 import { encodeWriteRequest, signWriteRequest } from "../src/sharing/write_request.ts";
 import { openUnstorageShardStore } from "../src/store/mod.ts";
 import type { Contract } from "../src/suppliers/contract.ts";
@@ -31,7 +31,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts"
 
 const owner = generateIdentity(), supplier = generateIdentity();
 const folder = "a".repeat(52);
-const ns = namespaces(WPOLICY_NAMESPACE, WADD_NAMESPACE);
+const ns = namespaces(WPOLICY_NAMESPACE, WVER_NAMESPACE);
 /** The supplier's node as the write book uses it: its id, namespaces, and a DHT with nothing. */
 const node = {
   id: supplier.id,

@@ -78,8 +78,9 @@ export const COMMANDS: Record<string, { args: string; about: string }> = {
   "link ls": { args: "", about: "Your links: id, path, files, size, created, expires" },
   "link rm": { args: "<id>", about: "Delete a link's snapshot from your suppliers" },
   chmod: {
-    args: "<mode> <remote>",
-    about: "Set a file's or folder's mode (750, g+r, o-rwx); o+r makes it public, g+r its group's",
+    args: "<mode> <remote> [--cap SIZE]",
+    about: "Set a file's or folder's mode (750, g+r, o-rwx); o+r makes it public, g+r its " +
+      "group's, o+rw on a folder lets anyone write under a cap (64 MiB unless --cap)",
   },
   chgrp: { args: "<group|-> <remote>", about: "Set a file's or folder's group (- for none)" },
   "group create": { args: "<name>", about: "Create a group (its record is signed by you)" },
