@@ -1,11 +1,14 @@
 /**
  * The owner's catalog: a tree of folders (a simplified Cryptree, as Peergos does) over the data
  * path. Each folder has its own write key (signing its record) and read key (sealing its
- * pointer and, through its object, its children's keys); folder versions and file contents are
- * stored erasure-coded on the suppliers like any data, with a fresh data key per version.
+ * pointer and, through its object, its children's read keys); folder versions and file contents
+ * are stored erasure-coded on the suppliers like any data, with a fresh data key per version.
+ * A child's write secret is stored masked under its parent's write secret (`folder.ts`), so a
+ * folder's read key opens its subtree for reading only.
  *
  * The root record, signed by the identity, seals the root folder's keys under a key derived from
- * the identity key, so `Catalog.open` on a fresh machine with only the key file finds everything.
+ * the identity key, so `Catalog.open` on a fresh machine with only the key file finds everything
+ * (and, walking down, unmasks every folder's write secret).
  *
  * Mutations are serialised (one writer: the owner's node). A folder changes by publishing a new
  * version with the next counter and the hash of the previous record value; the previous
