@@ -1061,6 +1061,11 @@ export class Catalog {
       await collect(this.#read(manifest, key)),
       keys.writeSecret,
     );
+    // A version must be this folder's: one signed with a leaked key but naming another folder
+    // (copied from elsewhere) is refused, as readers refuse it.
+    if (!equals(version.writePub, keys.writePub)) {
+      throw new SyntaxError("A folder's record points at another folder's version");
+    }
     const loaded = { keys, version, manifest, pointer: found.record.value, plain };
     this.#remember(loaded);
     return loaded;
