@@ -7,6 +7,7 @@
  * `deno run -A bench/big_file.ts [--gib 2]`
  */
 import { parseArgs } from "node:util";
+import { NODE_V8_FLAGS } from "../src/node/v8_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -39,6 +40,8 @@ const node = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "-A",
+    // As `deno task start` runs it.
+    NODE_V8_FLAGS,
     MOD,
     "start",
     "--json",

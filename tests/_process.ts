@@ -2,6 +2,8 @@
  * Running the real `mote` program as child processes for end-to-end tests. Every wait is
  * bounded and every child is killed on cleanup.
  */
+import { NODE_V8_FLAGS } from "../src/node/v8_flags.ts";
+
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
 /** The result of a finished command. */
@@ -49,7 +51,7 @@ export interface Started extends AsyncDisposable {
 /** Starts `mote start --json <args>` and waits for its JSON line (bounded by `timeout` ms). */
 export async function startMote(args: string[], timeout = 60_000): Promise<Started> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, "start", "--json", ...args],
+    args: ["run", "-A", NODE_V8_FLAGS, MOD, "start", "--json", ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

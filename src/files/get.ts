@@ -13,6 +13,7 @@
  * late, lives only while the reader has it.
  */
 import { BLOCK_TAG_BYTES, decryptBlock, importDataKey } from "../crypto/block.ts";
+import { noteMoved } from "./_collect.ts";
 import { createCodec } from "../erasure/mod.ts";
 import { joinShards } from "../erasure/split.ts";
 import { Pool } from "./_pool.ts";
@@ -235,6 +236,7 @@ export function getFile(
       const from = Math.max(0, start - i * bs), to = Math.min(plain.length, end - i * bs);
       const part = plain.subarray(from, to);
       stats.bytesOut += part.length;
+      noteMoved(plain.length);
       controller.enqueue(part);
       fill();
     },

@@ -34,6 +34,7 @@ import { splitBlock } from "../erasure/split.ts";
 import type { Customer, SupplierError } from "../suppliers/customer.ts";
 import type { ShardLocator } from "./locator.ts";
 import type { BlockRef, FileManifest } from "./manifest.ts";
+import { noteMoved } from "./_collect.ts";
 import { Pool } from "./_pool.ts";
 import { confirmPlaced, ResumeMismatchError, type ResumeState } from "./resume.ts";
 
@@ -291,6 +292,7 @@ export async function putFile(
         fill += take;
         off += take;
         if (fill === buf.length && index < count - 1) {
+          noteMoved(fill);
           await launch(buf, fill);
           buf = plains.take();
           fill = 0;
