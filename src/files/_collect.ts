@@ -11,7 +11,7 @@
  */
 
 /** Bytes moved between two collections. */
-export const COLLECT_EVERY = 32 << 20;
+export const COLLECT_EVERY = 16 << 20;
 
 type Gc = (options?: { type?: "major" | "minor"; execution?: "sync" | "async" }) => unknown;
 const gc = (globalThis as { gc?: Gc }).gc;
