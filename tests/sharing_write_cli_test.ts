@@ -3,6 +3,11 @@
  * B (joined to it). A shares /docs with B for writing; B writes a file with
  * `mote put <local> <A>:/docs/`, A's node merges it (B's hint makes that quick) and both read it
  * back byte for byte; after A revokes B's write, B's put is refused and B still reads.
+ *
+ * Then "others: write": `mote chmod 777 /inbox --cap 2MiB` says who may write and under what cap;
+ * B, named nowhere for /inbox, writes with `mote put <local> <A>:/inbox/`, A's node merges it and
+ * both read it back; `mote chmod 755 /inbox` takes write away (B's next put is refused, B still
+ * reads). o+w on a file, o+w without o+r, and a cap without o+w are refused with clear errors.
  */
 import { randomBytes } from "../src/crypto/hash.ts";
 import { assert, assertEquals, assertNotEquals } from "./_assert.ts";
@@ -10,7 +15,7 @@ import { waitFor } from "./_harness.ts";
 import { FREE_PORTS, mote, startMote } from "./_process.ts";
 
 Deno.test({
-  name: "mote share --write and mote put <id>:/folder/ work end to end",
+  name: "mote share --write, chmod o+w --cap and mote put <id>:/folder/ work end to end",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -112,6 +117,79 @@ Deno.test({
         assertEquals(await Deno.readFile(`${work}/b-doc.bin`), doc);
       });
       mark("revoked");
+
+      // "Others: write": a folder anyone may write to, under a cap.
+      assertEquals(await put("/inbox/doc.bin", doc), 201);
+      await t.step("chmod refuses o+w on a file, without o+r, and a cap without o+w", async () => {
+        const [file, drop, cap] = await Promise.all([
+          A(["chmod", "666", "/inbox/doc.bin"]),
+          A(["chmod", "773", "/inbox"]),
+          A(["chmod", "755", "/inbox", "--cap", "1MiB"]),
+        ]);
+        assertNotEquals(file.code, 0);
+        assert(file.stderr.includes("Others may write only to folders"), file.stderr);
+        assertNotEquals(drop.code, 0);
+        assert(drop.stderr.includes("drop box (write without read)"), drop.stderr);
+        assertNotEquals(cap.code, 0);
+        assert(cap.stderr.includes("--cap goes with a mode that gives others write"), cap.stderr);
+        const bad = await A(["chmod", "777", "/inbox", "--cap", "lots"]);
+        assertNotEquals(bad.code, 0);
+        assert(bad.stderr.includes("--cap"), bad.stderr);
+      });
+
+      await t.step("chmod 777 --cap says that anyone may write, and under what cap", async () => {
+        const r = await A(["chmod", "777", "/inbox", "--cap", "2MiB"]);
+        assertEquals(r.code, 0, r.stderr);
+        assert(r.stdout.includes("/inbox: rwxrwxrwx"), r.stdout);
+        assert(r.stdout.includes("Anyone may write files into /inbox: at most 2"), r.stdout);
+        assert(r.stdout.includes("on each of your suppliers"), r.stdout);
+        const ls = await A(["share", "ls"]);
+        assert(/\/inbox .*everyone.*2(\.0)? MiB/.test(ls.stdout), ls.stdout);
+      });
+      mark("others may write");
+
+      await t.step(
+        "B, named nowhere for /inbox, writes into A's folder; both read it",
+        async () => {
+          // A's share record reaches B through the DHT: try until B finds /inbox writable.
+          let w = await B(["put", `${work}/note.bin`, `${idA}:/inbox/`]);
+          await waitFor(
+            async () =>
+              w.code === 0 ||
+              (w = await B(["put", `${work}/note.bin`, `${idA}:/inbox/`])).code === 0,
+            30_000,
+            "B to write into A's /inbox",
+            1000,
+          );
+          assert(w.stdout.includes("written"), w.stdout);
+          await waitFor(
+            async () => (await A(["get", "/inbox/note.bin", `${work}/a-inbox.bin`])).code === 0,
+            45_000,
+            "A's node to merge B's file",
+            1000,
+          );
+          assertEquals(await Deno.readFile(`${work}/a-inbox.bin`), note);
+          const got = await B(["get", `${idA}:/inbox/note.bin`, `${work}/b-inbox.bin`]);
+          assertEquals(got.code, 0, got.stderr);
+          assertEquals(await Deno.readFile(`${work}/b-inbox.bin`), note);
+        },
+      );
+      mark("written and read");
+
+      await t.step("chmod 755 takes write away: B's put is refused, B still reads", async () => {
+        const r = await A(["chmod", "755", "/inbox"]);
+        assertEquals(r.code, 0, r.stderr);
+        assert(r.stdout.includes("Others may no longer write to /inbox"), r.stdout);
+        const [w, got] = await Promise.all([
+          B(["put", `${work}/note.bin`, `${idA}:/inbox/again.bin`]),
+          B(["get", `${idA}:/inbox/doc.bin`, `${work}/b-inbox-doc.bin`]),
+        ]);
+        assertNotEquals(w.code, 0);
+        assert(w.stderr.includes("Permission denied"), w.stderr);
+        assertEquals(got.code, 0, got.stderr);
+        assertEquals(await Deno.readFile(`${work}/b-inbox-doc.bin`), doc);
+      });
+      mark("write taken away");
     } finally {
       await Deno.remove(work, { recursive: true }).catch(() => {});
     }
