@@ -64,6 +64,8 @@ const PUBLISH_ROUNDS = 4;
 /** How long a writer waits after publishing before it looks for a competing version (ms). */
 const SETTLE_MS = 1_000;
 const EMPTY = new Uint8Array(0);
+/** When a writer looks at the writers' version again after a write (ms after the previous). */
+const WATCH_AFTER = [3_000, 10_000];
 
 /** A folder this node may write to. */
 export interface WritableFolder {
@@ -205,6 +207,7 @@ export class SharedWriter {
     // change by this. A subfolder must exist already (writers do not make folders).
     const sub = dir.slice(f.parts.length);
     let current = await this.#reader.openFolder(owner, f.writePub, f.readKey, opts.signal);
+    let currentKey = f.readKey;
     for (const [i, c] of sub.entries()) {
       const e = current.entries[c];
       if (e?.t !== "d") {
@@ -214,6 +217,7 @@ export class SharedWriter {
         );
       }
       current = await this.#reader.openFolder(owner, e.writePub, e.readKey, opts.signal);
+      currentKey = e.readKey;
     }
     // What readers see there: the owner's version and the files writers added that the owner's
     // node has not merged yet. The newest under `name` in that view is what this write replaces.
@@ -277,14 +281,16 @@ export class SharedWriter {
       shards = manifest.blocks.reduce((n, b) => n + b.shards.length, 0) - pending.length;
       version = { ...base, manifest: encodeManifest(manifest) };
     }
-    await this.#publishWritten(owner, f, written, {
+    const file = {
       name,
       ...(sub.length ? { dir: sub } : {}),
       version,
       ...(replaces ? { replaces } : {}),
       by: this.#node.id,
       base: current.counter,
-    }, current);
+    };
+    await this.#publishWritten(owner, f, written, file, current);
+    this.#watch(owner, f, file, { version: current, readKey: currentKey });
     this.#reader.forgetWritten(owner);
     // Not waited for: an owner that is off merges when it runs.
     sendWriteHint(this.#node, owner).catch(() => {});
@@ -362,6 +368,54 @@ export class SharedWriter {
       `${owner}:/${[...f.parts, ...(file.dir ?? []), file.name].join("/")}: other writers kept ` +
         `publishing at the same time; the file's shards are stored, try the write again`,
     );
+  }
+
+  /**
+   * Looks again a few seconds after a write: another writer's version published at the same
+   * sequence may reach the network after this writer's first look (its put was slower), and
+   * win the records layer's tie-break, so this file is no longer listed. Unless the owner's node
+   * has merged it meanwhile, it is merged back and published again. In the background, bounded:
+   * `WATCH_AFTER` looks, errors only logged (the node may have stopped).
+   */
+  #watch(
+    owner: string,
+    f: WritableFolder,
+    file: Omit<WrittenFile, "at">,
+    target: { version: FolderVersion; readKey: Uint8Array },
+  ): void {
+    const node = this.#node;
+    const key = (writtenVersion({ ...file, at: 0 }) ?? { key: EMPTY }).key;
+    const inFolder = (v: FolderVersion) =>
+      Object.values(v.entries).some((e) =>
+        e.t === "f" && e.versions.some((x) => equals(x.key, key))
+      );
+    let i = 0;
+    const look = async () => {
+      const cur = await resolveWritten(node, f.policy, f.readKey, { timeout: 5_000 });
+      if (
+        cur?.files.some((x) => x.by === file.by && equals(writtenVersion(x)?.key ?? EMPTY, key))
+      ) {
+        return;
+      }
+      const now = await this.#reader.openFolder(owner, target.version.writePub, target.readKey);
+      if (inFolder(now)) return; // the owner's node has merged it
+      node.log.info("a written file fell out of the writers' version; publishing it again", {
+        name: file.name,
+      });
+      await this.#publishWritten(owner, f, cur, file, now);
+      this.#reader.forgetWritten(owner);
+    };
+    const next = () => {
+      if (i >= WATCH_AFTER.length) return;
+      const t = setTimeout(() => {
+        look().catch((e) =>
+          node.log.debug("could not look at a writers' version again", { error: e })
+        )
+          .finally(next);
+      }, WATCH_AFTER[i++]!);
+      Deno.unrefTimer(t);
+    };
+    next();
   }
 
   async #openKey(
