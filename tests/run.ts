@@ -15,7 +15,7 @@ const TESTS = new URL(".", import.meta.url);
 /** Seconds each slow file's tests took in a clean two-process run; any other file counts as 3. */
 const SLOW: Record<string, number> = {
   "web_ui_test.ts": 166,
-  "scrub_fault_test.ts": 132,
+  "scrub_fault_test.ts": 110,
   "edge_test.ts": 122,
   "sharing_write_cli_test.ts": 58,
   "site_test.ts": 55,
@@ -54,13 +54,15 @@ const SLOW: Record<string, number> = {
   "browser_test.ts": 7,
   "reconcile_test.ts": 7,
   "scrub_test.ts": 62,
+  "scrub_secrets_test.ts": 30,
 };
 
 /**
  * Files that run alone after the others: their assertions count work done by racing peers (which
- * scrubber rebuilt a shard first), and a second process taking the other core skews the race.
+ * scrubber rebuilt a shard first), and a second process taking the other core skews the race; or
+ * they wait on loss detection with a 2-second grace, which took minutes under the suite's load.
  */
-const SOLO = new Set(["scrub_test.ts"]);
+const SOLO = new Set(["scrub_test.ts", "scrub_secrets_test.ts"]);
 
 const own = Deno.args.some((a) => !a.startsWith("-"));
 const cores = navigator.hardwareConcurrency ?? 1;

@@ -1,18 +1,16 @@
 /**
  * Scrubbers under faults, on real nodes: revoked, expired and unverifiable tickets sign nothing;
  * a scrubber that lies cannot add, change or delete the owner's data; bit rot found while the
- * owner is offline is rebuilt; and nothing a scrubber holds can decrypt the owner's files.
+ * owner is offline is rebuilt (that nothing a scrubber holds can decrypt the owner's files is
+ * `scrub_secrets_test.ts`).
  */
 import { peerIdFromString } from "@libp2p/peer-id";
 import { randomBytes } from "../src/crypto/hash.ts";
 import { shardId } from "../src/crypto/merkle.ts";
 import { decode } from "../src/encoding/cbor.ts";
 import { decodeManifest } from "../src/files/manifest.ts";
-import type { Catalog } from "../src/catalog/mod.ts";
-import { dirState, memoryState, type NodeState } from "../src/node/state.ts";
-import { StorageService } from "../src/node/storage.ts";
-import type { MoteNode } from "../src/node/node.ts";
-import { issueTicket, Scrubber, SCRUBBER_DEFAULTS, ScrubManager } from "../src/scrub/mod.ts";
+import { memoryState } from "../src/node/state.ts";
+import { issueTicket } from "../src/scrub/mod.ts";
 import { ShardCorruptError } from "../src/store/errors.ts";
 import {
   Customer,
@@ -21,100 +19,11 @@ import {
   SHARD_PROTOCOL,
   signDelete,
   signPut,
-  type Supplier,
 } from "../src/suppliers/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { type Cluster, startCluster, waitFor } from "./_harness.ts";
-import { chunks, collect, startSupplier } from "./_storage_net.ts";
-
-const BS = 32 * 1024;
-
-interface Net extends AsyncDisposable {
-  cluster: Cluster;
-  owner: MoteNode;
-  storage: StorageService;
-  catalog: Catalog;
-  suppliers: Supplier[];
-  scrubber: Scrubber;
-  manager: ScrubManager;
-}
-
-/** An owner with 6 hired suppliers (of `supply`), a catalog, and one scrubber it hired. */
-async function scrubNet(
-  supply: number,
-  scrubState: () => NodeState = memoryState,
-  term = 3_600_000,
-): Promise<Net> {
-  const cluster = await startCluster(supply + 2, { republishInterval: 2_000 });
-  const [owner, ...rest] = cluster.nodes;
-  const suppliers = await Promise.all(rest.slice(0, supply).map((n) => startSupplier(n)));
-  await Promise.all(suppliers.map((s) => s.announce()));
-  const states = new Map<string, NodeState>();
-  const scrubber = new Scrubber(rest[supply]!, scrubState(), {
-    ...SCRUBBER_DEFAULTS,
-    interval: 500,
-    lostAfter: 2_000,
-    takeover: 2_000,
-    audit: { sample: 6, fullReadEvery: 2 },
-    stateFor: (o) => states.get(o) ?? (states.set(o, scrubState()), states.get(o)!),
-  });
-  await scrubber.start();
-  await scrubber.announce();
-  const storage = new StorageService(owner!, memoryState(), {
-    supplierCount: 6,
-    quota: 64 << 20,
-    term,
-    blockSize: BS,
-    checkEvery: 300,
-    auditInterval: 0,
-  });
-  await storage.start();
-  let catalog: Catalog | undefined;
-  await waitFor(
-    async () => !!(catalog = await storage.catalog().catch(() => undefined)),
-    30_000,
-    "the catalog",
-  );
-  const manager = new ScrubManager(owner!, memoryState(), storage.customer, {
-    expiry: 3_600_000,
-    maxContracts: 8,
-    maxQuota: 64 << 20,
-  });
-  const stop = async () => {
-    await storage.stop();
-    await scrubber.stop();
-    for (const s of suppliers) s.stop();
-    await cluster.stop();
-  };
-  return {
-    cluster,
-    owner: owner!,
-    storage,
-    catalog: catalog!,
-    suppliers,
-    scrubber,
-    manager,
-    [Symbol.asyncDispose]: stop,
-  };
-}
-
-/** Stores a file, sends the keep list, hires the scrubber and waits for its first full round. */
-async function storeAndHire(net: Net, data: Uint8Array, path = "/f.bin") {
-  await net.catalog.put(path, chunks(data), data.length);
-  await net.catalog.publishKeepList();
-  assertEquals((await net.manager.hire(1)).length, 1);
-  await net.manager.tick(1, net.catalog.lastKeepList);
-  const owner = net.owner.id;
-  await waitFor(
-    () => {
-      const r = net.scrubber.jobs.get(owner)?.report;
-      return !!r && r.rounds > 0 && r.shards > 0 && r.missing === 0;
-    },
-    30_000,
-    "the scrubber's first round",
-  );
-  return net.scrubber.jobs.get(owner)!;
-}
+import { startCluster, waitFor } from "./_harness.ts";
+import { collect } from "./_storage_net.ts";
+import { BS, scrubNet, storeAndHire } from "./_scrub_net.ts";
 
 Deno.test({
   name: "revoked, expired and unverifiable tickets sign nothing, and a revoked scrubber stops",
@@ -377,69 +286,3 @@ Deno.test({
     assert(job.report.rebuilt >= 1, "the scrubber rebuilt it");
   },
 });
-
-Deno.test({
-  name: "nothing a scrubber holds can decrypt the owner's files",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "mote-scrub-" });
-    let n = 0;
-    try {
-      await using net = await scrubNet(7, () => dirState(`${dir}/s${n++}`));
-      const big = randomBytes(5 * BS), small = randomBytes(3000);
-      const job = await storeAndHire(net, big, "/docs/big.bin");
-      await net.catalog.put("/docs/small.txt", chunks(small), small.length);
-      await net.catalog.publishKeepList();
-      await net.manager.tick(1, net.catalog.lastKeepList);
-      // Make it work: a supplier dies, so the scrubber rebuilds from ciphertext.
-      const gone = net.storage.suppliers()[2]!;
-      await net.storage.stop();
-      await net.owner.stop();
-      await net.suppliers.find((s) => s.node.id === gone)!.node.stop();
-      // Loss is counted after the grace, then the shards are rebuilt: in a loaded suite this took
-      // over a minute once (13–36 s alone).
-      await waitFor(() => job.report.rebuilt > 0 && job.report.missing === 0, 150_000, "rebuilt");
-      // The old folder object the owner deleted after the second put was on the scrubber's older
-      // keep list: the suppliers' lists said it was deleted, so nobody was blamed for it.
-      assertEquals(job.health.all().filter((h) => h.state === "caught"), []);
-
-      const secrets: [string, Uint8Array][] = [
-        ["sign secret", net.owner.keys.signSecret],
-        ["agreement secret", net.owner.keys.agreeSecret],
-      ];
-      for (const p of ["/docs/big.bin", "/docs/small.txt"]) {
-        for (const v of await net.catalog.versions(p)) secrets.push([`data key of ${p}`, v.key]);
-      }
-      const held: [string, Uint8Array][] = [["ticket", job.ticket.bytes]];
-      for await (const f of walk(dir)) held.push([f, await Deno.readFile(f)]);
-      assert(held.length > 3, "the scrubber wrote its state");
-      for (const [where, bytes] of held) {
-        for (const [what, secret] of secrets) {
-          assert(!contains(bytes, secret), `${what} found in ${where}`);
-        }
-        assert(!contains(bytes, small.subarray(0, 64)), `plaintext found in ${where}`);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
-async function* walk(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) yield* walk(p);
-    else if (e.isFile) yield p;
-  }
-}
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0]!;
-  outer: for (let i = hay.indexOf(first); i >= 0; i = hay.indexOf(first, i + 1)) {
-    if (i + needle.length > hay.length) return false;
-    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
