@@ -26,7 +26,7 @@ import { fileMode, fileRow, folderRow, type LongListing } from "../catalog/permi
 import { decodeFolderPointer } from "../catalog/records.ts";
 import { SealError, unseal } from "../catalog/seal.ts";
 import { shardId } from "../crypto/merkle.ts";
-import { equals, fromUtf8, toHex, utf8 } from "../encoding/bytes.ts";
+import { equals, fromUtf8, toHex } from "../encoding/bytes.ts";
 import { decodeCanonical } from "../encoding/cbor.ts";
 import { readBytes, readMap } from "../encoding/shape.ts";
 import { decodeManifest, getFile, ShardLocator } from "../files/mod.ts";
@@ -44,12 +44,12 @@ import {
   type ShareEntry,
 } from "../sharing/share_record.ts";
 import { splitPath } from "../catalog/folder.ts";
-import { policyOfRecord, WPOLICY_NS, type WrittenFile } from "../sharing/write_records.ts";
-import { mergeWritten } from "../sharing/written_merge.ts";
+import type { WrittenFile } from "../sharing/write_records.ts";
+import { mergeWritten, writtenIn } from "../sharing/written_merge.ts";
 import { Customer, MAX_SHARD } from "../suppliers/mod.ts";
 import type { MoteNode } from "./node.ts";
 import { memoryState } from "./state.ts";
-import { folderHash, resolveWritten } from "./write_sharing.ts";
+import { resolvePolicy, resolveWritten } from "./write_sharing.ts";
 
 /** How long a folder's writers' version, once read, is used (ms). */
 const WRITTEN_TTL = 3_000;
@@ -264,9 +264,7 @@ export class SharedReader {
     // them (docs/sharing.md, "Write sharing"), so they are there while the owner is away.
     const written = covering.writable ? await this.#written(owner, covering, signal) : [];
     const withWritten = (f: FolderVersion, dir: string[]): FolderVersion => {
-      const here = written.filter((x) =>
-        (x.dir ?? []).length === dir.length && dir.every((c, i) => c === x.dir![i])
-      );
+      const here = writtenIn(written, dir);
       if (here.length === 0) return f;
       return { ...f, entries: mergeWritten(f, here, { since: f.counter }).entries };
     };
@@ -302,10 +300,8 @@ export class SharedReader {
     const c = this.#writtenCache.get(k);
     if (c && now - c.at < WRITTEN_TTL) return await c.files;
     const files = (async () => {
-      const key = recordKeyOf(WPOLICY_NS, owner, utf8(folderHash(s.object)));
-      const r = await this.#node.resolve(key, { timeout: 5_000, signal }).catch(() => undefined);
-      if (!r) return [];
-      const policy = policyOfRecord(r.record);
+      const policy = await resolvePolicy(this.#node, owner, s.object, { timeout: 5_000, signal });
+      if (!policy) return [];
       const found = await resolveWritten(this.#node, policy, s.key, { timeout: 5_000, signal });
       return found?.files ?? [];
     })().catch((e) => {

@@ -36,14 +36,18 @@ import type { WritePolicy } from "../sharing/write_key.ts";
 import {
   encodeWritersVersion,
   encodeWrittenFiles,
-  policyOfRecord,
-  WPOLICY_NS,
   WRITTEN_PURPOSE,
   type WrittenFile,
   writtenKey,
   WVER_NS,
 } from "../sharing/write_records.ts";
-import { mergeWritten, writtenVersion } from "../sharing/written_merge.ts";
+import {
+  holdsVersion,
+  listsVersion,
+  mergeWritten,
+  writtenIn,
+  writtenVersion,
+} from "../sharing/written_merge.ts";
 import {
   encodeWriteRequest,
   signWriteRequest,
@@ -54,7 +58,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { MoteNode } from "./node.ts";
 import type { GroupOpen, SharedReader } from "./shared_reader.ts";
 import { memoryState } from "./state.ts";
-import { folderHash, resolveWritten } from "./write_sharing.ts";
+import { resolvePolicy, resolveWritten } from "./write_sharing.ts";
 import { sendWriteHint } from "./write_hint.ts";
 
 /** How long a write request lives (the suppliers' limit is 10 minutes). */
@@ -63,7 +67,6 @@ const REQUEST_TTL_MS = 5 * 60_000;
 const PUBLISH_ROUNDS = 4;
 /** How long a writer waits after publishing before it looks for a competing version (ms). */
 const SETTLE_MS = 1_000;
-const EMPTY = new Uint8Array(0);
 /** When a writer looks at the writers' version again after a write (ms after the previous). */
 const WATCH_AFTER = [3_000, 10_000];
 
@@ -160,19 +163,12 @@ export class SharedWriter {
         continue;
       }
       const writePub = e.grant.object;
-      const policy = await this.#policy(owner, writePub);
+      const policy = await resolvePolicy(this.#node, owner, writePub, { timeout: 10_000 });
       if (!policy || !equals(policy.writePub, signPublicKey(secret))) continue;
       const parts = splitPath(path);
       out.push({ path: "/" + parts.join("/"), parts, writePub, readKey, secret, policy });
     }
     return out;
-  }
-
-  /** The newest write policy of `owner`'s folder `writePub`. */
-  async #policy(owner: string, writePub: Uint8Array): Promise<WritePolicy | undefined> {
-    const key = recordKeyOf(WPOLICY_NS, owner, utf8(folderHash(writePub)));
-    const r = await this.#node.resolve(key, { timeout: 10_000 }).catch(() => undefined);
-    return r ? policyOfRecord(r.record) : undefined;
   }
 
   /**
@@ -222,7 +218,7 @@ export class SharedWriter {
     // What readers see there: the owner's version and the files writers added that the owner's
     // node has not merged yet. The newest under `name` in that view is what this write replaces.
     const written = await resolveWritten(this.#node, f.policy, f.readKey, { timeout: 5_000 });
-    const here = (written?.files ?? []).filter((x) => sameDir(x.dir, sub));
+    const here = writtenIn(written?.files ?? [], sub);
     const view = mergeWritten(current, here, { since: current.counter }).entries;
     const prev = view[name];
     if (prev?.t === "d") throw new RangeError(`${text} is a folder`);
@@ -313,12 +309,13 @@ export class SharedWriter {
     target: FolderVersion,
   ): Promise<void> {
     const node = this.#node;
-    const key = writtenKey(f.policy);
-    const merged = (x: WrittenFile) =>
-      sameDir(x.dir, file.dir ?? []) && x.base < target.counter &&
-      Object.values(target.entries).some((e) =>
-        e.t === "f" && e.versions.some((v) => equals(v.key, writtenVersion(x)?.key ?? EMPTY))
-      );
+    // Files the owner's node has merged into `target` since they were written.
+    const merged = (x: WrittenFile) => {
+      const here = x.base < target.counter && writtenIn([x], file.dir ?? []).length === 1;
+      const v = here ? writtenVersion(x) : undefined;
+      return !!v && holdsVersion(target, v.key);
+    };
+    const key = writtenVersion({ ...file, at: 0 })!.key;
     let cur = found;
     for (let round = 0; round < PUBLISH_ROUNDS; round++) {
       const seq = (cur?.record.seq ?? -1) + 1;
@@ -354,12 +351,9 @@ export class SharedWriter {
       );
       await delay(SETTLE_MS);
       cur = await resolveWritten(node, f.policy, f.readKey, { timeout: 5_000 });
-      const has = (cur?.files ?? []).some((x) =>
-        x.by === mine.by && equals(writtenVersion(x)?.key ?? EMPTY, writtenVersion(mine)!.key)
-      );
-      if (has) return;
+      if (listsVersion(cur?.files ?? [], file.by, key)) return;
       node.log.info("another writer published at the same time; merging", {
-        key: formatRecordKey(key),
+        key: formatRecordKey(writtenKey(f.policy)),
         seq,
       });
     }
@@ -384,21 +378,13 @@ export class SharedWriter {
     target: { version: FolderVersion; readKey: Uint8Array },
   ): void {
     const node = this.#node;
-    const key = (writtenVersion({ ...file, at: 0 }) ?? { key: EMPTY }).key;
-    const inFolder = (v: FolderVersion) =>
-      Object.values(v.entries).some((e) =>
-        e.t === "f" && e.versions.some((x) => equals(x.key, key))
-      );
+    const key = writtenVersion({ ...file, at: 0 })!.key;
     let i = 0;
     const look = async () => {
       const cur = await resolveWritten(node, f.policy, f.readKey, { timeout: 5_000 });
-      if (
-        cur?.files.some((x) => x.by === file.by && equals(writtenVersion(x)?.key ?? EMPTY, key))
-      ) {
-        return;
-      }
+      if (listsVersion(cur?.files ?? [], file.by, key)) return;
       const now = await this.#reader.openFolder(owner, target.version.writePub, target.readKey);
-      if (inFolder(now)) return; // the owner's node has merged it
+      if (holdsVersion(now, key)) return; // the owner's node has merged it
       node.log.info("a written file fell out of the writers' version; publishing it again", {
         name: file.name,
       });
@@ -438,11 +424,6 @@ export class SharedWriter {
     // "Others" (a folder whose mode gives others write, or a public read grant): the key itself.
     return g.public ? openPublic(g) : undefined;
   }
-}
-
-function sameDir(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  const x = a ?? [];
-  return x.length === b.length && x.every((c, i) => c === b[i]);
 }
 
 function delay(ms: number): Promise<void> {

@@ -138,8 +138,8 @@ export class SharingService {
    * new version, and a removed path is no longer listed.
    */
   start(): void {
-    // Writers' files come in through their addenda: merged a while after start, then every
-    // `MERGE_EVERY` (and before any write key is rotated).
+    // Writers' files come in through each folder's writers' version: merged a while after
+    // start, then every `MERGE_EVERY` (and before any write key is rotated).
     const merge = async () => {
       // Nothing to do until a folder is shared for writing (a node whose storage is not ready
       // has no state to read yet: it tries again next time).
@@ -588,7 +588,7 @@ export class SharingService {
     await this.#mergeOne(s, parts, folder).catch((e) =>
       this.#node.log.warn("could not merge writes before rotating", { path: s.path, error: e })
     );
-    // The new key starts with no merged marks: addenda signed with the old key no longer count.
+    // The new key starts with no merged marks: a writers' version under the old key no longer counts.
     const next = nextWriteKey(s.write);
     await publishPolicy(this.#node, folder.writePub, next, this.#storage);
     return { ...s, write: next };
@@ -623,24 +623,10 @@ export class SharingService {
   }
 
   async #mergeOne(s: OwnerShare, parts: string[], folder: FolderEntry): Promise<Uint8Array[]> {
-    const w = s.write!;
-    const writers = w.writers.map((r) => r.id);
-    for (const g of w.groups) {
-      const group = await this.#ownGroup(g).catch(() => undefined);
-      if (group) writers.push(...group.members);
-    }
     const catalog = await this.#catalog();
     const inUse = async () =>
       new Set((await catalog.keptObjects()).flatMap((o) => o.blocks.flat()));
-    return await mergeWrites(
-      this.#node,
-      catalog.permissionHost(),
-      parts,
-      folder,
-      w,
-      writers,
-      inUse,
-    );
+    return await mergeWrites(this.#node, catalog.permissionHost(), parts, folder, s.write!, inUse);
   }
 
   /** The read side of a `share` change (as before write sharing). */

@@ -44,7 +44,7 @@ export async function sendWriteHint(node: MoteNode, owner: string): Promise<bool
 /**
  * Answers hints on the owner's node: `merge` runs `delay` ms after a hint, once however many
  * hints come meanwhile, and at most once per `spacing` ms (anyone may send hints: they must not
- * keep the owner's node merging, which looks every writer's addendum up).
+ * keep the owner's node merging, which looks the writers' versions up).
  */
 export async function handleWriteHints(
   node: MoteNode,

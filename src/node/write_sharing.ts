@@ -24,6 +24,7 @@ import type { WriteShare } from "../sharing/owner_state.ts";
 import { createWritePolicy, encodeWritePolicy, type WritePolicy } from "../sharing/write_key.ts";
 import {
   decodeWrittenFiles,
+  policyOfRecord,
   WPOLICY_NS,
   WRITTEN_PURPOSE,
   type WrittenFile,
@@ -109,8 +110,8 @@ export function mergedMark(key: Uint8Array): Uint8Array {
 /**
  * Merges the writers' version (`wver`) of the folder at `parts` into the catalog; returns the
  * marks ({@linkcode mergedMark}) of the file versions added. Versions whose mark is in
- * `w.merged` (merged before, maybe removed since by the owner) are skipped. `_writers` is kept
- * for callers: one record, signed with the write key, holds every writer's files.
+ * `w.merged` (merged before, maybe removed since by the owner) are skipped. One record, signed
+ * with the write key, holds every writer's files, so no list of writers is needed.
  */
 export async function mergeWrites(
   node: MoteNode,
@@ -118,7 +119,6 @@ export async function mergeWrites(
   parts: string[],
   folder: FolderEntry,
   w: WriteShare,
-  _writers: readonly string[],
   inUse: () => Promise<ReadonlySet<string>>,
 ): Promise<Uint8Array[]> {
   const policy = policyOf(node, folder.writePub, w);
@@ -184,6 +184,18 @@ export async function readWritten(
   opts: { timeout: number; signal?: AbortSignal },
 ): Promise<WrittenFile[]> {
   return (await resolveWritten(node, policy, readKey, opts))?.files ?? [];
+}
+
+/** The newest write policy of `owner`'s folder `writePub` (readers and writers look it up). */
+export async function resolvePolicy(
+  node: MoteNode,
+  owner: string,
+  writePub: Uint8Array,
+  opts: { timeout: number; signal?: AbortSignal },
+): Promise<WritePolicy | undefined> {
+  const key = recordKeyOf(WPOLICY_NS, owner, utf8(folderHash(writePub)));
+  const r = await node.resolve(key, opts).catch(() => undefined);
+  return r ? policyOfRecord(r.record) : undefined;
 }
 
 /**

@@ -51,7 +51,8 @@ export interface WriteShare {
   /**
    * The first 16 bytes of the data keys of writers' versions merged under this key, newest last
    * (at most `MAX_MERGED`): a file the owner removed after merging it is not merged again from
-   * an addendum that still lists it. A new key starts with none (older addenda no longer count).
+   * a writers' version that still lists it. A new key starts with none (a version under an
+   * older key no longer counts).
    */
   readonly merged?: readonly Uint8Array[];
 }

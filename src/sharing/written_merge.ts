@@ -59,6 +59,33 @@ export function writtenVersion(file: WrittenFile): FileVersion | undefined {
   }
 }
 
+/** The files meant for the folder at `dir` (components below the shared folder). */
+export function writtenIn(files: readonly WrittenFile[], dir: readonly string[]): WrittenFile[] {
+  return files.filter((x) => {
+    const d = x.dir ?? [];
+    return d.length === dir.length && d.every((c, i) => c === dir[i]);
+  });
+}
+
+/** Whether `folder` holds a file version with data key `key` (under any name). */
+export function holdsVersion(folder: FolderVersion, key: Uint8Array): boolean {
+  return Object.values(folder.entries).some((e) =>
+    e.t === "f" && e.versions.some((v) => equals(v.key, key))
+  );
+}
+
+/** Whether `files` lists the version with data key `key` written by `by`. */
+export function listsVersion(
+  files: readonly WrittenFile[],
+  by: string,
+  key: Uint8Array,
+): boolean {
+  return files.some((x) => {
+    const v = x.by === by ? writtenVersion(x) : undefined;
+    return !!v && equals(v.key, key);
+  });
+}
+
 /** Merges `files` (those meant for `folder`) into its entries. */
 export function mergeWritten(
   folder: FolderVersion,
