@@ -359,14 +359,25 @@ Deno.test({
         D.put(owner, ["drop", "same.bin"], chunks(fromD), fromD.length),
         Rw.put(owner, ["drop", "same.bin"], chunks(fromR), fromR.length),
       ]);
-      // Before and after the owner's node merges, the same two names hold the two files.
-      const names = async (get: (p: string) => Promise<Uint8Array>) => {
+      // Before and after the owner's node merges, both files are kept the same way. Written at
+      // the same moment, the later takes the name and the other is kept as
+      // `same.bin.conflict-<its writer>`; when one writer saw the other's file first, its file
+      // is a plain update and the other's is the older version under the same name.
+      const kept = async (
+        get: (p: string) => Promise<Uint8Array>,
+        versions: () => Promise<number>,
+      ) => {
         const main = await get("same.bin");
-        const loser = equals(main, fromD) ? nR!.id : nD!.id;
         assert(equals(main, fromD) || equals(main, fromR), "the name holds one of the two");
-        const aside = await get(conflictName("same.bin", loser));
-        assertEquals(aside, equals(main, fromD) ? fromR : fromD);
-        return loser;
+        const other = equals(main, fromD) ? fromR : fromD;
+        const loser = equals(main, fromD) ? nR!.id : nD!.id;
+        const aside = await get(conflictName("same.bin", loser)).catch(() => undefined);
+        if (aside) {
+          assertEquals(aside, other);
+          return `conflict-${loser}`;
+        }
+        assert(await versions() >= 2, "the other file is the older version");
+        return "versions";
       };
       // A writer whose version lost the records layer's tie-break after its first look puts its
       // file back a few seconds later (`SharedWriter`'s second look): readers see both by then.
@@ -376,15 +387,24 @@ Deno.test({
           const fresh = reader(nR!);
           const get = async (p: string) =>
             await collect((await fresh.get(owner, ["drop", p])).stream);
-          seen = await names(get).catch(() => "");
+          const versions = async () =>
+            (await fresh.list(owner, ["drop"])).find((r) => r.name === "same.bin")?.versions ?? 0;
+          seen = await kept(get, versions).catch(() => "");
           return seen !== "";
         },
         30_000,
-        "both writers' files to be seen",
+        "both writers' files to be kept",
         1000,
       );
       assertEquals(await sharing.mergeWrites(), 2);
-      assertEquals(await names((p) => own(`/drop/${p}`)), seen);
+      const ownVersions = async () => (await catalog.versions("/drop/same.bin")).length;
+      assertEquals(await kept((p) => own(`/drop/${p}`), ownVersions), seen);
+      if (seen === "versions") {
+        // The older version is the other writer's file, byte for byte.
+        const newest = await own("/drop/same.bin");
+        const older = await collect((await catalog.get("/drop/same.bin", { version: 1 })).stream);
+        assertEquals(older, equals(newest, fromD) ? fromR : fromD);
+      }
     });
     mark("concurrent writers");
 
